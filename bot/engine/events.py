@@ -1,0 +1,86 @@
+"""What goes into the engine and what comes out of it.
+
+In: :class:`Start`, :class:`Reply`, :class:`Resume`. Out: :class:`MessageOut`,
+:class:`AnswerRecorded`, :class:`ContactChanged`, :class:`FlowEnded`. The engine never
+sends or stores anything itself; the host turns these events into outbox rows,
+answers and contact updates.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from bot.engine.flow import Value
+
+
+@dataclass(frozen=True)
+class Start:
+    """Begin the flow for a contact who speaks ``language``."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The resident sent ``text``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Ask the current question again, e.g. after an interruption changed the language."""
+
+
+InEvent = Start | Reply | Resume
+
+
+class MessageKind(enum.Enum):
+    TEXT = "text"  # a message step or an end text
+    QUESTION = "question"
+    HINT = "hint"  # the reply was not understood
+    NOTICE = "notice"  # the bot's own remark: skipped question, thanks, giving up
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply for channels that show buttons; pressing it sends ``reply``."""
+
+    label: str
+    reply: str
+
+
+@dataclass(frozen=True)
+class MessageOut:
+    text: str
+    kind: MessageKind
+    step_id: str | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnswerRecorded:
+    step_id: str
+    value: Value
+    raw: str
+
+
+@dataclass(frozen=True)
+class ContactChanged:
+    field: str
+    value: str
+
+
+class EndReason(enum.Enum):
+    COMPLETED = "completed"
+    FAILED = "failed"  # the resident's replies could not be understood
+
+
+@dataclass(frozen=True)
+class FlowEnded:
+    reason: EndReason
+    then: str | None = None  # the flow to start next, if the flow says so
+
+
+OutEvent = MessageOut | AnswerRecorded | ContactChanged | FlowEnded

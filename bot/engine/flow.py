@@ -1,0 +1,162 @@
+"""What a flow is, once loaded: immutable steps that the engine walks.
+
+Flow files (``flows/*.yaml``) are turned into these objects by :mod:`bot.flowfile`,
+which also checks them; the engine trusts what it is given.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeAlias
+
+# An answer as stored: an option id, option ids, a number, "yes"/"no" or free text.
+Value: TypeAlias = str | int | float | list[str]
+
+MAX_OPTIONS = 9
+"""Options are numbered 1-9 so a reply is one keypress on any phone."""
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A text in several languages; the flow's source language is always present."""
+
+    texts: Mapping[str, str]
+
+    def get(self, language: str, fallback: str) -> str:
+        return self.texts.get(language) or self.texts[fallback]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One numbered option of a choice question."""
+
+    id: str
+    label: Localized
+    # Extra words accepted for this option, per language (e.g. "flat" for "Housing").
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+class OnFail(enum.Enum):
+    """What happens after the last unparseable reply to a question."""
+
+    SKIP = "skip"
+    END = "end"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """A step of a flow. ``goto`` overrides "carry on with the next step"."""
+
+    id: str
+    line: int = 0
+    goto: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageStep(Step):
+    text: Localized
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question(Step):
+    """A step that waits for the resident's reply."""
+
+    text: Localized
+    field: str | None = None  # also store the answer in this contact field
+    attempts: int | None = None  # None: the flow's default
+    on_fail: OnFail | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChoiceQuestion(Question):
+    options: tuple[Option, ...]
+    multiple: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumberQuestion(Question):
+    minimum: float | None = None
+    maximum: float | None = None
+    decimals: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextQuestion(Question):
+    max_length: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class YesNoQuestion(Question):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaleQuestion(Question):
+    low: int = 1
+    high: int = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class LanguageQuestion(Question):
+    """Offers the deployment's languages in their own names; sets the contact's language."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A branch case: matches when the answer is one of ``values`` or within the bounds."""
+
+    goto: str
+    values: tuple[str | int | float, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BranchStep(Step):
+    on: str
+    cases: tuple[Case, ...]
+    otherwise: str | None = None  # None: the next step
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetStep(Step):
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndStep(Step):
+    text: Localized | None = None
+    then: str | None = None  # a flow to start next
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    title: str
+    language: str
+    expiry: timedelta
+    steps: tuple[Step, ...]
+    attempts: int = 3
+    on_fail: OnFail = OnFail.SKIP
+    path: str = ""
+    _positions: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_positions", {s.id: i for i, s in enumerate(self.steps)})
+
+    def position(self, step_id: str) -> int:
+        return self._positions[step_id]
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[self._positions[step_id]]
+
+    def has_step(self, step_id: str) -> bool:
+        return step_id in self._positions
+
+    def questions(self) -> tuple[Question, ...]:
+        return tuple(s for s in self.steps if isinstance(s, Question))

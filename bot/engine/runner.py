@@ -1,0 +1,336 @@
+"""``advance``: one turn of a conversation, as a pure function.
+
+Given a flow, the resident's session, what happened and the time, return the new
+session and the events the host must act on. No I/O, no clock, no randomness: the same
+inputs always give the same turn, which is what makes golden tests and replays possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.engine.answers import Parsed, Problem, parse, parse_choice
+from bot.engine.env import Env
+from bot.engine.events import (
+    AnswerRecorded,
+    Button,
+    ContactChanged,
+    EndReason,
+    FlowEnded,
+    InEvent,
+    MessageKind,
+    MessageOut,
+    OutEvent,
+    Reply,
+    Resume,
+    Start,
+)
+from bot.engine.flow import (
+    BranchStep,
+    ChoiceQuestion,
+    EndStep,
+    Flow,
+    LanguageQuestion,
+    Localized,
+    MessageStep,
+    NumberQuestion,
+    OnFail,
+    Option,
+    Question,
+    ScaleQuestion,
+    SetStep,
+    Step,
+    TextQuestion,
+    Value,
+    YesNoQuestion,
+)
+from bot.engine.session import Session
+
+LANGUAGE_FIELD = "language"
+MAX_STEPS_PER_TURN = 500
+"""A guard against loops of steps that never wait; flow checks reject such loops."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    session: Session
+    events: tuple[OutEvent, ...] = field(default=())
+
+    @property
+    def messages(self) -> tuple[MessageOut, ...]:
+        return tuple(e for e in self.events if isinstance(e, MessageOut))
+
+
+def advance(
+    flow: Flow, session: Session | None, event: InEvent, now: datetime, env: Env | None = None
+) -> Turn:
+    """Play one turn. ``session`` is None only for :class:`Start`."""
+    env = env or Env()
+    turn = _Turn(flow, env, now)
+    match event:
+        case Start(language=language):
+            start = Session(flow_id=flow.id, language=language, started_at=now, updated_at=now)
+            return turn.run_from(start, 0)
+        case Resume():
+            if session is None or session.ended or session.step_id is None:
+                raise ValueError("only a waiting session can be resumed")
+            return turn.ask(session.evolve(updated_at=now), flow.step(session.step_id))
+        case Reply(text=text):
+            if session is None or session.ended or session.step_id is None:
+                raise ValueError("only a waiting session takes replies")
+            return turn.reply(session.evolve(updated_at=now), text)
+
+
+class _Turn:
+    """Collects the events of one turn while walking the flow."""
+
+    def __init__(self, flow: Flow, env: Env, now: datetime) -> None:
+        self.flow = flow
+        self.env = env
+        self.now = now
+        self.events: list[OutEvent] = []
+
+    # -- entry points ------------------------------------------------------------------
+
+    def reply(self, session: Session, text: str) -> Turn:
+        step = self.flow.step(session.step_id or "")
+        assert isinstance(step, Question)
+        result = self.parse(step, text, session.language)
+        if isinstance(result, Parsed):
+            session = self.record(session, step, result.value, text)
+            return self.run_from(session, self.next_position(step))
+        tries = session.tries + 1
+        if tries < (step.attempts or self.flow.attempts):
+            self.say(self.hint(step, result, session.language), MessageKind.HINT, step)
+            return self.finish(session.evolve(tries=tries))
+        if (step.on_fail or self.flow.on_fail) is OnFail.END:
+            self.notice(
+                session.language,
+                "Sorry, we could not understand your reply, so we will stop here. "
+                "Send any message to start again.",
+            )
+            return self.end(session, EndReason.FAILED)
+        self.notice(session.language, "Let's skip this question.")
+        return self.run_from(session.evolve(tries=0), self.next_position(step))
+
+    def ask(self, session: Session, step: Step) -> Turn:
+        assert isinstance(step, Question)
+        text, buttons = self.render_question(step, session.language)
+        self.say(text, MessageKind.QUESTION, step, buttons)
+        return self.finish(session.evolve(step_id=step.id, tries=0))
+
+    def run_from(self, session: Session, position: int) -> Turn:
+        for _ in range(MAX_STEPS_PER_TURN):
+            if position >= len(self.flow.steps):
+                return self.end(session, EndReason.COMPLETED)
+            step = self.flow.steps[position]
+            match step:
+                case Question():
+                    return self.ask(session, step)
+                case MessageStep(text=text):
+                    self.say(self.localize(text, session.language), MessageKind.TEXT, step)
+                case SetStep(field=name, value=value):
+                    session = self.change_contact(session, name, value)
+                case BranchStep():
+                    target = self.branch(step, session.answers)
+                    if target is None:
+                        return self.end(session, EndReason.COMPLETED)
+                    position = self.flow.position(target)
+                    continue
+                case EndStep(text=text, then=then):
+                    if text is not None:
+                        self.say(self.localize(text, session.language), MessageKind.TEXT, step)
+                    return self.end(session, EndReason.COMPLETED, then)
+            position = self.next_position(step)
+        self.notice(session.language, "Sorry, something went wrong. Please try again later.")
+        return self.end(session, EndReason.FAILED)
+
+    # -- pieces ----------------------------------------------------------------------
+
+    def finish(self, session: Session) -> Turn:
+        return Turn(session, tuple(self.events))
+
+    def end(self, session: Session, reason: EndReason, then: str | None = None) -> Turn:
+        if reason is EndReason.COMPLETED and then is None and not self.has_message():
+            self.notice(session.language, "Thank you!")
+        self.events.append(FlowEnded(reason, then))
+        return self.finish(session.evolve(step_id=None, tries=0, ended=True))
+
+    def has_message(self) -> bool:
+        return any(isinstance(e, MessageOut) for e in self.events)
+
+    def next_position(self, step: Step) -> int:
+        if step.goto is not None:
+            return self.flow.position(step.goto)
+        return self.flow.position(step.id) + 1
+
+    def branch(self, step: BranchStep, answers: Mapping[str, Value]) -> str | None:
+        """The step a branch leads to; None when it falls off the end of the flow."""
+        answer = answers.get(step.on)
+        if answer is not None:
+            for case in step.cases:
+                if _case_matches(case.values, case.minimum, case.maximum, answer):
+                    return case.goto
+        if step.otherwise is not None:
+            return step.otherwise
+        following = self.flow.position(step.id) + 1
+        if following < len(self.flow.steps):
+            return self.flow.steps[following].id
+        return None
+
+    def record(self, session: Session, step: Question, value: Value, raw: str) -> Session:
+        self.events.append(AnswerRecorded(step.id, value, raw))
+        session = session.evolve(answers={**session.answers, step.id: value}, tries=0)
+        if isinstance(step, LanguageQuestion):
+            return self.change_contact(session, LANGUAGE_FIELD, str(value))
+        if step.field is not None:
+            stored = " ".join(value) if isinstance(value, list) else str(value)
+            return self.change_contact(session, step.field, stored)
+        return session
+
+    def change_contact(self, session: Session, name: str, value: str) -> Session:
+        self.events.append(ContactChanged(name, value))
+        if name == LANGUAGE_FIELD and value in self.env.languages:
+            return session.evolve(language=value)
+        return session
+
+    # -- language --------------------------------------------------------------------
+
+    def localize(self, text: Localized, language: str) -> str:
+        return text.get(language, self.flow.language)
+
+    def phrase(self, language: str, message: str, **params: object) -> str:
+        return self.env.phrases.text(language, message, **params)
+
+    def say(
+        self,
+        text: str,
+        kind: MessageKind,
+        step: Step | None = None,
+        buttons: tuple[Button, ...] = (),
+    ) -> None:
+        self.events.append(MessageOut(text, kind, step.id if step else None, buttons))
+
+    def notice(self, language: str, message: str) -> None:
+        self.say(self.phrase(language, message), MessageKind.NOTICE)
+
+    def language_options(self) -> tuple[Option, ...]:
+        return tuple(
+            Option(code, Localized({code: name.own}), {"en": (name.english,)})
+            for code, name in self.env.languages.items()
+        )
+
+    def choices(self, step: Question, language: str) -> list[str] | None:
+        """The labels a question numbers, or None for questions answered in words."""
+        match step:
+            case ChoiceQuestion(options=options):
+                return [self.localize(o.label, language) for o in options]
+            case LanguageQuestion():
+                return [next(iter(o.label.texts.values())) for o in self.language_options()]
+            case YesNoQuestion():
+                return [self.phrase(language, "Yes"), self.phrase(language, "No")]
+        return None
+
+    def render_question(self, step: Question, language: str) -> tuple[str, tuple[Button, ...]]:
+        lines = [self.localize(step.text, language)]
+        labels = self.choices(step, language)
+        if labels is not None:
+            lines += [f"{n}. {label}" for n, label in enumerate(labels, 1)]
+            if isinstance(step, ChoiceQuestion) and step.multiple:
+                lines.append(self.phrase(language, "You can choose more than one, like: 1 3"))
+            buttons = tuple(Button(label, str(n)) for n, label in enumerate(labels, 1))
+            return "\n".join(lines), buttons
+        if isinstance(step, ScaleQuestion):
+            numbers = range(step.low, step.high + 1)
+            return lines[0], tuple(Button(str(n), str(n)) for n in numbers)
+        return lines[0], ()
+
+    def parse(self, step: Question, text: str, language: str) -> Parsed | Problem:
+        if isinstance(step, LanguageQuestion):
+            return parse_choice(self.language_options(), False, text)
+        return parse(step, text, (language,))
+
+    def hint(self, step: Question, problem: Problem, language: str) -> str:
+        if problem is Problem.EMPTY and not isinstance(step, TextQuestion | NumberQuestion):
+            problem = Problem.NOT_UNDERSTOOD
+        match step, problem:
+            case _, Problem.EMPTY:
+                return self.phrase(language, "Please send your answer as a text message.")
+            case TextQuestion(max_length=limit), _:
+                return self.env.phrases.plural(
+                    language,
+                    "Please send a shorter answer, up to %(num)d character.",
+                    "Please send a shorter answer, up to %(num)d characters.",
+                    limit,
+                    num=limit,
+                )
+            case YesNoQuestion(), _:
+                return self.phrase(
+                    language,
+                    "Please reply 1 for %(yes)s or 2 for %(no)s.",
+                    yes=self.phrase(language, "Yes"),
+                    no=self.phrase(language, "No"),
+                )
+            case ChoiceQuestion(multiple=True, options=options), _:
+                return self.phrase(
+                    language,
+                    "Please reply with one or more numbers from 1 to %(high)s, like: 1 3",
+                    high=len(options),
+                )
+            case ChoiceQuestion(options=options), _:
+                return self._range_hint(language, 1, len(options))
+            case LanguageQuestion(), _:
+                return self._range_hint(language, 1, len(self.env.languages))
+            case ScaleQuestion(low=low, high=high), _:
+                return self._range_hint(language, low, high)
+            case NumberQuestion(minimum=low, maximum=high, decimals=decimals), _:
+                return self._range_hint(language, low, high, whole=not decimals)
+        raise AssertionError(f"no hint for {type(step).__name__}")  # pragma: no cover
+
+    def _range_hint(
+        self, language: str, low: float | None, high: float | None, whole: bool = True
+    ) -> str:
+        if low is not None and high is not None:
+            return self.phrase(
+                language,
+                "Please reply with a number from %(low)s to %(high)s.",
+                low=_number(low),
+                high=_number(high),
+            )
+        if low is not None:
+            return self.phrase(
+                language, "Please reply with a number of %(low)s or more.", low=_number(low)
+            )
+        if high is not None:
+            return self.phrase(
+                language, "Please reply with a number up to %(high)s.", high=_number(high)
+            )
+        if whole:
+            return self.phrase(language, "Please reply with a whole number, like: 3")
+        return self.phrase(language, "Please reply with a number, like: 3")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _case_matches(
+    values: tuple[str | int | float, ...],
+    minimum: float | None,
+    maximum: float | None,
+    answer: Value,
+) -> bool:
+    if isinstance(answer, list):
+        return any(_case_matches(values, minimum, maximum, item) for item in answer)
+    if values and answer not in values and str(answer) not in {str(v) for v in values}:
+        return False
+    if minimum is not None or maximum is not None:
+        if isinstance(answer, str):
+            return False
+        if minimum is not None and answer < minimum:
+            return False
+        if maximum is not None and answer > maximum:
+            return False
+    return bool(values) or minimum is not None or maximum is not None

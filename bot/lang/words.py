@@ -1,0 +1,121 @@
+"""Words residents send instead of answers: keywords and yes/no, per language.
+
+Keywords are matched against the whole message in every shipped language at once,
+because a resident may switch language or send the English carrier word ("STOP") even
+after choosing another language. Yes/no words are matched in the contact's language
+and in English, plus common Latin-script spellings residents use on phones without
+their own keyboard ("tak", "haan", "naam").
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+
+from bot.lang.normalize import key
+
+
+class Keyword(enum.Enum):
+    """What a whole-message keyword asks for."""
+
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+    LANGUAGE = "language"
+
+
+KEYWORDS: Mapping[str, Mapping[Keyword, tuple[str, ...]]] = {
+    "en": {
+        Keyword.STOP: (
+            "stop",
+            "unsubscribe",
+            "cancel",
+            "end",
+            "quit",
+            "stopall",
+            "revoke",
+            "optout",
+            "opt out",
+            "stop all",
+        ),
+        Keyword.START: ("start", "unstop", "subscribe"),
+        Keyword.HELP: ("help", "info"),
+        Keyword.LANGUAGE: ("language", "lang"),
+    },
+    "pl": {
+        Keyword.STOP: ("koniec", "wypisz", "rezygnuje", "anuluj"),
+        Keyword.START: ("zapisz",),
+        Keyword.HELP: ("pomoc",),
+        Keyword.LANGUAGE: ("jezyk",),
+    },
+    "ro": {
+        Keyword.STOP: ("opreste", "dezabonare", "anulare"),
+        Keyword.START: ("porneste", "abonare"),
+        Keyword.HELP: ("ajutor",),
+        Keyword.LANGUAGE: ("limba",),
+    },
+    "ar": {
+        Keyword.STOP: ("توقف", "ايقاف", "الغاء"),
+        Keyword.START: ("ابدا", "بدء"),
+        Keyword.HELP: ("مساعده",),
+        Keyword.LANGUAGE: ("اللغه", "لغه"),
+    },
+    "ur": {
+        Keyword.STOP: ("بند", "روكيں", "رکیں"),
+        Keyword.START: ("شروع",),
+        Keyword.HELP: ("مدد",),
+        Keyword.LANGUAGE: ("زبان",),
+    },
+}
+
+YES_NO: Mapping[str, Mapping[bool, tuple[str, ...]]] = {
+    "en": {True: ("yes", "y", "yeah", "yep", "ok", "okay", "sure"), False: ("no", "n", "nope")},
+    "pl": {True: ("tak", "t"), False: ("nie",)},
+    "ro": {True: ("da", "d"), False: ("nu",)},
+    "ar": {True: ("نعم", "ايوه", "اي", "naam", "aywa"), False: ("لا", "la", "laa")},
+    "ur": {
+        True: ("ہاں", "جی", "جی ہاں", "haan", "han", "ji", "jee"),
+        False: ("نہیں", "نا", "nahi", "nahin", "na"),
+    },
+}
+
+
+def _index_keywords(
+    table: Mapping[str, Mapping[Keyword, tuple[str, ...]]],
+) -> dict[str, Keyword]:
+    index: dict[str, Keyword] = {}
+    for by_keyword in table.values():
+        for keyword, words in by_keyword.items():
+            for word in words:
+                index[key(word)] = keyword
+    # The English words work in every language: they are what carriers document.
+    return index
+
+
+_KEYWORD_INDEX = _index_keywords(KEYWORDS)
+
+
+def keyword_of(text: str) -> Keyword | None:
+    """The keyword a whole message is, in any shipped language, or None."""
+    return _KEYWORD_INDEX.get(key(text))
+
+
+def keyword_words(language: str, keyword: Keyword) -> tuple[str, ...]:
+    """The words for ``keyword`` in ``language``; English when it has none of its own."""
+    own = KEYWORDS.get(language, {}).get(keyword, ())
+    return own or KEYWORDS["en"][keyword]
+
+
+def is_reserved(text: str) -> bool:
+    """True when ``text`` would be taken as a keyword, so a flow must not expect it."""
+    return key(text) in _KEYWORD_INDEX
+
+
+def yes_no_of(text: str, languages: Iterable[str]) -> bool | None:
+    """True for a yes word, False for a no word in any of ``languages``, else None."""
+    folded = key(text)
+    for language in (*languages, "en"):
+        for meaning, words in YES_NO.get(language, {}).items():
+            if any(folded == key(word) for word in words):
+                return meaning
+    return None
