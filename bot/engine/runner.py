@@ -106,7 +106,9 @@ class _Turn:
             self.say(self.hint(step, result, session.language), MessageKind.HINT, step)
             return self.finish(session.evolve(tries=tries))
         if (step.on_fail or self.flow.on_fail) is OnFail.END:
-            self.notice(session.language, "Sorry, we could not understand. Send any message to start again.")  # noqa: E501
+            self.notice(
+                session.language, "Sorry, we could not understand. Send any message to start again."
+            )
             return self.end(session, EndReason.FAILED)
         self.notice(session.language, "Let's skip this question.")
         return self.run_from(session.evolve(tries=0), self.next_position(step))

@@ -36,9 +36,7 @@ class CatalogPhrases:
         translated = self._catalog(language).gettext(message)
         return translated % params if params else translated
 
-    def plural(
-        self, language: str, singular: str, plural: str, n: int, /, **params: object
-    ) -> str:
+    def plural(self, language: str, singular: str, plural: str, n: int, /, **params: object) -> str:
         translated = self._catalog(language).ngettext(singular, plural, n)
         return translated % params if params else translated
 

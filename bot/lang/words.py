@@ -24,6 +24,7 @@ class Keyword(enum.Enum):
     LANGUAGE = "language"
 
 
+# The first word of each list is the one the bot shows residents (e.g. in HELP).
 KEYWORDS: Mapping[str, Mapping[Keyword, tuple[str, ...]]] = {
     "en": {
         Keyword.STOP: (
@@ -43,25 +44,25 @@ KEYWORDS: Mapping[str, Mapping[Keyword, tuple[str, ...]]] = {
         Keyword.LANGUAGE: ("language", "lang"),
     },
     "pl": {
-        Keyword.STOP: ("koniec", "wypisz", "rezygnuje", "anuluj"),
-        Keyword.START: ("zapisz",),
+        Keyword.STOP: ("stop", "koniec", "wypisz", "rezygnuję", "anuluj"),
+        Keyword.START: ("start", "zapisz"),
         Keyword.HELP: ("pomoc",),
-        Keyword.LANGUAGE: ("jezyk",),
+        Keyword.LANGUAGE: ("język",),
     },
     "ro": {
-        Keyword.STOP: ("opreste", "dezabonare", "anulare"),
-        Keyword.START: ("porneste", "abonare"),
+        Keyword.STOP: ("stop", "oprește", "dezabonare", "anulare"),
+        Keyword.START: ("start", "pornește", "abonare"),
         Keyword.HELP: ("ajutor",),
         Keyword.LANGUAGE: ("limba",),
     },
     "ar": {
-        Keyword.STOP: ("توقف", "ايقاف", "الغاء"),
-        Keyword.START: ("ابدا", "بدء"),
-        Keyword.HELP: ("مساعده",),
-        Keyword.LANGUAGE: ("اللغه", "لغه"),
+        Keyword.STOP: ("توقف", "إيقاف", "إلغاء"),
+        Keyword.START: ("ابدأ", "بدء"),
+        Keyword.HELP: ("مساعدة",),
+        Keyword.LANGUAGE: ("اللغة", "لغة"),
     },
     "ur": {
-        Keyword.STOP: ("بند", "روكيں", "رکیں"),
+        Keyword.STOP: ("بند", "رکیں"),
         Keyword.START: ("شروع",),
         Keyword.HELP: ("مدد",),
         Keyword.LANGUAGE: ("زبان",),
@@ -88,7 +89,6 @@ def _index_keywords(
         for keyword, words in by_keyword.items():
             for word in words:
                 index[key(word)] = keyword
-    # The English words work in every language: they are what carriers document.
     return index
 
 
@@ -100,10 +100,10 @@ def keyword_of(text: str) -> Keyword | None:
     return _KEYWORD_INDEX.get(key(text))
 
 
-def keyword_words(language: str, keyword: Keyword) -> tuple[str, ...]:
-    """The words for ``keyword`` in ``language``; English when it has none of its own."""
-    own = KEYWORDS.get(language, {}).get(keyword, ())
-    return own or KEYWORDS["en"][keyword]
+def keyword_word(language: str, keyword: Keyword) -> str:
+    """The word to show for ``keyword`` in ``language`` (upper-cased where the script has case)."""
+    words = KEYWORDS.get(language, {}).get(keyword) or KEYWORDS["en"][keyword]
+    return words[0].upper()
 
 
 def is_reserved(text: str) -> bool:

@@ -1,0 +1,38 @@
+"""The plain messages that cross between channels and the conversation service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.engine import Button
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message from a resident, as the channel received it."""
+
+    channel: str
+    address: str  # phone number or chat id: never logged
+    text: str
+    provider_id: str  # the provider's message id, used to drop duplicate deliveries
+    language_hint: str | None = None  # e.g. Telegram's language_code
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message taken from the outbox to be sent."""
+
+    outbox_id: int
+    channel: str
+    address: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, message: Outbound) -> str:
+        """Deliver ``message``; return the provider's id for it. Raise ChannelError."""
+        ...

@@ -1,0 +1,69 @@
+"""Talking to the bot as a resident from the terminal (the simulator).
+
+Interactive: a prompt and the bot's replies. Piped (stdin not a terminal): one resident
+reply per input line, and each bot message printed followed by a blank line, so a flow
+can be tried from a script or CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.app import App
+from bot.channels.base import Inbound, Outbound
+from bot.channels.simulator import SimulatorChannel, render
+from bot.settings import Settings
+
+
+def _printer(out: TextIO, interactive: bool, buttons: bool) -> Callable[[Outbound], None]:
+    def show(message: Outbound) -> None:
+        text = render(message, buttons)
+        if interactive:
+            lines = text.splitlines() or [""]
+            out.write("bot> " + "\n     ".join(lines) + "\n")
+        else:
+            out.write(text + "\n\n")
+        out.flush()
+
+    return show
+
+
+async def chat(
+    settings: Settings,
+    channel: str,
+    address: str,
+    language: str | None,
+    source: TextIO,
+    out: TextIO,
+    interactive: bool,
+) -> None:
+    show = _printer(out, interactive, buttons=channel == "telegram")
+    app = await App.open(settings, {channel: SimulatorChannel(channel, show)})
+    try:
+        await app.recover()
+        while True:
+            line = await asyncio.to_thread(_read_line, source, interactive)
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            inbound = Inbound(channel, address, line, f"sim-{uuid.uuid4().hex}", language)
+            await app.service.receive(inbound)
+            await app.dispatcher.drain()
+    finally:
+        await app.close()
+
+
+def _read_line(source: TextIO, interactive: bool) -> str | None:
+    if interactive:
+        try:
+            return input("you> ")
+        except EOFError:
+            sys.stdout.write("\n")
+            return None
+    line = source.readline()
+    return line.rstrip("\r\n") if line else None

@@ -1,0 +1,52 @@
+"""Recorded answers: the raw reply and the parsed value, with language and channel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.engine import Value
+
+
+@dataclass(frozen=True)
+class NewAnswer:
+    session_id: int
+    contact_id: int
+    inbound_id: int | None
+    flow_id: str
+    step_id: str
+    value: Value
+    raw: str
+    language: str
+    channel: str
+
+
+async def record(tx: aiosqlite.Connection, answer: NewAnswer, now: datetime) -> None:
+    await tx.execute(
+        "INSERT INTO answers (session_id, contact_id, inbound_id, flow_id, step_id, value,"
+        " raw, language, channel, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            answer.session_id,
+            answer.contact_id,
+            answer.inbound_id,
+            answer.flow_id,
+            answer.step_id,
+            json.dumps(answer.value, ensure_ascii=False),
+            answer.raw,
+            answer.language,
+            answer.channel,
+            now.isoformat(),
+        ),
+    )
+
+
+async def for_session(tx: aiosqlite.Connection, session_id: int) -> dict[str, Value]:
+    """step id -> value for one session (the last answer wins)."""
+    async with tx.execute(
+        "SELECT step_id, value FROM answers WHERE session_id = ? ORDER BY id", (session_id,)
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return {row["step_id"]: json.loads(row["value"]) for row in rows}

@@ -1,0 +1,83 @@
+"""Contacts: one per channel address, with language, opt-out state and free fields."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    channel: str
+    address: str
+    language: str | None
+    opted_out: bool
+    fields: dict[str, str] = field(default_factory=dict)
+    is_new: bool = False
+
+
+def _contact(row: aiosqlite.Row, is_new: bool = False) -> Contact:
+    return Contact(
+        id=row["id"],
+        channel=row["channel"],
+        address=row["address"],
+        language=row["language"],
+        opted_out=row["opted_out_at"] is not None,
+        fields=json.loads(row["fields"]),
+        is_new=is_new,
+    )
+
+
+async def touch(
+    tx: aiosqlite.Connection, channel: str, address: str, language: str | None, now: datetime
+) -> Contact:
+    """The contact at (channel, address), created on first contact; marks it seen now."""
+    stamp = now.isoformat()
+    async with tx.execute(
+        "INSERT INTO contacts (channel, address, language, created_at, last_seen_at)"
+        " VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (channel, address) DO UPDATE SET last_seen_at = excluded.last_seen_at"
+        " RETURNING *, created_at = ? AS is_new",
+        (channel, address, language, stamp, stamp, stamp),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return _contact(row, bool(row["is_new"]))
+
+
+async def get(tx: aiosqlite.Connection, contact_id: int) -> Contact:
+    async with tx.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise LookupError(f"no contact {contact_id}")
+    return _contact(row)
+
+
+async def set_opted_out(
+    tx: aiosqlite.Connection, contact_id: int, opted_out: bool, now: datetime
+) -> None:
+    await tx.execute(
+        "UPDATE contacts SET opted_out_at = ? WHERE id = ?",
+        (now.isoformat() if opted_out else None, contact_id),
+    )
+
+
+async def update(tx: aiosqlite.Connection, contact: Contact, changes: dict[str, str]) -> Contact:
+    """Apply field changes; the ``language`` field is the contact's language column."""
+    fields = dict(contact.fields)
+    language = contact.language
+    for name, value in changes.items():
+        if name == "language":
+            language = value
+        else:
+            fields[name] = value
+    params: tuple[Any, ...] = (language, json.dumps(fields, ensure_ascii=False), contact.id)
+    await tx.execute("UPDATE contacts SET language = ?, fields = ? WHERE id = ?", params)
+    return Contact(
+        contact.id, contact.channel, contact.address, language, contact.opted_out, fields
+    )
