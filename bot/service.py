@@ -180,13 +180,7 @@ class _Handling:
         elif keyword is Keyword.STOP:
             await self.opt_out()
         elif keyword is Keyword.START:
-            self.say(
-                self.sentence(
-                    "You will get our messages. Reply %(stop)s to stop.",
-                    stop=self.word(Keyword.STOP),
-                )
-            )
-            await self.reask()
+            await self.start_again()
         elif keyword is Keyword.HELP:
             self.say(self.help_text())
             await self.reask()
@@ -226,6 +220,18 @@ class _Handling:
                 start=self.word(Keyword.START),
             )
         )
+
+    async def start_again(self) -> None:
+        """START from someone already opted in: carry on, or begin as a first message would."""
+        if await self.current() is None:
+            await self.answer()
+            return
+        self.say(
+            self.sentence(
+                "You will get our messages. Reply %(stop)s to stop.", stop=self.word(Keyword.STOP)
+            )
+        )
+        await self.reask()
 
     def help_text(self) -> str:
         return self.sentence(

@@ -8,6 +8,7 @@ transactions on it with an asyncio lock: a transaction is ``BEGIN IMMEDIATE`` â€
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,10 @@ from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+
+# aiosqlite logs every statement with its parameters at DEBUG: phone numbers and message
+# texts would reach the logs. Parley's own log lines say what happened without them.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
