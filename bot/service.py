@@ -101,6 +101,29 @@ class ConversationService:
             await self.process(contact_id)
         return len(contact_ids)
 
+    async def start_flow(
+        self, channel: str, address: str, flow_id: str, language: str | None = None
+    ) -> None:
+        """Start ``flow_id`` for a resident now, ending whatever they were in.
+
+        Nothing is sent to a contact who opted out.
+        """
+        if flow_id not in self.flows:
+            raise KeyError(f"no flow '{flow_id}'")
+        now = self.clock()
+        language = language if language in self.env.languages else None
+        async with self.database.transaction() as tx:
+            contact = await contacts.touch(
+                tx, channel, address, language or self.settings.default_language, now
+            )
+        async with self._locks.hold(contact.id), self.database.transaction() as tx:
+            contact = await contacts.get(tx, contact.id)
+            if contact.opted_out:
+                return
+            handling = _Handling(self, tx, contact, None, now)
+            await handling.begin(flow_id)
+        self._on_queued()
+
     async def _handle_next(self, contact_id: int) -> bool:
         now = self.clock()
         pending: StoredInbound | None = None
@@ -143,14 +166,14 @@ class _Reply:
 
 
 class _Handling:
-    """Acting on one inbound message, inside its transaction."""
+    """Acting on one inbound message (or a flow the bot starts), inside one transaction."""
 
     def __init__(
         self,
         service: ConversationService,
         tx: aiosqlite.Connection,
         contact: Contact,
-        inbound: StoredInbound,
+        inbound: StoredInbound | None,
         now: datetime,
     ) -> None:
         self.service = service
@@ -174,6 +197,7 @@ class _Handling:
     # -- the decision ----------------------------------------------------------------
 
     async def handle(self) -> None:
+        assert self.inbound is not None
         keyword = keyword_of(self.inbound.text)
         if self.contact.opted_out:
             await self.while_opted_out(keyword)
@@ -242,6 +266,15 @@ class _Handling:
             stop=self.word(Keyword.STOP),
         )
 
+    async def begin(self, flow_id: str) -> None:
+        row = await self.current()
+        if row is not None:
+            await sessions.set_status(self.tx, row.id, Status.EXPIRED, self.now)
+            if row.parent_id is not None:
+                await sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
+        await self.start(flow_id)
+        await self.send_reply()
+
     async def reask(self) -> None:
         row = await self.current()
         if row is not None:
@@ -258,6 +291,7 @@ class _Handling:
         await self.start(language_flow, parent_id=row.id if row else None)
 
     async def answer(self) -> None:
+        assert self.inbound is not None
         row = await self.current()
         if row is not None:
             await self.run(row, self.flow(row), Reply(self.inbound.text), self.inbound.id)
@@ -375,7 +409,7 @@ class _Handling:
                 "\n\n".join(self.reply.texts),
                 self.language,
                 self.reply.buttons,
-                self.inbound.id,
+                self.inbound.id if self.inbound else None,
                 "compliance" if self.reply.compliance else "reply",
             ),
             self.now,

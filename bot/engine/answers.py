@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.engine.flow import (
@@ -48,7 +48,7 @@ def parse(question: Question, reply: str, languages: Sequence[str]) -> Parsed | 
         return Problem.EMPTY
     match question:
         case ChoiceQuestion():
-            return parse_choice(question.options, question.multiple, reply)
+            return parse_choice(question.options, question.words, question.multiple, reply)
         case YesNoQuestion():
             return _yes_no(reply, languages)
         case NumberQuestion():
@@ -61,28 +61,17 @@ def parse(question: Question, reply: str, languages: Sequence[str]) -> Parsed | 
     raise TypeError(f"no parser for {type(question).__name__}")  # pragma: no cover
 
 
-def _option_words(option: Option) -> set[str]:
-    """Every word that names ``option``: its id, its label and extra words in any language.
+def parse_choice(
+    options: tuple[Option, ...], words: Mapping[str, int], multiple: bool, reply: str
+) -> Parsed | Problem:
+    """Parse a reply to numbered options: numbers, letters or the options' words.
 
-    Words of all languages are accepted, not only the contact's: a resident who reads
-    the English label and types it back has answered.
+    ``words`` is :func:`~bot.engine.flow.option_words` of ``options``, computed once.
     """
-    words = {key(text) for text in option.label.texts.values()}
-    words.add(key(option.id))
-    for extra in option.words.values():
-        words.update(key(w) for w in extra)
-    return {w for w in words if w}
-
-
-def parse_choice(options: tuple[Option, ...], multiple: bool, reply: str) -> Parsed | Problem:
-    """Parse a reply to numbered options: numbers, letters or the options' words."""
     if not reply.strip():
         return Problem.EMPTY
+    by_word = words
     whole = key(reply)
-    by_word: dict[str, int] = {}
-    for index, option in enumerate(options):
-        for word in _option_words(option):
-            by_word.setdefault(word, index)
     if whole in by_word:
         return _chosen([by_word[whole]], options, multiple)
 

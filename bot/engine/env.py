@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.engine.flow import Localized, Option, option_words
+
 
 class Phrases(Protocol):
     """The bot's own sentences in a given language (msgids are English)."""
@@ -45,3 +47,14 @@ class Env:
     languages: Mapping[str, LanguageName] = field(
         default_factory=lambda: {"en": LanguageName("English", "English")}
     )
+    # The language menu as options, and its word index; derived once from ``languages``.
+    language_options: tuple[Option, ...] = field(init=False, repr=False, compare=False)
+    language_words: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        options = tuple(
+            Option(code, Localized({code: name.own}), {"en": (name.english,)})
+            for code, name in self.languages.items()
+        )
+        object.__setattr__(self, "language_options", options)
+        object.__setattr__(self, "language_words", option_words(options))

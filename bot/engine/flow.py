@@ -10,7 +10,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import chain
 from typing import TypeAlias
+
+from bot.lang.normalize import key
 
 # An answer as stored: an option id, option ids, a number, "yes"/"no" or free text.
 Value: TypeAlias = str | int | float | list[str]
@@ -70,10 +73,28 @@ class Question(Step):
     on_fail: OnFail | None = None
 
 
+def option_words(options: tuple[Option, ...]) -> Mapping[str, int]:
+    """Folded word -> option position, for every word that names an option: its id, its
+    label and its extra words in any language (a resident may type the English label
+    back). The first option to claim a word keeps it."""
+    index: dict[str, int] = {}
+    for position, option in enumerate(options):
+        words = (option.id, *option.label.texts.values(), *chain(*option.words.values()))
+        for word in words:
+            folded = key(word)
+            if folded:
+                index.setdefault(folded, position)
+    return index
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChoiceQuestion(Question):
     options: tuple[Option, ...]
     multiple: bool = False
+    words: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", option_words(self.options))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,6 @@ from bot.engine.flow import (
     MessageStep,
     NumberQuestion,
     OnFail,
-    Option,
     Question,
     ScaleQuestion,
     SetStep,
@@ -214,19 +213,13 @@ class _Turn:
     def notice(self, language: str, message: str) -> None:
         self.say(self.phrase(language, message), MessageKind.NOTICE)
 
-    def language_options(self) -> tuple[Option, ...]:
-        return tuple(
-            Option(code, Localized({code: name.own}), {"en": (name.english,)})
-            for code, name in self.env.languages.items()
-        )
-
     def choices(self, step: Question, language: str) -> list[str] | None:
         """The labels a question numbers, or None for questions answered in words."""
         match step:
             case ChoiceQuestion(options=options):
                 return [self.localize(o.label, language) for o in options]
             case LanguageQuestion():
-                return [next(iter(o.label.texts.values())) for o in self.language_options()]
+                return [name.own for name in self.env.languages.values()]
             case YesNoQuestion():
                 return [self.phrase(language, "Yes"), self.phrase(language, "No")]
         return None
@@ -247,7 +240,7 @@ class _Turn:
 
     def parse(self, step: Question, text: str, language: str) -> Parsed | Problem:
         if isinstance(step, LanguageQuestion):
-            return parse_choice(self.language_options(), False, text)
+            return parse_choice(self.env.language_options, self.env.language_words, False, text)
         return parse(step, text, (language,))
 
     def hint(self, step: Question, problem: Problem, language: str) -> str:

@@ -111,11 +111,17 @@ def is_reserved(text: str) -> bool:
     return key(text) in _KEYWORD_INDEX
 
 
+_YES_NO_INDEX: dict[str, dict[str, bool]] = {
+    language: {key(word): meaning for meaning, words in by_meaning.items() for word in words}
+    for language, by_meaning in YES_NO.items()
+}
+
+
 def yes_no_of(text: str, languages: Iterable[str]) -> bool | None:
     """True for a yes word, False for a no word in any of ``languages``, else None."""
     folded = key(text)
     for language in (*languages, "en"):
-        for meaning, words in YES_NO.get(language, {}).items():
-            if any(folded == key(word) for word in words):
-                return meaning
+        meaning = _YES_NO_INDEX.get(language, {}).get(folded)
+        if meaning is not None:
+            return meaning
     return None
