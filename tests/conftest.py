@@ -4,7 +4,7 @@ clock, and a simulator channel that records what the bot sends."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,9 +27,10 @@ def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: Any) -> Any:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1", ""):
-            if self.family in (socket.AF_INET, socket.AF_INET6):
-                raise RuntimeError(f"test tried to reach {host}: tests stay on 127.0.0.1")
+        local = ("127.0.0.1", "localhost", "::1", "")
+        inet = self.family in (socket.AF_INET, socket.AF_INET6)
+        if inet and isinstance(host, str) and host not in local:
+            raise RuntimeError(f"test tried to reach {host}: tests stay on 127.0.0.1")
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
@@ -103,9 +104,8 @@ class Harness:
         return [m.text for m in self.sent[before:] if m.address == address]
 
     async def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
-        async with self.app.database.transaction() as tx:
-            async with tx.execute(query, params) as cursor:
-                return [dict(row) for row in await cursor.fetchall()]
+        async with self.app.database.transaction() as tx, tx.execute(query, params) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
 
     async def restart(self, settings: Settings) -> None:
         """Close and reopen everything on the same database file, as a process restart."""
@@ -126,8 +126,3 @@ async def harness(settings: Settings, clock: Clock) -> AsyncIterator[Harness]:
     bench = Harness(app, clock, sent)
     yield bench
     await bench.app.close()
-
-
-@pytest.fixture
-def repo() -> Iterator[Path]:
-    yield REPO

@@ -104,7 +104,8 @@ def test_run_without_providers_starts_the_simulator(tmp_path: Path) -> None:
 def test_flows_check_passes_on_the_bundled_flows(tmp_path: Path) -> None:
     result = parley(tmp_path, "flows", "check")
     assert result.returncode == 0, result.stderr
-    assert "flows OK" in result.stdout and "priorities" in result.stdout
+    assert "flows OK" in result.stdout
+    assert "priorities" in result.stdout
 
 
 def test_flows_check_reports_file_and_line_and_exits_1(tmp_path: Path) -> None:

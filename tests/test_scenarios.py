@@ -85,9 +85,7 @@ async def test_golden_conversations(flow_id: str, settings: Settings, clock: Clo
             await harness.app.close()
     if UPDATE:
         golden_path.write_text(
-            yaml.dump(
-                played, Dumper=_Readable, allow_unicode=True, sort_keys=False, width=100
-            ),
+            yaml.dump(played, Dumper=_Readable, allow_unicode=True, sort_keys=False, width=100),
             encoding="utf-8",
         )
     expected = yaml.safe_load(golden_path.read_text(encoding="utf-8"))

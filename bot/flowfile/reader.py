@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import chain
 from typing import Any
 
 from bot.engine.flow import (
@@ -33,6 +34,7 @@ from bot.engine.flow import (
     YesNoQuestion,
 )
 from bot.flowfile.yamllines import LineList, LineMap
+from bot.lang.normalize import key as fold_key
 from bot.lang.words import is_reserved
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -326,6 +328,7 @@ class FlowReader:
             )
         options: list[Option] = []
         seen: set[str] = set()
+        owners: dict[str, str] = {}  # folded word -> the option it names
         for index, item in enumerate(items):
             at = items.line_of(index)
             if not isinstance(item, LineMap):
@@ -347,6 +350,14 @@ class FlowReader:
                         at,
                         f"option '{option_id}': '{text}' is a keyword (like STOP or HELP) "
                         "and would never reach the question",
+                    )
+            for text in (option_id, *label.texts.values(), *chain(*words.values())):
+                other = owners.setdefault(fold_key(text), option_id)
+                if other != option_id and fold_key(text):
+                    self.problem(
+                        at,
+                        f"option '{option_id}': '{text}' also names option '{other}', "
+                        "so a resident who sends it would always get the first",
                     )
             options.append(Option(option_id, label, words))
         return tuple(options)

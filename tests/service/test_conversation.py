@@ -18,13 +18,15 @@ async def test_inbound_is_stored_and_marked_handled(harness: Harness) -> None:
     await harness.send("hello")
     [row] = await harness.rows("SELECT text, handled_at, error FROM inbound")
     assert row["text"] == "hello"
-    assert row["handled_at"] is not None and row["error"] is None
+    assert row["handled_at"] is not None
+    assert row["error"] is None
 
 
 async def test_every_reply_goes_through_the_outbox(harness: Harness) -> None:
     await harness.send("hello")
     [row] = await harness.rows("SELECT status, provider_id, reply_to FROM outbox")
-    assert row["status"] == "sent" and row["provider_id"].startswith("sim-")
+    assert row["status"] == "sent"
+    assert row["provider_id"].startswith("sim-")
     assert row["reply_to"] == 1
 
 
@@ -32,7 +34,8 @@ async def test_duplicate_provider_id_is_ignored(harness: Harness) -> None:
     await into_survey(harness)
     first = await harness.send("2", provider_id="SM-1")
     again = await harness.send("2", provider_id="SM-1")
-    assert first and again == []
+    assert first
+    assert again == []
     answers = await harness.rows("SELECT * FROM answers WHERE flow_id = 'priorities'")
     assert len(answers) == 1
     assert len(await harness.rows("SELECT * FROM inbound WHERE provider_id = 'SM-1'")) == 1
@@ -152,9 +155,7 @@ async def test_telegram_language_hint_preselects_a_new_contacts_language(
     assert row["language"] == "pl"
 
 
-async def test_no_phone_number_in_logs(
-    harness: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_no_phone_number_in_logs(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     await into_survey(harness)
     await harness.send("hello", provider_id="m2")  # a duplicate delivery is logged

@@ -1,0 +1,67 @@
+"""Settings fail at start-up naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import load_content
+from bot.errors import ConfigError
+from bot.settings import load_settings
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings({}, config_file=_write(tmp_path, ""))
+    assert settings.database == Path("parley.db")
+    assert settings.languages == ("en", "pl", "ro", "ar", "ur")
+    assert settings.default_language == "en"
+    assert settings.flows_dir.joinpath("welcome.yaml").is_file()
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    config = _write(tmp_path, '[parley]\nname = "From file"\ndatabase = "a.db"\n')
+    settings = load_settings({"PARLEY_NAME": "From env"}, config_file=config)
+    assert settings.name == "From env"
+    assert settings.database == Path("a.db")
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "message"),
+    [
+        ({"PARLEY_TIMEZONE": "Mars/Base"}, "", "PARLEY_TIMEZONE: 'Mars/Base' is not a time zone"),
+        ({"PARLEY_LANGUAGES": "en,Polish"}, "", "PARLEY_LANGUAGES: 'Polish' is not a language"),
+        ({"PARLEY_LANGUAGES": " , "}, "", "PARLEY_LANGUAGES: list at least one language"),
+        ({"PARLEY_FLOWS": "/no/such/folder"}, "", "PARLEY_FLOWS: the folder /no/such/folder"),
+        ({}, "[parley]\ndatabse = 'x.db'\n", "unknown setting 'databse' in [parley]"),
+        ({}, "[parley\n", "not valid TOML"),
+    ],
+)
+def test_bad_settings_name_the_setting(
+    tmp_path: Path, env: dict[str, str], toml: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_settings(env, config_file=_write(tmp_path, toml))
+
+
+def test_missing_explicit_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PARLEY_CONFIG: the settings file"):
+        load_settings({"PARLEY_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_unknown_flow_named_in_settings(tmp_path: Path) -> None:
+    settings = load_settings({"PARLEY_MENU_FLOW": "missing"}, config_file=_write(tmp_path, ""))
+    with pytest.raises(ConfigError, match="PARLEY_MENU_FLOW: there is no flow 'missing'"):
+        load_content(settings)
+
+
+def test_language_babel_does_not_know(tmp_path: Path) -> None:
+    settings = load_settings({"PARLEY_LANGUAGES": "en,qq"}, config_file=_write(tmp_path, ""))
+    with pytest.raises(ConfigError, match="PARLEY_LANGUAGES: 'qq' is not a language Babel"):
+        load_content(settings)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "parley.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

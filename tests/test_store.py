@@ -1,0 +1,73 @@
+"""The SQLite store: migrations, pragmas, and transactions that never half-write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.store import Database
+from bot.store.database import migrations
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    found = migrations()
+    assert [version for version, _, _ in found] == list(range(1, len(found) + 1))
+
+
+async def test_open_migrates_and_sets_pragmas(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "sub" / "p.db")
+    try:
+        assert await database.schema_version() == len(migrations())
+        async with database.transaction() as tx:
+            async with tx.execute("PRAGMA journal_mode") as cursor:
+                assert (await cursor.fetchone())[0] == "wal"  # type: ignore[index]
+            async with tx.execute("PRAGMA foreign_keys") as cursor:
+                assert (await cursor.fetchone())[0] == 1  # type: ignore[index]
+    finally:
+        await database.close()
+
+
+async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
+    for _ in range(2):
+        database = await Database.open(tmp_path / "p.db")
+        assert await database.schema_version() == len(migrations())
+        await database.close()
+
+
+async def insert_then_crash(database: Database) -> None:
+    async with database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO contacts (channel, address, created_at, last_seen_at)"
+            " VALUES ('sms', '+447700900001', 'now', 'now')"
+        )
+        raise RuntimeError("crash half-way")
+
+
+async def test_a_failed_transaction_writes_nothing(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "p.db")
+    try:
+        with pytest.raises(RuntimeError):
+            await insert_then_crash(database)
+        async with (
+            database.transaction() as tx,
+            tx.execute("SELECT count(*) FROM contacts") as cursor,
+        ):
+            assert (await cursor.fetchone())[0] == 0  # type: ignore[index]
+    finally:
+        await database.close()
+
+
+async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+    import sqlite3
+
+    database = await Database.open(tmp_path / "p.db")
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            async with database.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at)"
+                    " VALUES (99, 'sms', 'x', 'hi', 'now')"
+                )
+    finally:
+        await database.close()
