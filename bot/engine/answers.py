@@ -72,7 +72,8 @@ def parse_choice(
         return Problem.EMPTY
     by_word = words
     whole = key(reply)
-    if whole in by_word:
+    # A number is the option's position even when an option's label is a number too.
+    if whole in by_word and not _is_number(whole):
         return _chosen([by_word[whole]], options, multiple)
 
     tokens = [key(t) for t in _SEPARATORS.split(fold(reply))]
@@ -81,10 +82,10 @@ def parse_choice(
         return Problem.NOT_UNDERSTOOD
     # Single letters count as option letters only when every token is a number or a
     # letter, so the article "a" in a sentence is not read as option 1.
-    letters_ok = all(t.isdigit() or (len(t) == 1 and t in LETTERS) for t in tokens)
+    letters_ok = all(_is_number(t) or (len(t) == 1 and t in LETTERS) for t in tokens)
     picked: list[int] = []
     for token in tokens:
-        if token.isdigit():
+        if _is_number(token):
             index = int(token) - 1
         elif letters_ok and len(token) == 1:
             index = LETTERS.index(token)
@@ -97,6 +98,12 @@ def parse_choice(
         if index not in picked:
             picked.append(index)
     return _chosen(picked, options, multiple)
+
+
+def _is_number(token: str) -> bool:
+    """ASCII digits (other scripts' digits are folded to these), short enough to be a
+    position: "⓵" or a 5,000-digit reply are not numbers here."""
+    return token.isascii() and token.isdigit() and len(token) <= 3
 
 
 def _chosen(picked: list[int], options: tuple[Option, ...], multiple: bool) -> Parsed | Problem:
@@ -128,7 +135,7 @@ def _single_number(reply: str, decimals: bool = False) -> float | None:
     if not decimals:
         folded = _GROUPED.sub(lambda m: re.sub(r"[.,]", "", m.group()), folded)
     found = _NUMBER.findall(folded)
-    if len(found) != 1:
+    if len(found) != 1 or len(found[0]) > 15:  # beyond what a resident means by a number
         return None
     return float(found[0].replace(",", "."))
 

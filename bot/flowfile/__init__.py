@@ -28,7 +28,8 @@ def read_flow(text: str, path: str) -> tuple[Flow | None, list[tuple[int, str]]]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
-        return None, [(line, f"{path}:{line}: not valid YAML: {error.problem or error}")]
+        what = f"{error.problem or error} (check the indentation of this line and the one above)"
+        return None, [(line, f"{path}:{line}: not valid YAML: {what}")]
     flow = reader.read(data, Path(path).stem)
     problems = list(reader.problems)
     if flow is not None and not problems:

@@ -70,7 +70,8 @@ def check_graph(flow: Flow) -> list[tuple[int, str]]:
 
 def _endless_loops(flow: Flow, edges: dict[str, list[str]]) -> list[tuple[int, str]]:
     """A cycle through steps that never wait would spin without asking anything."""
-    passive = {s.id for s in flow.steps if not isinstance(s, Question)}
+    # In file order, so the same file always reports the same step.
+    passive = [s.id for s in flow.steps if not isinstance(s, Question)]
     problems: list[tuple[int, str]] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done
 

@@ -126,10 +126,16 @@ class FlowReader:
             at = value.line_of(language) if isinstance(value, LineMap) else line
             if not _LANGUAGE.match(language):
                 self.problem(at, f"'{language}' is not a language code (like 'pl' or 'ar')")
-            elif not isinstance(text, str | int) or not str(text).strip():
+            elif not isinstance(text, str | int) or isinstance(text, bool):
+                self.problem(at, f"'{key}' in '{language}' must be a text")
+            elif not str(text).strip():
                 self.problem(at, f"'{key}' in '{language}' is empty")
+                texts[language] = ""
             else:
                 texts[language] = str(text).strip()
+        if texts.get(self.source) == "":
+            raise _Skip()  # already reported as empty
+        texts = {language: text for language, text in texts.items() if text}
         if self.source not in texts:
             raise self.fail(
                 line, f"'{key}' has no '{self.source}' version (the flow's source language)"
@@ -257,11 +263,11 @@ class FlowReader:
     def step(self, data: LineMap) -> Step:
         step_id = self.identifier(data, "id", "step id")
         kind = self.required(data, "type")
-        if kind not in STEP_KEYS:
+        if not isinstance(kind, str) or kind not in STEP_KEYS:
             raise self.fail(
                 data.line_of("type"),
-                f"unknown step type '{kind}'{_suggest(str(kind), tuple(STEP_KEYS))}"
-                f" (one of: {', '.join(STEP_KEYS)})",
+                f"unknown step type '{kind}'{_suggest(str(kind), tuple(STEP_KEYS))};"
+                f" step types are: {', '.join(STEP_KEYS)}",
             )
         self.unknown_keys(data, STEP_KEYS[kind])
         common: dict[str, Any] = {"id": step_id, "line": data.line}
@@ -393,5 +399,5 @@ class FlowReader:
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -72,7 +72,8 @@ def fold(text: str) -> str:
             else:
                 base = ch
             kept.append(ch)
-        text = unicodedata.normalize("NFC", "".join(kept))
+        # Composing again can bring back a variant (e.g. Urdu heh with hamza), so map again.
+        text = unicodedata.normalize("NFC", "".join(kept)).translate(_ARABIC_VARIANTS)
     return _SPACES.sub(" ", text).strip()
 
 

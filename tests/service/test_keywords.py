@@ -127,3 +127,26 @@ async def test_keyword_must_be_the_whole_message(harness: Harness) -> None:
     assert "Please reply with a number from 1 to 3." in replies[0]
     [contact] = await harness.rows("SELECT opted_out_at FROM contacts")
     assert contact["opted_out_at"] is None
+
+
+async def test_messages_queued_before_stop_are_cancelled_not_sent(harness: Harness) -> None:
+    await into_survey(harness)
+    async with harness.app.database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO outbox (contact_id, channel, text, created_at)"
+            " VALUES (1, 'sms', 'a poll reminder queued earlier', ?)",
+            (harness.clock().isoformat(),),
+        )
+    [reply] = await harness.send("STOP")
+    assert "no more messages" in reply
+    [row] = await harness.rows(
+        "SELECT status FROM outbox WHERE text = 'a poll reminder queued earlier'"
+    )
+    assert row["status"] == "cancelled"
+
+
+async def test_stop_confirmation_is_in_the_residents_language(harness: Harness) -> None:
+    for text in ["cześć", "2", "tak", "1"]:
+        await harness.send(text)
+    [reply] = await harness.send("STOP")
+    assert reply == "Nie wyślemy Ci więcej wiadomości. Aby je znów włączyć, wyślij START."
