@@ -54,8 +54,10 @@ def main() -> None:
     steps, elapsed = run(args.seconds)
     rate = steps / elapsed
     verdict = "meets" if rate >= TARGET else "MISSES"
-    print(f"{steps} steps in {elapsed:.2f} s: {rate:,.0f} steps/s on one core ({verdict} "
-          f"the {TARGET:,} target)")
+    print(
+        f"{steps} steps in {elapsed:.2f} s: {rate:,.0f} steps/s on one core ({verdict} "
+        f"the {TARGET:,} target)"
+    )
 
 
 if __name__ == "__main__":

@@ -85,8 +85,8 @@ def _endless_loops(flow: Flow, edges: dict[str, list[str]]) -> list[tuple[int, s
                 problems.append(
                     (
                         step.line,
-                        f"step '{target}': loops back to itself without "
-                        "asking a question, so it would never stop",
+                        f"step '{target}': starts a loop that never asks a question, "
+                        "so the flow would never stop",
                     )
                 )
             elif target not in state:

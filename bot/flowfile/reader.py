@@ -128,13 +128,14 @@ class FlowReader:
                 self.problem(at, f"'{language}' is not a language code (like 'pl' or 'ar')")
             elif not isinstance(text, str | int) or isinstance(text, bool):
                 self.problem(at, f"'{key}' in '{language}' must be a text")
+                texts[language] = ""
             elif not str(text).strip():
                 self.problem(at, f"'{key}' in '{language}' is empty")
                 texts[language] = ""
             else:
                 texts[language] = str(text).strip()
         if texts.get(self.source) == "":
-            raise _Skip()  # already reported as empty
+            raise _Skip()  # already reported as empty or not a text
         texts = {language: text for language, text in texts.items() if text}
         if self.source not in texts:
             raise self.fail(

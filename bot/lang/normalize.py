@@ -72,8 +72,9 @@ def fold(text: str) -> str:
             else:
                 base = ch
             kept.append(ch)
-        # Composing again can bring back a variant (e.g. Urdu heh with hamza), so map again.
-        text = unicodedata.normalize("NFC", "".join(kept)).translate(_ARABIC_VARIANTS)
+        # Composing again can bring back a variant (Urdu heh with hamza; ǿ), so map again.
+        text = unicodedata.normalize("NFC", "".join(kept))
+        text = text.translate(_ARABIC_VARIANTS).translate(_PLAIN_LETTERS)
     return _SPACES.sub(" ", text).strip()
 
 
