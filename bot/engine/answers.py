@@ -23,7 +23,7 @@ from bot.engine.flow import (
     Value,
     YesNoQuestion,
 )
-from bot.lang.normalize import fold, key
+from bot.lang.normalize import fold, key, strip_edges
 from bot.lang.words import yes_no_of
 
 LETTERS = "abcdefghi"
@@ -71,12 +71,13 @@ def parse_choice(
     if not reply.strip():
         return Problem.EMPTY
     by_word = words
-    whole = key(reply)
+    folded = fold(reply)
+    whole = strip_edges(folded)
     # A number is the option's position even when an option's label is a number too.
     if whole in by_word and not _is_number(whole):
         return _chosen([by_word[whole]], options, multiple)
 
-    tokens = [key(t) for t in _SEPARATORS.split(fold(reply))]
+    tokens = [strip_edges(t) for t in _SEPARATORS.split(folded)]
     tokens = [t for t in tokens if t]
     if not tokens:
         return Problem.NOT_UNDERSTOOD

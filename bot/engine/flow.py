@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import chain
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from bot.lang.normalize import key
 
@@ -166,6 +166,11 @@ class Flow:
     on_fail: OnFail = OnFail.SKIP
     path: str = ""
     _positions: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    # Questions as rendered per (step id, language, phrases); filled by the engine as it
+    # goes. A memo of a pure function, so it never changes what the engine returns.
+    rendered: dict[tuple[str, str, int], Any] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_positions", {s.id: i for i, s in enumerate(self.steps)})

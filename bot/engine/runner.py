@@ -225,6 +225,18 @@ class _Turn:
         return None
 
     def render_question(self, step: Question, language: str) -> tuple[str, tuple[Button, ...]]:
+        # The memo holds the env itself, so its id cannot be reused by another env.
+        memo_key = (step.id, language, id(self.env))
+        memo = self.flow.rendered.get(memo_key)
+        if memo is None or memo[0] is not self.env:
+            memo = self.flow.rendered[memo_key] = (
+                self.env,
+                self._render_question(step, language),
+            )
+        rendered: tuple[str, tuple[Button, ...]] = memo[1]
+        return rendered
+
+    def _render_question(self, step: Question, language: str) -> tuple[str, tuple[Button, ...]]:
         lines = [self.localize(step.text, language)]
         labels = self.choices(step, language)
         if labels is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -32,9 +32,8 @@ class Session:
     def evolve(self, **changes: Any) -> Session:
         """A copy with ``changes``; like ``dataclasses.replace`` without its per-call
         field introspection, which was most of the engine's time per step."""
-        unknown = changes.keys() - self.__dict__.keys()
-        if unknown:
-            raise TypeError(f"Session has no field {sorted(unknown)[0]!r}")
+        if not changes.keys() <= _FIELDS:
+            raise TypeError(f"Session has no field {sorted(changes.keys() - _FIELDS)[0]!r}")
         copy = object.__new__(Session)
         copy.__dict__.update(self.__dict__)
         copy.__dict__.update(changes)
@@ -46,6 +45,9 @@ class Session:
     @classmethod
     def from_json(cls, text: str) -> Session:
         return _from_dict(json.loads(text))
+
+
+_FIELDS = frozenset(f.name for f in fields(Session))
 
 
 def _to_dict(session: Session) -> dict[str, Any]:
