@@ -25,9 +25,6 @@ class Session:
     answers: Mapping[str, Value] = field(default_factory=dict)
     tries: int = 0  # unparseable replies to the current question so far
     ended: bool = False
-    # The session this one interrupted (e.g. a LANGUAGE request mid-survey); resumed
-    # by the caller when this one ends.
-    parent: Session | None = None
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with ``changes``; like ``dataclasses.replace`` without its per-call
@@ -60,7 +57,6 @@ def _to_dict(session: Session) -> dict[str, Any]:
         "answers": dict(session.answers),
         "tries": session.tries,
         "ended": session.ended,
-        "parent": _to_dict(session.parent) if session.parent else None,
     }
 
 
@@ -74,7 +70,6 @@ def _from_dict(data: dict[str, Any]) -> Session:
         answers=data["answers"],
         tries=data["tries"],
         ended=data["ended"],
-        parent=_from_dict(data["parent"]) if data["parent"] else None,
     )
 
 

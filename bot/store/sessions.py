@@ -34,6 +34,10 @@ def _row(row: aiosqlite.Row) -> SessionRow:
     )
 
 
+def _ended_at(status: Status, now: datetime) -> str | None:
+    return None if status in (Status.ACTIVE, Status.INTERRUPTED) else now.isoformat()
+
+
 async def active(tx: aiosqlite.Connection, contact_id: int) -> SessionRow | None:
     async with tx.execute(
         "SELECT * FROM sessions WHERE contact_id = ? AND status = 'active'", (contact_id,)
@@ -77,20 +81,18 @@ async def create(
 async def save(
     tx: aiosqlite.Connection, session_id: int, session: Session, status: Status, now: datetime
 ) -> None:
-    ended = None if status in (Status.ACTIVE, Status.INTERRUPTED) else now.isoformat()
     await tx.execute(
         "UPDATE sessions SET state = ?, status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
-        (session.to_json(), status.value, now.isoformat(), ended, session_id),
+        (session.to_json(), status.value, now.isoformat(), _ended_at(status, now), session_id),
     )
 
 
 async def set_status(
     tx: aiosqlite.Connection, session_id: int, status: Status, now: datetime
 ) -> None:
-    ended = None if status in (Status.ACTIVE, Status.INTERRUPTED) else now.isoformat()
     await tx.execute(
         "UPDATE sessions SET status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
-        (status.value, now.isoformat(), ended, session_id),
+        (status.value, now.isoformat(), _ended_at(status, now), session_id),
     )
 
 
