@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from bot.channels.base import Inbound
+from bot.channels.segments import gsm7_friendly, segments
 from bot.engine import (
     AnswerRecorded,
     Button,
@@ -401,16 +402,22 @@ class _Handling:
         """All of a turn's messages go as one reply: one SMS costs less than several."""
         if not self.reply.texts:
             return
+        text = "\n\n".join(self.reply.texts)
+        count = None
+        if self.contact.channel == "sms":
+            text = gsm7_friendly(text)
+            count = segments(text).count
         await messages.add_outbound(
             self.tx,
             NewOutbound(
                 self.contact.id,
                 self.contact.channel,
-                "\n\n".join(self.reply.texts),
+                text,
                 self.language,
                 self.reply.buttons,
                 self.inbound.id if self.inbound else None,
                 "compliance" if self.reply.compliance else "reply",
+                count,
             ),
             self.now,
         )

@@ -74,13 +74,14 @@ class NewOutbound:
     buttons: tuple[Button, ...] = ()
     reply_to: int | None = None
     kind: str = "reply"  # 'compliance': opt-out confirmations, sent even when opted out
+    segments: int | None = None  # SMS segments the text takes
 
 
 async def add_outbound(tx: aiosqlite.Connection, message: NewOutbound, now: datetime) -> int:
     buttons = json.dumps([[b.label, b.reply] for b in message.buttons], ensure_ascii=False)
     async with tx.execute(
         "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " segments, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             message.contact_id,
             message.channel,
@@ -89,6 +90,7 @@ async def add_outbound(tx: aiosqlite.Connection, message: NewOutbound, now: date
             buttons if message.buttons else None,
             message.language,
             message.reply_to,
+            message.segments,
             now.isoformat(),
         ),
     ) as cursor:

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from bot.channels.base import Inbound
+from bot.channels.segments import segments
 from bot.settings import Settings
 from tests.conftest import Harness
 from tests.service.test_keywords import into_survey
@@ -161,3 +162,13 @@ async def test_no_phone_number_in_logs(harness: Harness, caplog: pytest.LogCaptu
     await harness.send("hello", provider_id="m2")  # a duplicate delivery is logged
     assert "+447700900001" not in caplog.text
     assert "447700900001" not in caplog.text
+
+
+async def test_sms_replies_record_their_segments(harness: Harness) -> None:
+    await harness.send("hello")  # English welcome with Arabic-script language names: UCS-2
+    await harness.send("hi", address="42", channel="telegram")
+    rows = await harness.rows("SELECT channel, text, segments FROM outbox ORDER BY id")
+    sms, telegram = rows
+    assert sms["segments"] == segments(sms["text"]).count
+    assert sms["segments"] == 2  # UCS-2 for the Arabic-script names: 71 to 134 units
+    assert telegram["segments"] is None
