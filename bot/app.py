@@ -48,9 +48,7 @@ class App:
         flows, env = load_content(settings)
         database = await Database.open(settings.database)
         dispatcher = Dispatcher(database, channels, clock)
-        service = ConversationService(
-            database, flows, env, settings, clock, on_queued=dispatcher.wake
-        )
+        service = ConversationService(database, flows, env, settings, clock)
         return cls(settings, database, service, dispatcher)
 
     async def recover(self) -> None:

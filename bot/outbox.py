@@ -8,7 +8,6 @@ confirmation itself and HELP answers, marked ``compliance``, go out regardless).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -32,11 +31,6 @@ class Dispatcher:
         self.channels = channels
         self.clock = clock
         self.batch_size = batch_size
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """Called after a transaction queued messages."""
-        self._wake.set()
 
     async def drain(self) -> int:
         """Send everything queued now; returns how many messages were sent."""
@@ -71,10 +65,3 @@ class Dispatcher:
                 tx, message.id, status, self.clock(), provider_id, error
             )
         return 1 if status == "sent" else 0
-
-    async def run_forever(self) -> None:
-        """Send as messages are queued, until cancelled."""
-        while True:
-            await self.drain()
-            await self._wake.wait()
-            self._wake.clear()

@@ -61,14 +61,12 @@ class ConversationService:
         env: Env,
         settings: Settings,
         clock: Callable[[], datetime] = utc_now,
-        on_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self.database = database
         self.flows = flows
         self.env = env
         self.settings = settings
         self.clock = clock
-        self._on_queued = on_queued
         self._locks = KeyedLocks()
 
     async def receive(self, message: Inbound) -> bool:
@@ -92,7 +90,6 @@ class ConversationService:
         async with self._locks.hold(contact_id):
             while await self._handle_next(contact_id):
                 pass
-        self._on_queued()
 
     async def resume_pending(self) -> int:
         """Handle messages stored but not acted on before a restart; returns contacts seen."""
@@ -123,7 +120,6 @@ class ConversationService:
                 return
             handling = _Handling(self, tx, contact, None, now)
             await handling.begin(flow_id)
-        self._on_queued()
 
     async def _handle_next(self, contact_id: int) -> bool:
         now = self.clock()

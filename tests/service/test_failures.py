@@ -23,9 +23,7 @@ async def test_a_failing_message_is_rolled_back_and_answered_with_an_apology(
 ) -> None:
     app = harness.app
     env = Env(BrokenYes(), app.service.env.languages)
-    service = ConversationService(
-        app.database, app.service.flows, env, app.settings, harness.clock, app.dispatcher.wake
-    )
+    service = ConversationService(app.database, app.service.flows, env, app.settings, harness.clock)
     await harness.send("hello")  # the welcome's language menu, through the working service
     await service.receive(Inbound("sms", "+447700900001", "1", "m-broken"))
     await app.dispatcher.drain()
