@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import example, given, settings
@@ -16,7 +15,6 @@ from bot.engine import (
     Env,
     Flow,
     FlowEnded,
-    LanguageName,
     Reply,
     Session,
     Start,
@@ -33,27 +31,20 @@ from bot.engine.flow import (
     TextQuestion,
     YesNoQuestion,
 )
-from bot.flowfile import load_flows, read_flow
+from bot.flowfile import load_flows
 from bot.lang.names import language_names
 from bot.lang.phrases import load_phrases
+from tests.engine.kit import NOW, TWO_LANGUAGES, checked_flow
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
 PRIORITIES = load_flows(REPO / "flows")["priorities"]
 LANGUAGES = ("en", "pl", "ro", "ar", "ur")
 CATALOGS = Env(phrases=load_phrases(REPO / "locales"), languages=language_names(LANGUAGES))
 
-TWO_LANGUAGES = Env(
-    languages={"en": LanguageName("English", "English"), "pl": LanguageName("Polski", "Polish")}
-)
-
 
 def _synthetic(steps: str) -> Flow:
     text = "flow: synthetic\ntitle: Every type\nlanguage: en\nexpiry: 1d\nattempts: 2\nsteps:\n"
-    flow, problems = read_flow(text + textwrap.dedent(steps), "flows/synthetic.yaml")
-    assert [message for _, message in problems] == []
-    assert flow is not None
-    return flow
+    return checked_flow(text + textwrap.dedent(steps), "flows/synthetic.yaml")
 
 
 SYNTHETIC = _synthetic(

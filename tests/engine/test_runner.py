@@ -15,7 +15,6 @@ from bot.engine import (
     Env,
     Flow,
     FlowEnded,
-    LanguageName,
     MessageKind,
     MessageOut,
     Reply,
@@ -26,12 +25,7 @@ from bot.engine import (
     advance,
     is_expired,
 )
-from bot.flowfile import read_flow
-
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-TWO_LANGUAGES = Env(
-    languages={"en": LanguageName("English", "English"), "pl": LanguageName("Polski", "Polish")}
-)
+from tests.engine.kit import NOW, TWO_LANGUAGES, checked_flow
 
 
 def make_flow(steps: str, *, header: str = "") -> Flow:
@@ -42,10 +36,7 @@ def make_flow(steps: str, *, header: str = "") -> Flow:
         + "steps:\n"
         + textwrap.indent(textwrap.dedent(steps), "  ")
     )
-    flow, problems = read_flow(text, "flows/demo.yaml")
-    assert [message for _, message in problems] == []
-    assert flow is not None
-    return flow
+    return checked_flow(text, "flows/demo.yaml")
 
 
 def start(flow: Flow, language: str = "en", env: Env | None = None) -> Turn:
