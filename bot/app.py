@@ -1,4 +1,5 @@
-"""Putting Parley together: settings → flows, catalogs, database, service, dispatcher."""
+"""Putting Parley together: settings → flows, catalogs, database, channels, service and
+dispatcher."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from bot.errors import ConfigError
 from bot.flowfile import load_flows
 from bot.lang.names import language_names
 from bot.lang.phrases import load_phrases
-from bot.outbox import Dispatcher
+from bot.channels.telegram import TelegramChannel
+from bot.channels.twilio import TwilioChannel
+from bot.outbox import Dispatcher, Lane
 from bot.service import ConversationService, utc_now
 from bot.settings import Settings
 from bot.store import Database
+
+TWILIO_SMS_PATH = "/twilio/sms"
+TWILIO_STATUS_PATH = "/twilio/status"
+TELEGRAM_PATH = "/telegram"
 
 
 def load_content(settings: Settings) -> tuple[dict[str, Flow], Env]:
@@ -31,25 +38,57 @@ def load_content(settings: Settings) -> tuple[dict[str, Flow], Env]:
     return flows, env
 
 
+def lanes_for(settings: Settings, channels: Mapping[str, Channel]) -> list[Lane]:
+    """One paced lane per provider account, for the channels that exist."""
+    pace = settings.dispatch
+    lanes = []
+    if "telegram" in channels:
+        lanes.append(Lane("telegram", ("telegram",), pace.telegram_rate, pace.telegram_chat_rate))
+    twilio = tuple(name for name in TwilioChannel.names if name in channels)
+    if twilio:
+        lanes.append(Lane("twilio", twilio, pace.twilio_rate, by_segments=True))
+    others = tuple(name for name in channels if name != "telegram" and name not in twilio)
+    if others:  # the simulator: as fast as the terminal takes it
+        lanes.append(Lane("other", others, 1000.0))
+    return lanes
+
+
 @dataclass
 class App:
+    """Everything one Parley process runs, opened on one database."""
+
     settings: Settings
     database: Database
     service: ConversationService
     dispatcher: Dispatcher
+    twilio: TwilioChannel | None = None
+    telegram: TelegramChannel | None = None
 
     @classmethod
     async def open(
         cls,
         settings: Settings,
-        channels: Mapping[str, Channel],
+        channels: Mapping[str, Channel] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> App:
+        """Open with the given channels, or (None) with the providers the settings name."""
         flows, env = load_content(settings)
+        twilio = telegram = None
+        if channels is None:
+            channels, twilio, telegram = _providers(settings)
         database = await Database.open(settings.database)
-        dispatcher = Dispatcher(database, channels, clock)
-        service = ConversationService(database, flows, env, settings, clock)
-        return cls(settings, database, service, dispatcher)
+        pace = settings.dispatch
+        dispatcher = Dispatcher(
+            database,
+            channels,
+            clock,
+            lanes_for(settings, channels),
+            concurrency=pace.concurrency,
+            attempts=pace.attempts,
+            retry_delay=pace.retry_delay,
+        )
+        service = ConversationService(database, flows, env, settings, clock, dispatcher.wake)
+        return cls(settings, database, service, dispatcher, twilio, telegram)
 
     async def recover(self) -> None:
         """After a restart: act on stored messages, then send what is still queued."""
@@ -57,4 +96,24 @@ class App:
         await self.dispatcher.drain()
 
     async def close(self) -> None:
+        if self.twilio is not None:
+            await self.twilio.close()
+        if self.telegram is not None:
+            await self.telegram.close()
         await self.database.close()
+
+
+def _providers(
+    settings: Settings,
+) -> tuple[dict[str, Channel], TwilioChannel | None, TelegramChannel | None]:
+    channels: dict[str, Channel] = {}
+    twilio = telegram = None
+    if settings.twilio is not None:
+        status_url = f"{settings.public_url}{TWILIO_STATUS_PATH}" if settings.public_url else None
+        twilio = TwilioChannel(settings.twilio, status_url)
+        for name in TwilioChannel.names:
+            channels[name] = twilio
+    if settings.telegram is not None:
+        telegram = TelegramChannel(settings.telegram, settings.dispatch.concurrency)
+        channels["telegram"] = telegram
+    return channels, twilio, telegram

@@ -4,6 +4,8 @@
     ├── ConfigError             a setting is missing or wrong; names the setting
     ├── FlowError               a flow file is malformed; one ``file:line: what`` per problem
     └── ChannelError            a channel could not deliver or parse a message
+        ├── TryAgain            a transient failure (rate limit, 5xx, timeout): retry later
+        └── Undeliverable       a permanent failure: never retried, the reason is stored
 
 Code that catches ``ParleyError`` at the edge (the CLI, a webhook) shows ``str(error)``
 to the person and exits or answers cleanly.
@@ -32,3 +34,23 @@ class FlowError(ParleyError):
 
 class ChannelError(ParleyError):
     """A channel adapter failed to send or to understand a provider payload."""
+
+
+class TryAgain(ChannelError):
+    """The provider could not take the message now; ``retry_after`` seconds if it said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Undeliverable(ChannelError):
+    """The message can never be delivered as it is.
+
+    ``recipient`` says what it tells about the resident: ``"opted_out"`` (they opted out at
+    the carrier, Twilio's 21610) or ``"unreachable"`` (they blocked the bot), else None.
+    """
+
+    def __init__(self, reason: str, recipient: str | None = None) -> None:
+        super().__init__(reason)
+        self.recipient = recipient

@@ -1,22 +1,97 @@
-"""The outbox dispatcher: sends what the service queued, through the channel adapters.
+"""The outbox dispatcher: sends what is queued in the ``outbox`` table, through the
+channel adapters, at each provider's pace.
 
-Every reply is already committed to the ``outbox`` table before this runs, so a crash
-loses nothing: at start-up the dispatcher sends whatever is still queued. A message to
-a contact who has since opted out is cancelled, not sent (only the opt-out
-confirmation itself and HELP answers, marked ``compliance``, go out regardless).
+Every message is committed to the outbox before any provider call, so a crash loses
+nothing: whatever is still ``queued`` is sent after a restart. The price is a small
+window: a message the provider accepted just before the process died, whose ``sent``
+status was not yet written, is sent again. At most ``concurrency`` messages are in flight
+at once, so at most that many residents can get a message twice after a crash.
+
+Messages go out in *lanes*, one per provider account (Telegram; Twilio's SMS and
+WhatsApp), each paced on its own: a lane never sends faster than its rate (messages or
+SMS segments per second), and Telegram's per-chat limit holds a chat's next message
+back while others go ahead. A contact's messages always go in the order they were
+queued. Transient failures (rate limits, 5xx, timeouts) are retried with doubling
+delays, or after the provider's Retry-After; permanent ones are given up with the
+reason stored. A message to a resident who opted out or blocked the bot is cancelled,
+not sent (opt-out confirmations and HELP answers, marked ``compliance``, still go).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import aiosqlite
 
 from bot.channels.base import Channel, Outbound
-from bot.errors import ChannelError
-from bot.store import Database, messages
+from bot.errors import TryAgain, Undeliverable
+from bot.store import Database, contacts, messages, sessions
+from bot.store.messages import QueuedMessage
 
 log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = 15 * 60.0
+IDLE_POLL = 1.0
+"""Seconds between looks at the outbox when nothing woke the dispatcher (other
+processes, such as a CLI broadcast, write to it too)."""
+
+
+class Pacer:
+    """Spaces calls evenly at ``rate`` units per second: no bursts, so a provider that
+    enforces the same rate never has to refuse one."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self._clock = clock
+        self._next = 0.0
+
+    def delay(self, cost: float = 1.0) -> float:
+        """Take the next slot for ``cost`` units; returns how long to wait for it."""
+        now = self._clock()
+        start = max(now, self._next)
+        self._next = start + cost / self.rate
+        return start - now
+
+    def pause(self, seconds: float) -> None:
+        """Nothing goes for ``seconds`` (the provider asked us to slow down)."""
+        self._next = max(self._next, self._clock() + seconds)
+
+    def ready_in(self) -> float:
+        return max(0.0, self._next - self._clock())
+
+
+@dataclass
+class Lane:
+    """Channels that share one provider account, and so one pace."""
+
+    name: str
+    channels: tuple[str, ...]
+    rate: float  # messages (or segments) per second
+    chat_rate: float | None = None  # messages per second to one chat, if limited
+    by_segments: bool = False  # pace SMS by segments, not messages
+    pacer: Pacer = field(init=False)
+    _chat_next: dict[int, float] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.pacer = Pacer(self.rate)
+
+    def cost(self, message: QueuedMessage) -> float:
+        return float(message.segments or 1) if self.by_segments else 1.0
+
+    def chat_wait(self, contact_id: int, now: float) -> float:
+        """Seconds until this chat may get its next message (0 when it may now)."""
+        return max(0.0, self._chat_next.get(contact_id, 0.0) - now)
+
+    def chat_sent(self, contact_id: int, now: float) -> None:
+        if self.chat_rate is not None:
+            self._chat_next[contact_id] = now + 1.0 / self.chat_rate
+            if len(self._chat_next) > 10_000:  # forget chats whose wait is long over
+                self._chat_next = {k: t for k, t in self._chat_next.items() if t > now}
 
 
 class Dispatcher:
@@ -25,43 +100,176 @@ class Dispatcher:
         database: Database,
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime],
-        batch_size: int = 100,
+        lanes: Sequence[Lane] = (),
+        concurrency: int = 4,
+        attempts: int = 8,
+        retry_delay: float = 2.0,
+        batch_size: int = 200,
     ) -> None:
         self.database = database
         self.channels = channels
         self.clock = clock
+        self.lanes = list(lanes)
+        self.attempts = attempts
+        self.retry_delay = retry_delay
         self.batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was queued: look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
+    # -- sending everything now, in order (the simulator and tests) ------------------
 
     async def drain(self) -> int:
-        """Send everything queued now; returns how many messages were sent."""
+        """Send everything due now, one by one, without pacing; returns how many went."""
+        names = tuple(self.channels)
         sent = 0
         while True:
             async with self.database.transaction() as tx:
-                batch = await messages.queued(tx, self.batch_size)
+                batch = await messages.due(tx, names, self.clock(), 0, self.batch_size)
             if not batch:
                 return sent
             for message in batch:
-                sent += await self._send(message)
+                sent += await self._deliver(message, None)
 
-    async def _send(self, message: messages.QueuedMessage) -> int:
+    # -- the paced loop (``parley run``) ------------------------------------------------
+
+    async def run(self) -> None:
+        """Send queued messages for ever, each lane at its pace. Cancel to stop."""
+        try:
+            await asyncio.gather(*(self._run_lane(lane) for lane in self.lanes))
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run_lane(self, lane: Lane) -> None:
+        after = 0
+        soonest = IDLE_POLL
+        while True:
+            async with self.database.transaction() as tx:
+                batch = await messages.due(
+                    tx, lane.channels, self.clock(), after, self.batch_size
+                )
+            if not batch:
+                if after == 0:  # a whole pass found nothing to send: wait for work
+                    await self._idle(soonest)
+                after, soonest = 0, IDLE_POLL
+                continue
+            for message in batch:
+                after = message.id
+                if message.id in self._in_flight:
+                    continue
+                wait = lane.chat_wait(message.contact_id, time.monotonic())
+                if wait > 0:  # this chat had a message a moment ago; others go first
+                    soonest = min(soonest, wait)
+                    continue
+                await self._start(lane, message)
+
+    async def _idle(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _start(self, lane: Lane, message: QueuedMessage) -> None:
+        if message.sendable:
+            await asyncio.sleep(lane.pacer.delay(lane.cost(message)))
+            lane.chat_sent(message.contact_id, time.monotonic())
+            await self._slots.acquire()
+            async with self.database.transaction() as tx:  # it may have waited a while
+                fresh = await messages.still_queued(tx, message.id)
+            if fresh is None:
+                self._slots.release()
+                return
+            message = fresh
+        else:
+            await self._slots.acquire()
+        self._in_flight.add(message.id)
+        task = asyncio.create_task(self._send_and_release(lane, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_and_release(self, lane: Lane, message: QueuedMessage) -> None:
+        try:
+            await self._deliver(message, lane)
+        except Exception:  # the database failed; the message stays queued for later
+            log.exception("outbox message %s: could not record the result", message.id)
+        finally:
+            self._in_flight.discard(message.id)
+            self._slots.release()
+            self._wake.set()  # the contact's next message may be due now
+
+    # -- one message ----------------------------------------------------------------
+
+    async def _deliver(self, message: QueuedMessage, lane: Lane | None) -> int:
+        """Send one message and record what happened; 1 if it was sent."""
         channel = self.channels.get(message.channel)
         if not message.sendable:
-            status, provider_id, error = "cancelled", None, "opted out"
-        elif channel is None:
-            status, provider_id, error = "failed", None, f"no channel '{message.channel}'"
-        else:
-            outbound = Outbound(
-                message.id, message.channel, message.address, message.text, message.buttons
-            )
-            try:
-                provider_id = await channel.send(outbound)
-                status, error = "sent", None
-            except ChannelError as failure:
-                status, provider_id, error = "failed", None, str(failure)
-        if error:
-            log.warning("outbox message %s %s: %s", message.id, status, error)
+            await self._give_up(message, "cancelled", "opted out or unreachable", False)
+            return 0
+        if channel is None:
+            await self._give_up(message, "failed", f"no channel '{message.channel}'", False)
+            return 0
+        outbound = Outbound(
+            message.id, message.channel, message.address, message.text, message.buttons
+        )
+        try:
+            provider_id = await channel.send(outbound)
+        except TryAgain as failure:
+            if failure.retry_after is not None and lane is not None:
+                lane.pacer.pause(failure.retry_after)
+            await self._retry_later(message, str(failure), failure.retry_after)
+            return 0
+        except Undeliverable as failure:
+            await self._give_up(message, "failed", str(failure), True, failure.recipient)
+            return 0
         async with self.database.transaction() as tx:
-            await messages.set_outbound_status(
-                tx, message.id, status, self.clock(), provider_id, error
-            )
-        return 1 if status == "sent" else 0
+            await messages.mark_sent(tx, message.id, provider_id, self.clock())
+        return 1
+
+    async def _retry_later(
+        self, message: QueuedMessage, error: str, retry_after: float | None
+    ) -> None:
+        tried = message.attempts + 1
+        if tried >= self.attempts:
+            await self._give_up(message, "failed", f"gave up after {tried} tries: {error}", True)
+            return
+        delay = retry_after if retry_after is not None else self.retry_delay * 2 ** (tried - 1)
+        delay = min(delay, MAX_RETRY_DELAY)
+        log.warning("outbox message %s: %s; retrying in %.1f s", message.id, error, delay)
+        async with self.database.transaction() as tx:
+            retry_at = self.clock() + timedelta(seconds=delay)
+            await messages.mark_retry(tx, message.id, error, retry_at)
+
+    async def _give_up(
+        self,
+        message: QueuedMessage,
+        status: str,
+        error: str,
+        attempted: bool,
+        recipient: str | None = None,
+    ) -> None:
+        log.warning("outbox message %s %s: %s", message.id, status, error)
+        now = self.clock()
+        async with self.database.transaction() as tx:
+            await messages.mark_unsent(tx, message.id, status, error, attempted)
+            if recipient is not None:
+                await mark_recipient(tx, message.contact_id, recipient, now)
+
+
+async def mark_recipient(
+    tx: aiosqlite.Connection, contact_id: int, recipient: str, now: datetime
+) -> None:
+    """Act on what a provider said about a resident: opted out at the carrier, or blocked
+    the bot. Either way nothing more is sent to them."""
+    if recipient == "opted_out":
+        await contacts.set_opted_out(tx, contact_id, True, now)
+        await sessions.stop_all(tx, contact_id, now)
+    elif recipient == "unreachable":
+        await contacts.set_unreachable(tx, contact_id, now)

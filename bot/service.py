@@ -11,6 +11,7 @@ crash leaves unhandled messages to be replayed at start-up by :meth:`resume_pend
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from bot.engine import (
 )
 from bot.lang.words import Keyword, keyword_of, keyword_word
 from bot.locks import KeyedLocks
+from bot.outbox import mark_recipient
 from bot.settings import Settings
 from bot.store import Database, answers, contacts, messages, sessions
 from bot.store.contacts import Contact
@@ -44,6 +46,8 @@ from bot.store.messages import NewOutbound, StoredInbound
 from bot.store.sessions import SessionRow, Status
 
 log = logging.getLogger(__name__)
+
+_DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")
 
 MAX_CHAINED_FLOWS = 5
 """How many flows one message may start through ``then``, against accidental cycles."""
@@ -61,16 +65,27 @@ class ConversationService:
         env: Env,
         settings: Settings,
         clock: Callable[[], datetime] = utc_now,
+        on_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self.database = database
         self.flows = flows
         self.env = env
         self.settings = settings
         self.clock = clock
+        self.on_queued = on_queued  # told when replies are waiting in the outbox
         self._locks = KeyedLocks()
 
     async def receive(self, message: Inbound) -> bool:
         """Store ``message`` and act on it. False when it was a duplicate delivery."""
+        contact_id = await self.store(message)
+        if contact_id is None:
+            return False
+        await self.process(contact_id)
+        return True
+
+    async def store(self, message: Inbound) -> int | None:
+        """Commit ``message`` before anything acts on it; returns its contact's id, or
+        None when the provider delivered this message before."""
         now = self.clock()
         hint = message.language_hint
         language = hint if hint in self.env.languages else self.settings.default_language
@@ -81,15 +96,15 @@ class ConversationService:
             )
         if inbound_id is None:
             log.info("duplicate delivery ignored (contact %s)", contact.id)
-            return False
-        await self.process(contact.id)
-        return True
+            return None
+        return contact.id
 
     async def process(self, contact_id: int) -> None:
         """Handle every unhandled message of one contact, oldest first."""
         async with self._locks.hold(contact_id):
             while await self._handle_next(contact_id):
                 pass
+        self.on_queued()
 
     async def resume_pending(self) -> int:
         """Handle messages stored but not acted on before a restart; returns contacts seen."""
@@ -120,6 +135,15 @@ class ConversationService:
                 return
             handling = _Handling(self, tx, contact, None, now)
             await handling.begin(flow_id)
+            await handling.send_reply()
+        self.on_queued()
+
+    async def recipient_refused(self, channel: str, address: str, recipient: str) -> None:
+        """A provider says a resident opted out at the carrier or blocked the bot."""
+        async with self.database.transaction() as tx:
+            contact = await contacts.find(tx, channel, address)
+            if contact is not None:
+                await mark_recipient(tx, contact.id, recipient, self.clock())
 
     async def _handle_next(self, contact_id: int) -> bool:
         now = self.clock()
@@ -196,7 +220,10 @@ class _Handling:
     async def handle(self) -> None:
         assert self.inbound is not None
         keyword = keyword_of(self.inbound.text)
-        if self.contact.opted_out:
+        linked = self.deep_link()
+        if linked is not None:
+            await self.open_link(linked)
+        elif self.contact.opted_out:
             await self.while_opted_out(keyword)
         elif keyword is Keyword.STOP:
             await self.opt_out()
@@ -263,14 +290,30 @@ class _Handling:
             stop=self.word(Keyword.STOP),
         )
 
+    def deep_link(self) -> str | None:
+        """The flow a Telegram ``/start <flow>`` link opens (from a poster, say)."""
+        assert self.inbound is not None
+        if self.contact.channel != "telegram":
+            return None
+        match = _DEEP_LINK.match(self.inbound.text.strip())
+        if match is None or match.group(1) not in self.service.flows:
+            return None
+        return match.group(1)
+
+    async def open_link(self, flow_id: str) -> None:
+        """Pressing a link is asking to take part: it opts a resident back in."""
+        if self.contact.opted_out:
+            await contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
+        await self.begin(flow_id)
+
     async def begin(self, flow_id: str) -> None:
+        """Start ``flow_id``, ending whatever the contact was in."""
         row = await self.current()
         if row is not None:
             await sessions.set_status(self.tx, row.id, Status.EXPIRED, self.now)
             if row.parent_id is not None:
                 await sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
         await self.start(flow_id)
-        await self.send_reply()
 
     async def reask(self) -> None:
         row = await self.current()

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
@@ -22,6 +23,32 @@ from bot.paths import bundled
 
 DEFAULT_CONFIG_FILE = "parley.toml"
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str  # also the key webhook signatures are checked with
+    sender: str  # a phone number (E.164) or a Messaging Service SID (MG...)
+    api_url: str | None  # another Twilio-compatible endpoint; None for Twilio itself
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    mode: str  # 'webhook' or 'polling'
+    secret: str | None  # checked on every webhook call; needed in webhook mode
+    api_url: str | None  # e.g. a self-hosted Bot API server; None for Telegram's own
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    telegram_rate: float  # messages per second, whole bot
+    telegram_chat_rate: float  # messages per second to one chat
+    twilio_rate: float  # SMS segments per second per sender
+    concurrency: int  # provider calls in flight at once; the most a crash can resend
+    attempts: int  # tries before a transiently failing message is given up
+    retry_delay: float  # seconds before the first retry; doubles each time
 
 
 @dataclass(frozen=True)
@@ -35,23 +62,60 @@ class Settings:
     start_flow: str  # for a contact's first message
     menu_flow: str  # for a message when nothing is under way
     language_flow: str  # for the LANGUAGE keyword
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None  # where providers reach this service, no trailing slash
+    twilio: TwilioSettings | None = None
+    telegram: TelegramSettings | None = None
+    dispatch: DispatchSettings = DispatchSettings(30.0, 1.0, 1.0, 4, 8, 2.0)
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
 
+    @property
+    def has_provider(self) -> bool:
+        return self.twilio is not None or self.telegram is not None
 
-# name -> (default, description); defaults are strings, converted below.
-SETTINGS: dict[str, tuple[str, str]] = {
-    "database": ("parley.db", "SQLite file, created on first run"),
-    "flows": ("", "folder of flow files (default: the bundled flows)"),
-    "locales": ("", "folder of gettext catalogs (default: the bundled catalogs)"),
-    "languages": ("en,pl,ro,ar,ur", "languages offered, comma-separated; the first is default"),
-    "name": ("Parley", "the name residents see in HELP"),
-    "timezone": ("Europe/London", "time zone of the deployment (IANA name)"),
-    "start_flow": ("welcome", "flow for a new contact's first message"),
-    "menu_flow": ("menu", "flow for a message when no survey is under way"),
-    "language_flow": ("language", "flow the LANGUAGE keyword opens"),
+
+@dataclass(frozen=True)
+class Setting:
+    default: str
+    description: str
+    env: str = ""  # the environment variable; PARLEY_<NAME> unless given
+
+    def env_name(self, name: str) -> str:
+        return self.env or f"PARLEY_{name.upper()}"
+
+
+# Defaults are strings, converted and checked below.
+SETTINGS: dict[str, Setting] = {
+    "database": Setting("parley.db", "SQLite file, created on first run"),
+    "flows": Setting("", "folder of flow files (default: the bundled flows)"),
+    "locales": Setting("", "folder of gettext catalogs (default: the bundled catalogs)"),
+    "languages": Setting("en,pl,ro,ar,ur", "languages offered; the first is default"),
+    "name": Setting("Parley", "the name residents see in HELP"),
+    "timezone": Setting("Europe/London", "time zone of the deployment (IANA name)"),
+    "start_flow": Setting("welcome", "flow for a new contact's first message"),
+    "menu_flow": Setting("menu", "flow for a message when no survey is under way"),
+    "language_flow": Setting("language", "flow the LANGUAGE keyword opens"),
+    "host": Setting("127.0.0.1", "address the web service listens on"),
+    "port": Setting("8080", "port the web service listens on"),
+    "public_url": Setting("", "the https URL providers call (needed for Twilio and webhooks)"),
+    "twilio_account_sid": Setting("", "Twilio Account SID", "TWILIO_ACCOUNT_SID"),
+    "twilio_auth_token": Setting("", "Twilio Auth Token", "TWILIO_AUTH_TOKEN"),
+    "twilio_from": Setting("", "Twilio number or Messaging Service SID", "TWILIO_FROM"),
+    "twilio_api_url": Setting("", "another Twilio-compatible API endpoint"),
+    "telegram_bot_token": Setting("", "token from @BotFather", "TELEGRAM_BOT_TOKEN"),
+    "telegram_mode": Setting("", "webhook or polling (default: webhook with a public URL)"),
+    "telegram_secret": Setting("", "secret token Telegram sends with each webhook call"),
+    "telegram_api_url": Setting("", "another Bot API server, e.g. a self-hosted one"),
+    "telegram_rate": Setting("30", "Telegram messages per second, whole bot"),
+    "telegram_chat_rate": Setting("1", "Telegram messages per second to one chat"),
+    "twilio_rate": Setting("1", "SMS segments per second per sending number"),
+    "send_concurrency": Setting("4", "provider calls in flight at once"),
+    "send_attempts": Setting("8", "tries before a failing message is given up"),
+    "retry_delay": Setting("2", "seconds before the first retry (then doubling)"),
 }
 
 
@@ -61,14 +125,14 @@ def load_settings(
     environ = os.environ if environ is None else environ
     file_values = _read_file(config_file, environ)
     raw: dict[str, str] = {}
-    for name, (default, _) in SETTINGS.items():
-        env_name = f"PARLEY_{name.upper()}"
+    for name, setting in SETTINGS.items():
+        env_name = setting.env_name(name)
         if env_name in environ:
-            raw[name] = environ[env_name]
+            raw[name] = environ[env_name].strip()
         elif name in file_values:
-            raw[name] = str(file_values[name])
+            raw[name] = str(file_values[name]).strip()
         else:
-            raw[name] = default
+            raw[name] = setting.default
     return _convert(raw)
 
 
@@ -90,6 +154,10 @@ def _read_file(config_file: Path | None, environ: Mapping[str, str]) -> dict[str
     return dict(table)
 
 
+def _env(name: str) -> str:
+    return SETTINGS[name].env_name(name)
+
+
 def _convert(raw: dict[str, str]) -> Settings:
     languages = tuple(code.strip() for code in raw["languages"].split(",") if code.strip())
     if not languages:
@@ -108,6 +176,7 @@ def _convert(raw: dict[str, str]) -> Settings:
     for setting, folder in (("PARLEY_FLOWS", flows_dir), ("PARLEY_LOCALES", locales_dir)):
         if not folder.is_dir():
             raise ConfigError(f"{setting}: the folder {folder} does not exist")
+    public_url = _url(raw, "public_url")
     return Settings(
         database=Path(raw["database"]).expanduser(),
         flows_dir=flows_dir,
@@ -118,4 +187,110 @@ def _convert(raw: dict[str, str]) -> Settings:
         start_flow=raw["start_flow"],
         menu_flow=raw["menu_flow"],
         language_flow=raw["language_flow"],
+        host=raw["host"] or "127.0.0.1",
+        port=int(_number(raw, "port", whole=True, high=65535)),
+        public_url=public_url,
+        twilio=_twilio(raw, public_url),
+        telegram=_telegram(raw, public_url),
+        dispatch=DispatchSettings(
+            telegram_rate=_number(raw, "telegram_rate", positive=True),
+            telegram_chat_rate=_number(raw, "telegram_chat_rate", positive=True),
+            twilio_rate=_number(raw, "twilio_rate", positive=True),
+            concurrency=int(_number(raw, "send_concurrency", whole=True, low=1)),
+            attempts=int(_number(raw, "send_attempts", whole=True, low=1)),
+            retry_delay=_number(raw, "retry_delay"),
+        ),
     )
+
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_BOT_TOKEN = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _twilio(raw: dict[str, str], public_url: str | None) -> TwilioSettings | None:
+    names = ("twilio_account_sid", "twilio_auth_token", "twilio_from")
+    given = [name for name in names if raw[name]]
+    if not given:
+        return None
+    for name in names:
+        if not raw[name]:
+            raise ConfigError(f"{_env(name)}: needed with {_env(given[0])} to use Twilio")
+    if not _ACCOUNT_SID.match(raw["twilio_account_sid"]):
+        raise ConfigError("TWILIO_ACCOUNT_SID: expected AC followed by 32 hex digits")
+    sender = raw["twilio_from"]
+    if not (_PHONE.match(sender) or _SERVICE_SID.match(sender)):
+        raise ConfigError(
+            "TWILIO_FROM: expected a phone number like +447700900000 or a Messaging Service SID"
+        )
+    if public_url is None:
+        raise ConfigError(
+            "PARLEY_PUBLIC_URL: needed with Twilio, to check webhook signatures and to"
+            " receive delivery reports (like https://parley.example.org)"
+        )
+    return TwilioSettings(
+        raw["twilio_account_sid"], raw["twilio_auth_token"], sender, _url(raw, "twilio_api_url")
+    )
+
+
+def _telegram(raw: dict[str, str], public_url: str | None) -> TelegramSettings | None:
+    token = raw["telegram_bot_token"]
+    if not token:
+        return None
+    if not _BOT_TOKEN.match(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN: expected the token from @BotFather, like 123:AbC")
+    mode = raw["telegram_mode"] or ("webhook" if public_url else "polling")
+    if mode not in ("webhook", "polling"):
+        raise ConfigError(f"PARLEY_TELEGRAM_MODE: '{mode}' is neither webhook nor polling")
+    secret = raw["telegram_secret"] or None
+    if secret is not None and not _SECRET.match(secret):
+        raise ConfigError(
+            "PARLEY_TELEGRAM_SECRET: use 1 to 256 letters, digits, _ or - (Telegram's rule)"
+        )
+    if mode == "webhook":
+        if public_url is None:
+            raise ConfigError(
+                "PARLEY_PUBLIC_URL: needed for Telegram webhook mode"
+                " (or set PARLEY_TELEGRAM_MODE=polling)"
+            )
+        if secret is None:
+            raise ConfigError(
+                "PARLEY_TELEGRAM_SECRET: needed for Telegram webhook mode, so that only"
+                " Telegram can post updates"
+            )
+    return TelegramSettings(token, mode, secret, _url(raw, "telegram_api_url"))
+
+
+def _url(raw: dict[str, str], name: str) -> str | None:
+    value = raw[name].rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ConfigError(f"{_env(name)}: '{value}' is not a URL like https://example.org")
+    return value
+
+
+def _number(
+    raw: dict[str, str],
+    name: str,
+    *,
+    whole: bool = False,
+    low: float = 0.0,
+    high: float | None = None,
+    positive: bool = False,
+) -> float:
+    text = raw[name]
+    try:
+        value = float(int(text)) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"{_env(name)}: '{text}' is not {kind}") from None
+    if positive and value <= 0:
+        raise ConfigError(f"{_env(name)}: {text} is out of range (use a number above 0)")
+    if value < low or (high is not None and value > high):
+        bound = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        raise ConfigError(f"{_env(name)}: {text} is out of range (use {bound})")
+    return value

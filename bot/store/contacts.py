@@ -36,12 +36,15 @@ def _contact(row: aiosqlite.Row, is_new: bool = False) -> Contact:
 async def touch(
     tx: aiosqlite.Connection, channel: str, address: str, language: str | None, now: datetime
 ) -> Contact:
-    """The contact at (channel, address), created on first contact; marks it seen now."""
+    """The contact at (channel, address), created on first contact; marks it seen now.
+
+    A contact who writes is reachable again (a Telegram user who unblocked the bot)."""
     stamp = now.isoformat()
     async with tx.execute(
         "INSERT INTO contacts (channel, address, language, created_at, last_seen_at)"
         " VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (channel, address) DO UPDATE SET last_seen_at = excluded.last_seen_at"
+        " ON CONFLICT (channel, address) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
+        " unreachable_at = NULL"
         " RETURNING *, created_at = ? AS is_new",
         (channel, address, language, stamp, stamp, stamp),
     ) as cursor:
@@ -56,6 +59,14 @@ async def get(tx: aiosqlite.Connection, contact_id: int) -> Contact:
     if row is None:
         raise LookupError(f"no contact {contact_id}")
     return _contact(row)
+
+
+async def find(tx: aiosqlite.Connection, channel: str, address: str) -> Contact | None:
+    async with tx.execute(
+        "SELECT * FROM contacts WHERE channel = ? AND address = ?", (channel, address)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _contact(row) if row else None
 
 
 async def set_opted_out(
@@ -80,4 +91,11 @@ async def update(tx: aiosqlite.Connection, contact: Contact, changes: dict[str, 
     await tx.execute("UPDATE contacts SET language = ?, fields = ? WHERE id = ?", params)
     return Contact(
         contact.id, contact.channel, contact.address, language, contact.opted_out, fields
+    )
+
+
+async def set_unreachable(tx: aiosqlite.Connection, contact_id: int, now: datetime) -> None:
+    """The resident blocked the bot: nothing more is sent until they write again."""
+    await tx.execute(
+        "UPDATE contacts SET unreachable_at = ? WHERE id = ?", (now.isoformat(), contact_id)
     )

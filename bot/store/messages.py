@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,43 +108,135 @@ class QueuedMessage:
     address: str
     text: str
     buttons: tuple[Button, ...]
-    sendable: bool  # False when the contact opted out and this is not a compliance reply
+    segments: int | None
+    attempts: int  # provider calls already made for it
+    sendable: bool  # False when the contact opted out (and this is no compliance reply)
+    # or blocked the bot
 
 
-async def queued(tx: aiosqlite.Connection, limit: int) -> list[QueuedMessage]:
-    async with tx.execute(
-        "SELECT o.id, o.contact_id, o.channel, c.address, o.text, o.buttons,"
-        " (c.opted_out_at IS NULL OR o.kind = 'compliance') AS sendable"
-        " FROM outbox o JOIN contacts c ON c.id = o.contact_id"
-        " WHERE o.status = 'queued' ORDER BY o.id LIMIT ?",
-        (limit,),
-    ) as cursor:
-        rows = await cursor.fetchall()
-    return [
-        QueuedMessage(
-            row["id"],
-            row["contact_id"],
-            row["channel"],
-            row["address"],
-            row["text"],
-            tuple(Button(label, reply) for label, reply in json.loads(row["buttons"] or "[]")),
-            bool(row["sendable"]),
-        )
-        for row in rows
-    ]
+_QUEUED = (
+    "SELECT o.id, o.contact_id, o.channel, c.address, o.text, o.buttons, o.segments,"
+    " o.attempts, (c.unreachable_at IS NULL"
+    "   AND (c.opted_out_at IS NULL OR o.kind = 'compliance')) AS sendable"
+    " FROM outbox o JOIN contacts c ON c.id = o.contact_id WHERE o.status = 'queued'"
+)
 
 
-async def set_outbound_status(
+def _queued(row: aiosqlite.Row) -> QueuedMessage:
+    return QueuedMessage(
+        row["id"],
+        row["contact_id"],
+        row["channel"],
+        row["address"],
+        row["text"],
+        tuple(Button(label, reply) for label, reply in json.loads(row["buttons"] or "[]")),
+        row["segments"],
+        row["attempts"],
+        bool(row["sendable"]),
+    )
+
+
+async def due(
     tx: aiosqlite.Connection,
-    outbox_id: int,
-    status: str,
+    channels: Sequence[str],
     now: datetime,
-    provider_id: str | None = None,
-    error: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[QueuedMessage]:
+    """Queued messages ready to send, oldest first: each contact's oldest queued message
+    only (so a contact's messages go out in order), and only once its retry time is due."""
+    marks = ", ".join("?" * len(channels))
+    async with tx.execute(
+        f"{_QUEUED} AND o.id > ? AND o.channel IN ({marks})"
+        " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
+        "   AND e.status = 'queued' AND e.id < o.id)"
+        " ORDER BY o.id LIMIT ?",
+        (after_id, *channels, now.isoformat(), limit),
+    ) as cursor:
+        return [_queued(row) for row in await cursor.fetchall()]
+
+
+async def still_queued(tx: aiosqlite.Connection, outbox_id: int) -> QueuedMessage | None:
+    """The message as it is now, if it is still queued (the resident may have opted out
+    while it waited for its turn)."""
+    async with tx.execute(f"{_QUEUED} AND o.id = ?", (outbox_id,)) as cursor:
+        row = await cursor.fetchone()
+    return _queued(row) if row else None
+
+
+async def mark_sent(
+    tx: aiosqlite.Connection, outbox_id: int, provider_id: str, now: datetime
 ) -> None:
     await tx.execute(
-        "UPDATE outbox SET status = ?, provider_id = COALESCE(?, provider_id), error = ?,"
-        " attempts = attempts + 1, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END"
-        " WHERE id = ?",
-        (status, provider_id, error, status, now.isoformat(), outbox_id),
+        "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL,"
+        " attempts = attempts + 1, sent_at = ? WHERE id = ?",
+        (provider_id, now.isoformat(), outbox_id),
     )
+
+
+async def mark_retry(
+    tx: aiosqlite.Connection, outbox_id: int, error: str, retry_at: datetime
+) -> None:
+    """A failed attempt that will be tried again at ``retry_at``."""
+    await tx.execute(
+        "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ?"
+        " WHERE id = ?",
+        (error, retry_at.isoformat(), outbox_id),
+    )
+
+
+async def mark_unsent(
+    tx: aiosqlite.Connection, outbox_id: int, status: str, error: str, attempted: bool
+) -> None:
+    """Give a message up: ``failed`` (the provider refused it) or ``cancelled`` (Parley
+    chose not to send it, as to a resident who opted out)."""
+    assert status in ("failed", "cancelled")
+    await tx.execute(
+        "UPDATE outbox SET status = ?, error = ?, attempts = attempts + ? WHERE id = ?",
+        (status, error, int(attempted), outbox_id),
+    )
+
+
+# Provider reports can arrive out of order; a report never moves a message back.
+DELIVERY_RANK = {
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+}
+_RANK_SQL = " ".join(f"WHEN '{state}' THEN {rank}" for state, rank in DELIVERY_RANK.items())
+
+
+async def record_delivery(
+    tx: aiosqlite.Connection,
+    provider_id: str,
+    state: str,
+    error: str | None,
+    now: datetime,
+) -> int | None:
+    """Store a provider's delivery report; the contact's id, or None when no sent message
+    has this provider id. A report ranking below the one already stored is ignored."""
+    rank = DELIVERY_RANK.get(state)
+    if rank is None:
+        return None
+    async with tx.execute(
+        "UPDATE outbox SET delivery = ?, delivery_error = ?, delivery_at = ?"
+        " WHERE provider_id = ?"
+        f" AND COALESCE(CASE delivery {_RANK_SQL} END, 0) < ?"
+        " RETURNING contact_id",
+        (state, error, now.isoformat(), provider_id, rank),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    async with tx.execute(
+        "SELECT contact_id FROM outbox WHERE provider_id = ?", (provider_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else None

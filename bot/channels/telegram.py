@@ -1,0 +1,171 @@
+"""Telegram, through python-telegram-bot used for transport only: sending messages with
+inline keyboards, reading updates (webhook or long polling), answering button presses.
+
+An update's ``update_id`` is the provider id Parley de-duplicates on, so an update that
+arrives twice (a webhook retry, or polling again after a restart) is handled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import Inbound, Outbound
+from bot.engine import Button
+from bot.errors import TryAgain, Undeliverable
+from bot.settings import TelegramSettings
+
+# httpx logs every request URL at INFO, and a Bot API URL contains the bot's token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_API = "https://api.telegram.org"
+UPDATES = ("message", "callback_query", "my_chat_member")
+"""The updates Parley asks for: messages, button presses, and being blocked."""
+SHORT_LABEL = 4  # buttons with labels this short (numbers on a scale) share a row
+ROW = 5
+POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
+
+
+class TelegramChannel:
+    name = "telegram"
+
+    def __init__(self, settings: TelegramSettings, concurrency: int = 4) -> None:
+        api = settings.api_url or TELEGRAM_API
+        self.bot = Bot(
+            settings.token,
+            base_url=f"{api}/bot",
+            base_file_url=f"{api}/file/bot",
+            request=HTTPXRequest(connection_pool_size=concurrency + 2, read_timeout=15),
+            get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT + 10),
+        )
+
+    async def start(self) -> None:
+        await self.bot.initialize()
+
+    async def close(self) -> None:
+        await self.bot.shutdown()
+
+    async def send(self, message: Outbound) -> str:
+        try:
+            sent = await self.bot.send_message(
+                int(message.address), message.text, reply_markup=keyboard(message.buttons)
+            )
+        except RetryAfter as error:
+            raise TryAgain("Telegram: flood control", _seconds(error)) from None
+        except Forbidden:
+            raise Undeliverable("Telegram: the resident blocked the bot", "unreachable") from None
+        except (BadRequest, ChatMigrated) as error:
+            raise Undeliverable(f"Telegram refused it: {error.message}") from None
+        except InvalidToken:
+            raise TryAgain("Telegram: the bot token was refused") from None
+        except NetworkError as error:  # timeouts, 5xx, connection errors
+            raise TryAgain(f"Telegram: {error.message}") from None
+        except TelegramError as error:
+            raise Undeliverable(f"Telegram: {error.message}") from None
+        return f"{sent.chat_id}:{sent.message_id}"
+
+    async def answer_button(self, callback_query_id: str) -> None:
+        """Stop the pressed button's spinner. Never raises: the answer itself is queued."""
+        try:
+            await self.bot.answer_callback_query(callback_query_id)
+        except TelegramError as error:
+            log.warning("could not answer a button press: %s", error.message)
+
+    async def register_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=UPDATES)
+
+    async def poll(self, handle: Callable[[Update], Awaitable[None]]) -> None:
+        """Long-poll for updates for ever (cancel to stop), handing each to ``handle``.
+
+        The offset only moves past an update once ``handle`` has stored it."""
+        await self.bot.delete_webhook()
+        offset: int | None = None
+        pause = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=UPDATES
+                )
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error))
+                continue
+            except TelegramError as error:
+                log.warning("Telegram polling failed (%s); trying again", error.message)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
+                continue
+            pause = 1.0
+            for update in updates:
+                await handle(update)
+                offset = update.update_id + 1
+
+
+def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    """Inline buttons: short labels (a scale) in rows of five, others one per row."""
+    if not buttons:
+        return None
+    keys = [
+        InlineKeyboardButton(
+            b.label if b.label == b.reply else f"{b.reply}. {b.label}", callback_data=b.reply
+        )
+        for b in buttons
+    ]
+    if all(len(b.label) <= SHORT_LABEL for b in buttons):
+        rows = [keys[i : i + ROW] for i in range(0, len(keys), ROW)]
+    else:
+        rows = [[key] for key in keys]
+    return InlineKeyboardMarkup(rows)
+
+
+def inbound_message(update: Update) -> Inbound | None:
+    """The resident's message or button press in ``update``; None for anything else."""
+    provider_id = f"update-{update.update_id}"
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat.id if query.message else query.from_user.id
+        hint = _language(query.from_user.language_code)
+        return Inbound("telegram", str(chat), query.data or "", provider_id, hint)
+    message = update.message
+    if message is None:
+        return None
+    user = message.from_user
+    text = message.text or message.caption or ""
+    hint = _language(user.language_code if user else None)
+    return Inbound("telegram", str(message.chat.id), text, provider_id, hint)
+
+
+def blocked_chat(update: Update) -> str | None:
+    """The chat that just blocked the bot, if this update says so."""
+    change = update.my_chat_member
+    if change is not None and change.new_chat_member.status == "kicked":
+        return str(change.chat.id)
+    return None
+
+
+def _language(code: str | None) -> str | None:
+    """Telegram sends IETF tags such as ``pt-br``; Parley's languages are primary tags."""
+    return code.split("-")[0].lower() if code else None
+
+
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB warns that ints will become timedeltas
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,141 @@
+"""Twilio: SMS, and WhatsApp through the same account (``whatsapp:`` addresses).
+
+Inbound messages and delivery reports arrive as signed form posts (see ``bot.web``);
+replies leave through the SDK's async client. A contact's address is the bare phone
+number; the channel (``sms`` or ``whatsapp``) says how to reach it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Mapping
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.channels.base import Inbound, Outbound
+from bot.errors import TryAgain, Undeliverable
+from bot.settings import TwilioSettings
+
+# The SDK logs each request's URL and the response body (phone numbers) at INFO.
+logging.getLogger("twilio").setLevel(logging.WARNING)
+
+TWILIO_API = "https://api.twilio.com"
+WHATSAPP = "whatsapp:"
+OPTED_OUT_AT_CARRIER = 21610  # "Attempt to send to unsubscribed recipient"
+SEND_TIMEOUT = 15.0
+
+
+class _HttpClient(AsyncTwilioHttpClient):
+    """The SDK's client, pointed at another API endpoint when configured, telling a rate
+    limit (429, with the provider's Retry-After) apart from other refusals, and passing
+    credentials and timeout the way current aiohttp wants them."""
+
+    def __init__(self, api_url: str | None) -> None:
+        super().__init__(pool_connections=False)
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT))
+        self._api_url = api_url
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        if self._api_url and url.startswith(TWILIO_API):
+            url = self._api_url + url[len(TWILIO_API) :]
+        headers = dict(headers or {})
+        if auth is not None:
+            credentials = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {credentials}"
+        response = await super().request(
+            method, url, params, data, headers, None, None, allow_redirects
+        )
+        if response.status_code == 429:
+            raise TryAgain("Twilio: too many requests (429)", _retry_after(response))
+        return response
+
+
+def _retry_after(response: Response) -> float | None:
+    value = (response.headers or {}).get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class TwilioChannel:
+    """Sends for the ``sms`` and ``whatsapp`` channels."""
+
+    names = ("sms", "whatsapp")
+
+    def __init__(self, settings: TwilioSettings, status_url: str | None) -> None:
+        self._settings = settings
+        self._http = _HttpClient(settings.api_url)
+        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
+        self._status_url = status_url
+        self.validator = RequestValidator(settings.auth_token)
+
+    async def send(self, message: Outbound) -> str:
+        whatsapp = message.channel == "whatsapp"
+        to = f"{WHATSAPP}{message.address}" if whatsapp else message.address
+        sender: dict[str, str] = {}
+        if self._settings.sender.startswith("MG"):
+            sender["messaging_service_sid"] = self._settings.sender
+        else:
+            sender["from_"] = f"{WHATSAPP}{self._settings.sender}" if whatsapp else (
+                self._settings.sender
+            )
+        if self._status_url:
+            sender["status_callback"] = self._status_url
+        try:
+            created = await self._client.messages.create_async(
+                to=to, body=message.text, **sender
+            )
+        except TwilioRestException as error:
+            raise _refusal(error) from None
+        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as error:
+            raise TryAgain(f"Twilio unreachable: {type(error).__name__}") from None
+        if not created.sid:
+            raise TryAgain("Twilio answered without a message id")
+        return created.sid
+
+    async def close(self) -> None:
+        await self._http.close()
+
+
+def _refusal(error: TwilioRestException) -> TryAgain | Undeliverable:
+    # Twilio's message text can quote the phone number: store only the codes.
+    reason = f"Twilio error {error.code or '-'} (HTTP {error.status})"
+    if error.code == OPTED_OUT_AT_CARRIER:
+        return Undeliverable(reason, recipient="opted_out")
+    if error.status >= 500 or error.status in (408, 429):
+        return TryAgain(reason)
+    return Undeliverable(reason)
+
+
+def inbound_message(form: Mapping[str, str]) -> Inbound | None:
+    """The resident's message in a Twilio webhook post; None if the post has none."""
+    sender = form.get("From", "")
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    if not sender or not sid:
+        return None
+    channel = "sms"
+    if sender.startswith(WHATSAPP):
+        channel, sender = "whatsapp", sender[len(WHATSAPP) :]
+    return Inbound(channel, sender, form.get("Body", ""), sid)
+
+
+def delivery_error(form: Mapping[str, str]) -> int | None:
+    code = form.get("ErrorCode")
+    return int(code) if code and code.isdigit() else None

@@ -1,0 +1,144 @@
+"""Parley running for real (web service, dispatcher, pollers) against fake providers on
+127.0.0.1, driven through the real twilio and python-telegram-bot SDKs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from bot.server import Server
+from bot.settings import Settings, load_settings
+from tests.fakes.servers import serving
+from tests.fakes.telegram_api import FakeTelegram, Residents
+from tests.fakes.twilio_api import FakeTwilio
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "twilio-test-token"
+PARLEY_NUMBER = "+447700900999"
+BOT_TOKEN = "123456:TEST-token_for-parley"
+SECRET = "telegram-secret-1"
+PUBLIC_URL = "https://parley.example.org"
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``check()`` holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the condition")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    async with serving(fake.app()) as url:
+        yield fake, url
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[tuple[FakeTelegram, str]]:
+    fake = FakeTelegram(BOT_TOKEN)
+    async with serving(fake.app()) as url:
+        yield fake, url
+
+
+def live_settings(tmp_path: Path, **env: str) -> Settings:
+    config = tmp_path / "parley.toml"
+    config.write_text("[parley]\n", encoding="utf-8")
+    base = {
+        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_PORT": "0",
+        "PARLEY_PUBLIC_URL": PUBLIC_URL,
+        "PARLEY_TWILIO_RATE": "100",
+        "PARLEY_TELEGRAM_CHAT_RATE": "100",
+        "PARLEY_RETRY_DELAY": "0.05",
+    }
+    return load_settings({**base, **env}, config_file=config)
+
+
+def twilio_env(api_url: str) -> dict[str, str]:
+    return {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": PARLEY_NUMBER,
+        "PARLEY_TWILIO_API_URL": api_url,
+    }
+
+
+def telegram_env(api_url: str, mode: str = "webhook") -> dict[str, str]:
+    return {
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "PARLEY_TELEGRAM_SECRET": SECRET,
+        "PARLEY_TELEGRAM_MODE": mode,
+        "PARLEY_TELEGRAM_API_URL": api_url,
+    }
+
+
+@dataclass
+class Live:
+    """A running Parley and a client posting to it as the providers would."""
+
+    server: Server
+    client: httpx.AsyncClient
+    residents: Residents
+    _sids: int = 0
+
+    async def sms(
+        self, sender: str, body: str, sid: str | None = None, signature: str | None = None
+    ) -> httpx.Response:
+        """Post an inbound SMS the way Twilio does: a form signed for the public URL."""
+        self._sids += 1
+        params = {
+            "MessageSid": sid or f"SMin{self._sids:030d}",
+            "AccountSid": ACCOUNT_SID,
+            "From": sender,
+            "To": PARLEY_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        return await self.post_twilio("/twilio/sms", params, signature)
+
+    async def post_twilio(
+        self, path: str, params: dict[str, str], signature: str | None = None
+    ) -> httpx.Response:
+        if signature is None:
+            signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, params)
+        return await self.client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+    async def telegram(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        return await self.client.post("/telegram", json=update, headers=headers)
+
+    async def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
+        assert self.server.app is not None
+        async with self.server.app.database.transaction() as tx:
+            async with tx.execute(query, params) as cursor:
+                return [dict(row) for row in await cursor.fetchall()]
+
+
+@pytest.fixture
+async def live() -> AsyncIterator[Callable[[Settings], Any]]:
+    """``async with live(settings) as parley:`` runs Parley until the block ends."""
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def running(settings: Settings) -> AsyncIterator[Live]:
+        server = Server(settings)
+        await server.start()
+        try:
+            base = f"http://127.0.0.1:{server.port}"
+            async with httpx.AsyncClient(base_url=base) as client:
+                yield Live(server, client, Residents())
+        finally:
+            await server.stop()
+
+    yield running

@@ -1,0 +1,232 @@
+"""SMS and WhatsApp through Twilio: signed webhooks in, the real SDK out to a fake API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.channels.conftest import (
+    PARLEY_NUMBER,
+    live_settings,
+    twilio_env,
+    until,
+)
+from tests.fakes.twilio_api import FakeTwilio, Refusal
+
+RESIDENT = "+447700900123"
+SURVEY = ["hi", "1", "yes", "1", "1", "2", "1 3", "4", "12", "1", "More street lights"]
+
+
+async def test_a_resident_completes_the_priorities_survey_by_sms(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        for count, text in enumerate(SURVEY, 1):
+            response = await parley.sms(RESIDENT, text)
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("application/xml")
+            assert "<Response/>" in response.text
+            await until(lambda: len(fake.to(RESIDENT)) == count)
+        replies = fake.to(RESIDENT)
+        answers = await parley.rows(
+            "SELECT step_id, value FROM answers WHERE flow_id = 'priorities' ORDER BY id"
+        )
+        outbox = await parley.rows("SELECT status, provider_id, segments FROM outbox")
+    assert replies[0].startswith("Welcome to Parley!")
+    assert "What should be fixed first?" in replies[3]
+    assert replies[-1] == "Thank you! Your answers help decide what is fixed first."
+    assert {m["From"] for m in fake.messages} == {PARLEY_NUMBER}
+    assert all(m["StatusCallback"] == "https://parley.example.org/twilio/status"
+               for m in fake.messages)
+    assert [(a["step_id"], json.loads(a["value"])) for a in answers] == [
+        ("top_issue", "housing"),
+        ("housing_problem", "repairs"),
+        ("services", ["gp", "community_centre"]),
+        ("safe_at_night", 4),
+        ("years", 12),
+        ("panel", "yes"),
+        ("more", "More street lights"),
+    ]
+    assert {row["status"] for row in outbox} == {"sent"}
+    assert [row["provider_id"] for row in outbox] == [m["sid"] for m in fake.messages]
+    assert all(row["segments"] >= 1 for row in outbox)
+
+
+async def test_whatsapp_goes_through_the_same_adapter(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        await parley.sms(f"whatsapp:{RESIDENT}", "hi")
+        await until(lambda: len(fake.messages) == 1)
+        contacts = await parley.rows("SELECT channel, address FROM contacts")
+    assert fake.messages[0]["To"] == f"whatsapp:{RESIDENT}"
+    assert fake.messages[0]["From"] == f"whatsapp:{PARLEY_NUMBER}"
+    assert contacts == [{"channel": "whatsapp", "address": RESIDENT}]
+
+
+async def test_unsigned_or_wrongly_signed_posts_are_refused_and_not_stored(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        unsigned = await parley.client.post(
+            "/twilio/sms", data={"From": RESIDENT, "Body": "hi", "MessageSid": "SM1"}
+        )
+        wrong = await parley.sms(RESIDENT, "hi", signature="bm90IGEgc2lnbmF0dXJl")
+        status = await parley.post_twilio(
+            "/twilio/status", {"MessageSid": "SM1", "MessageStatus": "delivered"}, "bad"
+        )
+        stored = await parley.rows(
+            "SELECT (SELECT count(*) FROM inbound) AS inbound,"
+            " (SELECT count(*) FROM contacts) AS contacts"
+        )
+    assert (unsigned.status_code, wrong.status_code, status.status_code) == (403, 403, 403)
+    assert stored == [{"inbound": 0, "contacts": 0}]
+    assert fake.messages == []
+
+
+async def test_a_message_delivered_three_times_is_acted_on_once(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        for text in SURVEY[:4]:
+            await parley.sms(RESIDENT, text)
+        await until(lambda: len(fake.to(RESIDENT)) == 4)
+        for _ in range(3):
+            assert (await parley.sms(RESIDENT, "2", sid="SMsame")).status_code == 200
+        await until(lambda: len(fake.to(RESIDENT)) == 5)
+        await parley.sms(RESIDENT, "HELP")  # a later message: everything before is done
+        await until(lambda: len(fake.to(RESIDENT)) == 6)
+        answers = await parley.rows("SELECT value FROM answers WHERE flow_id = 'priorities'")
+        inbound = await parley.rows("SELECT count(*) AS n FROM inbound")
+    assert answers == [{"value": '"safety"'}]
+    assert inbound == [{"n": 6}]
+    assert "Which services do you use?" in fake.to(RESIDENT)[4]
+
+
+async def test_delivery_reports_update_state_in_any_order(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        await parley.sms(RESIDENT, "hi")
+        await parley.sms("+447700900124", "hi")
+        await until(lambda: len(fake.messages) == 2)
+        first, second = (m["sid"] for m in fake.messages)
+        reports = [
+            (first, "sent", None),
+            (first, "delivered", None),
+            (second, "delivered", None),  # arrives before "sent" and "queued"
+            (second, "sent", None),
+            (second, "queued", None),
+            ("SMunknown", "delivered", None),
+        ]
+        for sid, state, code in reports:
+            params = {"MessageSid": sid, "MessageStatus": state}
+            if code:
+                params["ErrorCode"] = code
+            assert (await parley.post_twilio("/twilio/status", params)).status_code == 204
+        rows = await parley.rows("SELECT provider_id, delivery FROM outbox ORDER BY id")
+    assert [row["delivery"] for row in rows] == ["delivered", "delivered"]
+
+
+async def test_undelivered_is_recorded_with_its_error(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        await parley.sms(RESIDENT, "hi")
+        await until(lambda: len(fake.messages) == 1)
+        sid = fake.messages[0]["sid"]
+        for state, code in (("sent", None), ("undelivered", "30003"), ("delivered", None)):
+            params = {"MessageSid": sid, "MessageStatus": state, **({"ErrorCode": code} if code else {})}
+            await parley.post_twilio("/twilio/status", params)
+        rows = await parley.rows("SELECT delivery, delivery_error FROM outbox")
+    assert rows == [{"delivery": "undelivered", "delivery_error": "Twilio error 30003"}]
+
+
+async def test_carrier_opt_out_21610_in_a_report_opts_the_resident_out(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        await parley.sms(RESIDENT, "hi")
+        await until(lambda: len(fake.messages) == 1)
+        params = {"MessageSid": fake.messages[0]["sid"], "MessageStatus": "failed",
+                  "ErrorCode": "21610"}
+        await parley.post_twilio("/twilio/status", params)
+        contact = await parley.rows("SELECT opted_out_at FROM contacts")
+        await parley.sms(RESIDENT, "1")  # an answer after the carrier opt-out: silence
+        await until_row(parley, "SELECT 1 FROM inbound WHERE id = 2 AND handled_at IS NOT NULL")
+        queued = await parley.rows("SELECT count(*) AS n FROM outbox WHERE id > 1")
+    assert contact[0]["opted_out_at"] is not None
+    assert queued == [{"n": 0}]
+    assert len(fake.messages) == 1
+
+
+async def test_carrier_opt_out_21610_on_sending_opts_the_resident_out(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    fake.script = [Refusal(400, 21610)]
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        await parley.sms(RESIDENT, "hi")
+        await until(lambda: len(fake.attempts) == 1)
+        await until_row(parley, "SELECT 1 FROM outbox WHERE status = 'failed'")
+        outbox = await parley.rows("SELECT status, error, attempts FROM outbox")
+        contact = await parley.rows("SELECT opted_out_at FROM contacts")
+    assert outbox == [{"status": "failed", "error": "Twilio error 21610 (HTTP 400)", "attempts": 1}]
+    assert contact[0]["opted_out_at"] is not None
+    assert fake.messages == []
+
+
+async def test_transient_failures_are_retried_until_one_delivery(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    fake.script = [Refusal(500, 20500), Refusal(429, 20429, retry_after=1)]
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        await parley.sms(RESIDENT, "hi")
+        await until(lambda: len(fake.messages) == 1)
+        outbox = await parley.rows("SELECT status, attempts, provider_id FROM outbox")
+    statuses = [status for _, status in fake.attempts]
+    assert statuses == [500, 429, 201]
+    (_, _), (limited_at, _), (delivered_at, _) = fake.attempts
+    assert delivered_at - limited_at >= 1.0  # Retry-After: 1 was respected
+    assert outbox == [{"status": "sent", "attempts": 3, "provider_id": fake.messages[0]["sid"]}]
+
+
+async def test_a_permanent_refusal_is_given_up_with_the_reason(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    fake.script = [Refusal(400, 21211)]  # invalid 'To' number
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        await parley.sms(RESIDENT, "hi")
+        await until_row(parley, "SELECT 1 FROM outbox WHERE status = 'failed'")
+        outbox = await parley.rows("SELECT status, error, attempts FROM outbox")
+    assert outbox == [{"status": "failed", "error": "Twilio error 21211 (HTTP 400)", "attempts": 1}]
+    assert len(fake.attempts) == 1
+
+
+async def test_health_check_reports_the_database(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    _, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        response = await parley.client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "queued": 0}
+
+
+async def until_row(parley: Any, query: str) -> None:
+    for _ in range(500):
+        if await parley.rows(query):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no row for {query}")

@@ -1,0 +1,196 @@
+"""A fake Telegram Bot API: the methods Parley's python-telegram-bot calls, updates to
+hand out by long polling, and scripted failures for sendMessage."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+POLL_WAIT = 0.3  # a getUpdates call waits at most this long, so servers stop quickly
+
+
+@dataclass
+class Refusal:
+    status: int
+    retry_after: int | None = None
+    description: str = "refused by the fake"
+
+
+@dataclass
+class FakeTelegram:
+    token: str
+    script: list[Refusal] = field(default_factory=list)  # sendMessage answers before success
+    rate: float | None = None  # sendMessage calls per second allowed (a one-second bucket)
+    sent: list[dict[str, Any]] = field(default_factory=list)  # accepted sendMessage calls
+    attempts: list[tuple[float, int]] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)  # callback query ids answered
+    webhook: dict[str, Any] | None = None
+    too_fast: int = 0
+    updates: list[dict[str, Any]] = field(default_factory=list)  # for getUpdates
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _news: asyncio.Event = field(default_factory=asyncio.Event)
+    _tokens: float = 0.0
+    _filled_at: float = 0.0
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/bot{token}/{method}", self.call, methods=["POST"])])
+
+    def to(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["chat_id"] == chat_id]
+
+    def push(self, update: dict[str, Any]) -> None:
+        """Make ``update`` available to getUpdates (polling mode)."""
+        self.updates.append(update)
+        self._news.set()
+
+    async def call(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        form = await request.form()
+        params = {k: v for k, v in form.items() if isinstance(v, str)}
+        method = request.path_params["method"]
+        if method == "getMe":
+            return _ok({"id": 42, "is_bot": True, "first_name": "Parley", "username": "parley_bot"})
+        if method == "setWebhook":
+            self.webhook = params
+            return _ok(True)
+        if method == "deleteWebhook":
+            self.webhook = None
+            return _ok(True)
+        if method == "answerCallbackQuery":
+            self.answered.append(params["callback_query_id"])
+            return _ok(True)
+        if method == "getUpdates":
+            return _ok(await self._get_updates(params))
+        if method == "sendMessage":
+            return self._send(params)
+        return _error(404, "Not Found: method not found")
+
+    async def _get_updates(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", "0"))
+        waiting = [u for u in self.updates if u["update_id"] >= offset]
+        if not waiting and float(params.get("timeout", "0")) > 0:
+            self._news.clear()
+            try:
+                await asyncio.wait_for(self._news.wait(), POLL_WAIT)
+            except TimeoutError:
+                pass
+            waiting = [u for u in self.updates if u["update_id"] >= offset]
+        return waiting
+
+    def _over_rate(self) -> bool:
+        if self.rate is None:
+            return False
+        now = time.monotonic()
+        if not self._filled_at:
+            self._tokens, self._filled_at = self.rate, now
+        self._tokens = min(self.rate, self._tokens + (now - self._filled_at) * self.rate)
+        self._filled_at = now
+        if self._tokens < 1:
+            return True
+        self._tokens -= 1
+        return False
+
+    def _send(self, params: dict[str, str]) -> Response:
+        now = time.monotonic()
+        if self._over_rate():
+            self.too_fast += 1
+            self.attempts.append((now, 429))
+            return _error(429, "Too Many Requests: retry after 1", retry_after=1)
+        if self.script:
+            refusal = self.script.pop(0)
+            self.attempts.append((now, refusal.status))
+            return _error(refusal.status, refusal.description, refusal.retry_after)
+        self.attempts.append((now, 200))
+        message_id = next(self._ids)
+        chat_id = int(params["chat_id"])
+        markup = json.loads(params["reply_markup"]) if "reply_markup" in params else None
+        self.sent.append(
+            {"chat_id": chat_id, "text": params["text"], "reply_markup": markup, "id": message_id}
+        )
+        return _ok(
+            {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": params["text"],
+            }
+        )
+
+
+def _ok(result: Any) -> Response:
+    return JSONResponse({"ok": True, "result": result})
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return JSONResponse(body, status_code=status)
+
+
+class Residents:
+    """Builds the updates Telegram would send for residents' messages and button presses."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1000)
+
+    def _user(self, chat_id: int, language: str | None) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": "Resident"}
+        if language:
+            user["language_code"] = language
+        return user
+
+    def message(self, chat_id: int, text: str, language: str | None = None) -> dict[str, Any]:
+        update_id = next(self._ids)
+        return {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": self._user(chat_id, language),
+                "text": text,
+            },
+        }
+
+    def press(self, chat_id: int, data: str, language: str | None = None) -> dict[str, Any]:
+        update_id = next(self._ids)
+        return {
+            "update_id": update_id,
+            "callback_query": {
+                "id": f"cb{update_id}",
+                "from": self._user(chat_id, language),
+                "chat_instance": "ci",
+                "data": data,
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"},
+                    "text": "question",
+                },
+            },
+        }
+
+    def blocked(self, chat_id: int) -> dict[str, Any]:
+        update_id = next(self._ids)
+        member = {"user": {"id": 42, "is_bot": True, "first_name": "Parley"}}
+        return {
+            "update_id": update_id,
+            "my_chat_member": {
+                "chat": {"id": chat_id, "type": "private"},
+                "from": self._user(chat_id, None),
+                "date": int(time.time()),
+                "old_chat_member": {**member, "status": "member"},
+                "new_chat_member": {**member, "status": "kicked", "until_date": 0},
+            },
+        }

@@ -1,0 +1,92 @@
+"""A fake Twilio REST API: enough of ``POST /2010-04-01/Accounts/{sid}/Messages.json``
+for the real twilio SDK to send through it, with scripted failures and an enforced rate."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+@dataclass
+class Refusal:
+    status: int
+    code: int | None = None
+    retry_after: float | None = None
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str
+    auth_token: str
+    script: list[Refusal] = field(default_factory=list)  # answers before the next success
+    rate: float | None = None  # messages per second allowed (a one-second bucket)
+    messages: list[dict[str, str]] = field(default_factory=list)  # accepted, in order
+    attempts: list[tuple[float, int]] = field(default_factory=list)  # (time, status)
+    too_fast: int = 0  # requests refused by the rate limit
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _tokens: float = 0.0
+    _filled_at: float = 0.0
+
+    def app(self) -> Starlette:
+        path = f"/2010-04-01/Accounts/{{sid}}/Messages.json"
+        return Starlette(routes=[Route(path, self.create, methods=["POST"])])
+
+    def to(self, address: str) -> list[str]:
+        return [m["Body"] for m in self.messages if m["To"] == address]
+
+    def _over_rate(self) -> bool:
+        if self.rate is None:
+            return False
+        now = time.monotonic()
+        if not self._filled_at:
+            self._tokens, self._filled_at = self.rate, now
+        self._tokens = min(self.rate, self._tokens + (now - self._filled_at) * self.rate)
+        self._filled_at = now
+        if self._tokens < 1:
+            return True
+        self._tokens -= 1
+        return False
+
+    async def create(self, request: Request) -> Response:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if request.path_params["sid"] != self.account_sid or (
+            request.headers.get("Authorization") != f"Basic {expected}"
+        ):
+            return self._answer(Refusal(401, 20003))
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if self._over_rate():
+            self.too_fast += 1
+            return self._answer(Refusal(429, 20429, retry_after=1))
+        if self.script:
+            return self._answer(self.script.pop(0))
+        sid = f"SM{next(self._ids):032x}"
+        self.messages.append({**form, "sid": sid})
+        self.attempts.append((time.monotonic(), 201))
+        body = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": form.get("Body"),
+            "status": "queued",
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+        }
+        return JSONResponse(body, status_code=201)
+
+    def _answer(self, refusal: Refusal) -> Response:
+        self.attempts.append((time.monotonic(), refusal.status))
+        headers = {}
+        if refusal.retry_after is not None:
+            headers["Retry-After"] = f"{refusal.retry_after:g}"
+        body = {"code": refusal.code, "message": "refused by the fake", "status": refusal.status}
+        return JSONResponse(body, status_code=refusal.status, headers=headers)
