@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.channels.base import Channel
+from bot.channels.telegram import TelegramChannel
+from bot.channels.twilio import TwilioChannel
 from bot.engine import Env, Flow
 from bot.errors import ConfigError
 from bot.flowfile import load_flows
 from bot.lang.names import language_names
 from bot.lang.phrases import load_phrases
-from bot.channels.telegram import TelegramChannel
-from bot.channels.twilio import TwilioChannel
 from bot.outbox import Dispatcher, Lane
 from bot.service import ConversationService, utc_now
 from bot.settings import Settings

@@ -20,6 +20,7 @@ not sent (opt-out confirmations and HELP answers, marked ``compliance``, still g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -152,9 +153,7 @@ class Dispatcher:
         soonest = IDLE_POLL
         while True:
             async with self.database.transaction() as tx:
-                batch = await messages.due(
-                    tx, lane.channels, self.clock(), after, self.batch_size
-                )
+                batch = await messages.due(tx, lane.channels, self.clock(), after, self.batch_size)
             if not batch:
                 if after == 0:  # a whole pass found nothing to send: wait for work
                     await self._idle(soonest)
@@ -170,11 +169,9 @@ class Dispatcher:
                     continue
                 await self._start(lane, message)
 
-    async def _idle(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
+    async def _idle(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
 
     async def _start(self, lane: Lane, message: QueuedMessage) -> None:

@@ -34,7 +34,8 @@ class Server:
 
     @property
     def port(self) -> int:
-        assert self._web is not None and self._web.servers, "not started"
+        assert self._web is not None, "not started"
+        assert self._web.servers, "not listening"
         return int(self._web.servers[0].sockets[0].getsockname()[1])
 
     async def start(self) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.applications import Starlette
@@ -42,7 +42,9 @@ class Intake:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    async def telegram_update(self, update: Update) -> Callable[[], Awaitable[None]] | None:
+    async def telegram_update(
+        self, update: Update
+    ) -> Callable[[], Coroutine[Any, Any, None]] | None:
         blocked = tg.blocked_chat(update)
         if blocked is not None:
             await self.app.service.recipient_refused("telegram", blocked, "unreachable")
@@ -124,11 +126,11 @@ def build_web(app: App) -> Starlette:
 
     async def healthz(request: Request) -> Response:
         try:
-            async with app.database.transaction() as tx:
-                async with tx.execute(
-                    "SELECT count(*) FROM outbox WHERE status = 'queued'"
-                ) as cursor:
-                    row = await cursor.fetchone()
+            async with (
+                app.database.transaction() as tx,
+                tx.execute("SELECT count(*) FROM outbox WHERE status = 'queued'") as cursor,
+            ):
+                row = await cursor.fetchone()
         except Exception as error:
             log.error("health check: the database failed: %s", type(error).__name__)
             return JSONResponse({"status": "database unavailable"}, status_code=503)

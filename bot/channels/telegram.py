@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -29,6 +29,10 @@ from bot.channels.base import Inbound, Outbound
 from bot.engine import Button
 from bot.errors import TryAgain, Undeliverable
 from bot.settings import TelegramSettings
+
+# Time periods as timedelta (PTB 22's opt-in, the default in its next major version);
+# without it PTB warns about its own RetryAfter.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 # httpx logs every request URL at INFO, and a Bot API URL contains the bot's token.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -165,7 +169,5 @@ def _language(code: str | None) -> str | None:
 
 
 def _seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB warns that ints will become timedeltas
-        warnings.simplefilter("ignore")
-        value = error.retry_after
+    value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -7,10 +7,10 @@ number; the channel (``sms`` or ``whatsapp``) says how to reach it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from collections.abc import Mapping
+
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -31,7 +31,7 @@ OPTED_OUT_AT_CARRIER = 21610  # "Attempt to send to unsubscribed recipient"
 SEND_TIMEOUT = 15.0
 
 
-class _HttpClient(AsyncTwilioHttpClient):
+class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # untyped SDK
     """The SDK's client, pointed at another API endpoint when configured, telling a rate
     limit (429, with the provider's Retry-After) apart from other refusals, and passing
     credentials and timeout the way current aiohttp wants them."""
@@ -49,7 +49,7 @@ class _HttpClient(AsyncTwilioHttpClient):
         data: dict[str, object] | None = None,
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (the SDK's signature; unused)
         allow_redirects: bool = False,
     ) -> Response:
         if self._api_url and url.startswith(TWILIO_API):
@@ -77,6 +77,7 @@ def _retry_after(response: Response) -> float | None:
 class TwilioChannel:
     """Sends for the ``sms`` and ``whatsapp`` channels."""
 
+    name = "twilio"
     names = ("sms", "whatsapp")
 
     def __init__(self, settings: TwilioSettings, status_url: str | None) -> None:
@@ -93,22 +94,20 @@ class TwilioChannel:
         if self._settings.sender.startswith("MG"):
             sender["messaging_service_sid"] = self._settings.sender
         else:
-            sender["from_"] = f"{WHATSAPP}{self._settings.sender}" if whatsapp else (
-                self._settings.sender
+            sender["from_"] = (
+                f"{WHATSAPP}{self._settings.sender}" if whatsapp else (self._settings.sender)
             )
         if self._status_url:
             sender["status_callback"] = self._status_url
         try:
-            created = await self._client.messages.create_async(
-                to=to, body=message.text, **sender
-            )
+            created = await self._client.messages.create_async(to=to, body=message.text, **sender)
         except TwilioRestException as error:
             raise _refusal(error) from None
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as error:
+        except (aiohttp.ClientError, TimeoutError) as error:
             raise TryAgain(f"Twilio unreachable: {type(error).__name__}") from None
         if not created.sid:
             raise TryAgain("Twilio answered without a message id")
-        return created.sid
+        return str(created.sid)
 
     async def close(self) -> None:
         await self._http.close()

@@ -180,8 +180,7 @@ async def mark_retry(
 ) -> None:
     """A failed attempt that will be tried again at ``retry_at``."""
     await tx.execute(
-        "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ?"
-        " WHERE id = ?",
+        "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
         (error, retry_at.isoformat(), outbox_id),
     )
 

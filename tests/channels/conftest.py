@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,18 @@ SECRET = "telegram-secret-1"
 PUBLIC_URL = "https://parley.example.org"
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait until ``check()`` holds; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+async def until(check: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait until ``check()`` holds; fail the test after ``within`` seconds."""
+    deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the condition")
         await asyncio.sleep(0.01)
+
+
+async def until_length(items: Callable[[], Sized], length: int) -> None:
+    """Wait until ``items()`` has ``length`` items (a provider has had so many messages)."""
+    await until(lambda: len(items()) == length)
 
 
 @pytest.fixture
@@ -118,17 +124,32 @@ class Live:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         return await self.client.post("/telegram", json=update, headers=headers)
 
+    async def until_row(self, query: str, within: float = 10.0) -> None:
+        """Wait until ``query`` finds a row (the dispatcher recorded a result, say)."""
+        deadline = time.monotonic() + within
+        while not await self.rows(query):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for a row from {query}")
+            await asyncio.sleep(0.01)
+
+    async def until_all_sent(self) -> None:
+        """Wait until the outbox holds nothing queued (results recorded, not just sent)."""
+        await self.until_row(
+            "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued')"
+        )
+
     async def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
         assert self.server.app is not None
-        async with self.server.app.database.transaction() as tx:
-            async with tx.execute(query, params) as cursor:
-                return [dict(row) for row in await cursor.fetchall()]
+        async with (
+            self.server.app.database.transaction() as tx,
+            tx.execute(query, params) as cursor,
+        ):
+            return [dict(row) for row in await cursor.fetchall()]
 
 
 @pytest.fixture
-async def live() -> AsyncIterator[Callable[[Settings], Any]]:
+def live() -> Callable[[Settings], Any]:
     """``async with live(settings) as parley:`` runs Parley until the block ends."""
-    import contextlib
 
     @contextlib.asynccontextmanager
     async def running(settings: Settings) -> AsyncIterator[Live]:
@@ -141,4 +162,4 @@ async def live() -> AsyncIterator[Callable[[Settings], Any]]:
         finally:
             await server.stop()
 
-    yield running
+    return running

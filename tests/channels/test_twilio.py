@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from tests.channels.conftest import (
     live_settings,
     twilio_env,
     until,
+    until_length,
 )
 from tests.fakes.twilio_api import FakeTwilio, Refusal
 
@@ -29,7 +29,8 @@ async def test_a_resident_completes_the_priorities_survey_by_sms(
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("application/xml")
             assert "<Response/>" in response.text
-            await until(lambda: len(fake.to(RESIDENT)) == count)
+            await until_length(lambda: fake.to(RESIDENT), count)
+        await parley.until_all_sent()
         replies = fake.to(RESIDENT)
         answers = await parley.rows(
             "SELECT step_id, value FROM answers WHERE flow_id = 'priorities' ORDER BY id"
@@ -39,8 +40,9 @@ async def test_a_resident_completes_the_priorities_survey_by_sms(
     assert "What should be fixed first?" in replies[3]
     assert replies[-1] == "Thank you! Your answers help decide what is fixed first."
     assert {m["From"] for m in fake.messages} == {PARLEY_NUMBER}
-    assert all(m["StatusCallback"] == "https://parley.example.org/twilio/status"
-               for m in fake.messages)
+    assert all(
+        m["StatusCallback"] == "https://parley.example.org/twilio/status" for m in fake.messages
+    )
     assert [(a["step_id"], json.loads(a["value"])) for a in answers] == [
         ("top_issue", "housing"),
         ("housing_problem", "repairs"),
@@ -117,6 +119,7 @@ async def test_delivery_reports_update_state_in_any_order(
         await parley.sms(RESIDENT, "hi")
         await parley.sms("+447700900124", "hi")
         await until(lambda: len(fake.messages) == 2)
+        await parley.until_all_sent()
         first, second = (m["sid"] for m in fake.messages)
         reports = [
             (first, "sent", None),
@@ -142,9 +145,14 @@ async def test_undelivered_is_recorded_with_its_error(
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
         await parley.sms(RESIDENT, "hi")
         await until(lambda: len(fake.messages) == 1)
+        await parley.until_all_sent()
         sid = fake.messages[0]["sid"]
         for state, code in (("sent", None), ("undelivered", "30003"), ("delivered", None)):
-            params = {"MessageSid": sid, "MessageStatus": state, **({"ErrorCode": code} if code else {})}
+            params = {
+                "MessageSid": sid,
+                "MessageStatus": state,
+                **({"ErrorCode": code} if code else {}),
+            }
             await parley.post_twilio("/twilio/status", params)
         rows = await parley.rows("SELECT delivery, delivery_error FROM outbox")
     assert rows == [{"delivery": "undelivered", "delivery_error": "Twilio error 30003"}]
@@ -157,12 +165,16 @@ async def test_carrier_opt_out_21610_in_a_report_opts_the_resident_out(
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
         await parley.sms(RESIDENT, "hi")
         await until(lambda: len(fake.messages) == 1)
-        params = {"MessageSid": fake.messages[0]["sid"], "MessageStatus": "failed",
-                  "ErrorCode": "21610"}
+        await parley.until_all_sent()
+        params = {
+            "MessageSid": fake.messages[0]["sid"],
+            "MessageStatus": "failed",
+            "ErrorCode": "21610",
+        }
         await parley.post_twilio("/twilio/status", params)
         contact = await parley.rows("SELECT opted_out_at FROM contacts")
         await parley.sms(RESIDENT, "1")  # an answer after the carrier opt-out: silence
-        await until_row(parley, "SELECT 1 FROM inbound WHERE id = 2 AND handled_at IS NOT NULL")
+        await parley.until_row("SELECT 1 FROM inbound WHERE id = 2 AND handled_at IS NOT NULL")
         queued = await parley.rows("SELECT count(*) AS n FROM outbox WHERE id > 1")
     assert contact[0]["opted_out_at"] is not None
     assert queued == [{"n": 0}]
@@ -177,7 +189,7 @@ async def test_carrier_opt_out_21610_on_sending_opts_the_resident_out(
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
         await parley.sms(RESIDENT, "hi")
         await until(lambda: len(fake.attempts) == 1)
-        await until_row(parley, "SELECT 1 FROM outbox WHERE status = 'failed'")
+        await parley.until_row("SELECT 1 FROM outbox WHERE status = 'failed'")
         outbox = await parley.rows("SELECT status, error, attempts FROM outbox")
         contact = await parley.rows("SELECT opted_out_at FROM contacts")
     assert outbox == [{"status": "failed", "error": "Twilio error 21610 (HTTP 400)", "attempts": 1}]
@@ -192,7 +204,7 @@ async def test_transient_failures_are_retried_until_one_delivery(
     fake.script = [Refusal(500, 20500), Refusal(429, 20429, retry_after=1)]
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
         await parley.sms(RESIDENT, "hi")
-        await until(lambda: len(fake.messages) == 1)
+        await parley.until_row("SELECT 1 FROM outbox WHERE status = 'sent'")
         outbox = await parley.rows("SELECT status, attempts, provider_id FROM outbox")
     statuses = [status for _, status in fake.attempts]
     assert statuses == [500, 429, 201]
@@ -208,7 +220,7 @@ async def test_a_permanent_refusal_is_given_up_with_the_reason(
     fake.script = [Refusal(400, 21211)]  # invalid 'To' number
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
         await parley.sms(RESIDENT, "hi")
-        await until_row(parley, "SELECT 1 FROM outbox WHERE status = 'failed'")
+        await parley.until_row("SELECT 1 FROM outbox WHERE status = 'failed'")
         outbox = await parley.rows("SELECT status, error, attempts FROM outbox")
     assert outbox == [{"status": "failed", "error": "Twilio error 21211 (HTTP 400)", "attempts": 1}]
     assert len(fake.attempts) == 1
@@ -222,11 +234,3 @@ async def test_health_check_reports_the_database(
         response = await parley.client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "queued": 0}
-
-
-async def until_row(parley: Any, query: str) -> None:
-    for _ in range(500):
-        if await parley.rows(query):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no row for {query}")

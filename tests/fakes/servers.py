@@ -14,7 +14,11 @@ from starlette.types import ASGIApp
 async def serving(app: ASGIApp) -> AsyncIterator[str]:
     """Serve ``app`` on a free loopback port; yields its base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)

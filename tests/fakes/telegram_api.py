@@ -4,6 +4,7 @@ hand out by long polling, and scripted failures for sendMessage."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -80,10 +81,8 @@ class FakeTelegram:
         waiting = [u for u in self.updates if u["update_id"] >= offset]
         if not waiting and float(params.get("timeout", "0")) > 0:
             self._news.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._news.wait(), POLL_WAIT)
-            except TimeoutError:
-                pass
             waiting = [u for u in self.updates if u["update_id"] >= offset]
         return waiting
 

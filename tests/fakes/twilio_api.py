@@ -35,7 +35,7 @@ class FakeTwilio:
     _filled_at: float = 0.0
 
     def app(self) -> Starlette:
-        path = f"/2010-04-01/Accounts/{{sid}}/Messages.json"
+        path = "/2010-04-01/Accounts/{sid}/Messages.json"
         return Starlette(routes=[Route(path, self.create, methods=["POST"])])
 
     def to(self, address: str) -> list[str]:

@@ -1,0 +1,219 @@
+"""Telegram through the real python-telegram-bot, against a fake Bot API: webhook and
+polling modes, buttons, deep links, blocked residents, retries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.channels.conftest import (
+    PUBLIC_URL,
+    SECRET,
+    Live,
+    live_settings,
+    telegram_env,
+    until,
+    until_length,
+)
+from tests.fakes.telegram_api import FakeTelegram, Refusal
+
+CHAT = 5550001
+
+# (kind, data): "press" a button or "type" a message, through the whole priorities survey
+SURVEY = [
+    ("type", "/start"),
+    ("press", "1"),  # English
+    ("press", "1"),  # consent: yes
+    ("press", "1"),  # menu: the survey
+    ("press", "1"),  # housing
+    ("press", "2"),  # repairs and damp
+    ("type", "1 3"),  # several services
+    ("press", "4"),  # safe at night: 4
+    ("type", "12"),  # years
+    ("press", "1"),  # panel: yes
+    ("type", "More street lights"),
+]
+EXPECTED = [
+    ("top_issue", "housing"),
+    ("housing_problem", "repairs"),
+    ("services", ["gp", "community_centre"]),
+    ("safe_at_night", 4),
+    ("years", 12),
+    ("panel", "yes"),
+    ("more", "More street lights"),
+]
+
+
+async def _survey(parley: Live, fake: FakeTelegram, deliver: Any) -> list[str]:
+    presses = []
+    for count, (kind, data) in enumerate(SURVEY, 1):
+        if kind == "press":
+            assert fake.to(CHAT)[-1]["reply_markup"] is not None, "a choice shows buttons"
+            update = parley.residents.press(CHAT, data, "en")
+            presses.append(update["callback_query"]["id"])
+        else:
+            update = parley.residents.message(CHAT, data, "en")
+        await deliver(update)
+        await until_length(lambda: fake.to(CHAT), count)
+    await until(lambda: len(fake.answered) == len(presses))
+    assert fake.answered == presses  # every button press was answered
+    return [m["text"] for m in fake.to(CHAT)]
+
+
+async def _answers(parley: Live) -> list[tuple[str, Any]]:
+    rows = await parley.rows(
+        "SELECT step_id, value FROM answers WHERE flow_id = 'priorities' ORDER BY id"
+    )
+    return [(row["step_id"], json.loads(row["value"])) for row in rows]
+
+
+async def test_priorities_survey_over_a_webhook_with_buttons(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api, "webhook"))) as parley:
+        assert fake.webhook is not None
+        assert fake.webhook["url"] == f"{PUBLIC_URL}/telegram"
+        assert fake.webhook["secret_token"] == SECRET
+
+        async def deliver(update: dict[str, Any]) -> None:
+            assert (await parley.telegram(update)).status_code == 200
+
+        texts = await _survey(parley, fake, deliver)
+        answers = await _answers(parley)
+    assert texts[0].startswith("Welcome to Parley!")
+    assert texts[-1] == "Thank you! Your answers help decide what is fixed first."
+    assert answers == EXPECTED
+    keyboard = fake.to(CHAT)[3]["reply_markup"]["inline_keyboard"]  # "What should be fixed"
+    assert [row[0]["text"] for row in keyboard][:2] == ["1. Housing", "2. Safety"]
+    assert [row[0]["callback_data"] for row in keyboard][:2] == ["1", "2"]
+
+
+async def test_priorities_survey_by_polling(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    settings = live_settings(tmp_path, **telegram_env(api, "polling"))
+    async with live(settings) as parley:
+
+        async def deliver(update: dict[str, Any]) -> None:
+            fake.push(update)
+
+        texts = await _survey(parley, fake, deliver)
+        answers = await _answers(parley)
+        refused = await parley.telegram(parley.residents.message(CHAT, "hi"))
+    assert fake.webhook is None  # polling removed any webhook
+    assert texts[-1] == "Thank you! Your answers help decide what is fixed first."
+    assert answers == EXPECTED
+    assert refused.status_code == 404  # no webhook route in polling mode
+
+
+@pytest.mark.parametrize("secret", [None, "wrong-secret"])
+async def test_webhook_without_the_secret_is_refused(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any, secret: str | None
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        response = await parley.telegram(parley.residents.message(CHAT, "/start"), secret)
+        stored = await parley.rows("SELECT count(*) AS n FROM inbound")
+    assert response.status_code == 403
+    assert stored == [{"n": 0}]
+    assert fake.sent == []
+
+
+async def test_a_repeated_update_is_handled_once(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        update = parley.residents.message(CHAT, "/start")
+        for _ in range(3):
+            assert (await parley.telegram(update)).status_code == 200
+        await until(lambda: len(fake.sent) == 1)
+        await parley.telegram(parley.residents.message(CHAT, "HELP"))
+        await until(lambda: len(fake.sent) == 2)
+        stored = await parley.rows("SELECT count(*) AS n FROM inbound")
+    assert stored == [{"n": 2}]
+
+
+async def test_language_code_preselects_the_language(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        await parley.telegram(parley.residents.message(CHAT, "/start", "pl-PL"))
+        await parley.telegram(parley.residents.message(CHAT + 1, "/start", "xx"))
+        await until(lambda: len(fake.sent) == 2)
+        languages = await parley.rows("SELECT address, language FROM contacts ORDER BY id")
+    assert fake.to(CHAT)[0]["text"].startswith("Witamy w Parley!")
+    assert fake.to(CHAT + 1)[0]["text"].startswith("Welcome to Parley!")
+    assert languages == [
+        {"address": str(CHAT), "language": "pl"},
+        {"address": str(CHAT + 1), "language": "en"},
+    ]
+
+
+async def test_a_deep_link_opens_its_flow(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        await parley.telegram(parley.residents.message(CHAT, "/start poll_fund", "en"))
+        await until(lambda: len(fake.sent) == 1)
+        await parley.telegram(parley.residents.press(CHAT, "2", "en"))
+        await until(lambda: len(fake.sent) == 2)
+        await parley.telegram(parley.residents.message(CHAT + 1, "/start no_such_flow"))
+        await until(lambda: len(fake.sent) == 3)
+        answers = await parley.rows("SELECT flow_id FROM answers")
+    assert fake.to(CHAT)[0]["reply_markup"] is not None
+    assert answers == [{"flow_id": "poll_fund"}]
+    assert fake.to(CHAT + 1)[0]["text"].startswith("Welcome to Parley!")  # unknown: /start
+
+
+async def test_a_resident_who_blocked_the_bot_is_unreachable_not_retried(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    fake.script = [Refusal(403, description="Forbidden: bot was blocked by the user")]
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        await parley.telegram(parley.residents.message(CHAT, "/start"))
+        await until(lambda: len(fake.attempts) == 1)
+        await parley.until_row("SELECT 1 FROM outbox WHERE status = 'failed'")
+        outbox = await parley.rows("SELECT status, attempts FROM outbox")
+        contact = await parley.rows("SELECT unreachable_at FROM contacts")
+        # Writing again means they unblocked us: reachable again.
+        await parley.telegram(parley.residents.message(CHAT, "hello"))
+        await until(lambda: len(fake.sent) == 1)
+        again = await parley.rows("SELECT unreachable_at FROM contacts")
+    assert outbox == [{"status": "failed", "attempts": 1}]
+    assert contact[0]["unreachable_at"] is not None
+    assert again == [{"unreachable_at": None}]
+
+
+async def test_being_blocked_is_noticed_from_the_update_too(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        await parley.telegram(parley.residents.message(CHAT, "/start"))
+        await until(lambda: len(fake.sent) == 1)
+        assert (await parley.telegram(parley.residents.blocked(CHAT))).status_code == 200
+        contact = await parley.rows("SELECT unreachable_at FROM contacts")
+    assert contact[0]["unreachable_at"] is not None
+
+
+async def test_server_errors_then_flood_control_then_one_delivery(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    fake.script = [Refusal(500), Refusal(429, retry_after=1)]
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        await parley.telegram(parley.residents.message(CHAT, "/start"))
+        await parley.until_row("SELECT 1 FROM outbox WHERE status = 'sent'")
+        outbox = await parley.rows("SELECT status, attempts, provider_id FROM outbox")
+    assert [status for _, status in fake.attempts] == [500, 429, 200]
+    assert fake.attempts[2][0] - fake.attempts[1][0] >= 1.0
+    assert outbox == [{"status": "sent", "attempts": 3, "provider_id": f"{CHAT}:1"}]
