@@ -92,8 +92,24 @@ def _chat(ctx: click.Context, channel: str, address: str | None, language: str |
 @_chat_options
 @click.pass_context
 def run(ctx: click.Context, channel: str, address: str | None, language: str | None) -> None:
-    """Run Parley. With no provider configured, chat with it here in the simulator."""
-    _chat(ctx, channel, address, language)
+    """Run Parley: the web service for Twilio and Telegram when they are configured;
+    with no provider configured, chat with it here in the simulator."""
+    settings = _settings(ctx)
+    if not settings.has_provider:
+        _chat(ctx, channel, address, language)
+        return
+    from bot.server import serve
+
+    providers = [
+        name for name, on in (("Twilio", settings.twilio), ("Telegram", settings.telegram)) if on
+    ]
+    mode = f", Telegram by {settings.telegram.mode}" if settings.telegram else ""
+    click.echo(
+        f"Parley: {' and '.join(providers)}{mode}; listening on"
+        f" {settings.host}:{settings.port}, database {settings.database}. Ctrl-C stops.",
+        err=True,
+    )
+    _run(serve(settings))
 
 
 @main.command(name="chat")

@@ -6,19 +6,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Any
 
 import uvicorn
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 
 from bot.app import TELEGRAM_PATH, App
+from bot.errors import ChannelError, ConfigError
 from bot.service import utc_now
 from bot.settings import Settings
 from bot.web import Intake, build_web, spawn
 
 log = logging.getLogger(__name__)
+
+
+class _WebServer(uvicorn.Server):
+    """uvicorn, minus its signal handling: Parley's own shuts everything down in order
+    (uvicorn would re-raise SIGTERM and end the process before the database closes)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class Server:
@@ -42,7 +54,7 @@ class Server:
         settings = self.settings
         self.app = app = await App.open(settings, None, self.clock)
         if app.telegram is not None:
-            await app.telegram.start()
+            await _telegram_start(app.telegram.start())
         await app.service.resume_pending()  # messages stored before the last stop
         config = uvicorn.Config(
             build_web(app),
@@ -52,12 +64,13 @@ class Server:
             access_log=False,
             lifespan="off",
         )
-        self._web = uvicorn.Server(config)
+        self._web = _WebServer(config)
         self._running.append(asyncio.create_task(self._web.serve()))
         while not self._web.started:
-            if self._running[0].done():  # e.g. the port is taken
-                await self._running[0]
-                raise RuntimeError("the web service stopped at start-up")
+            if self._running[0].done():  # uvicorn has logged why, e.g. the port is taken
+                raise ConfigError(
+                    f"PARLEY_PORT: could not listen on {settings.host}:{settings.port}"
+                )
             await asyncio.sleep(0.02)
         self._running.append(asyncio.create_task(app.dispatcher.run()))
         telegram = settings.telegram
@@ -67,8 +80,10 @@ class Server:
                 self._running.append(asyncio.create_task(app.telegram.poll(self._poller(intake))))
             else:
                 assert telegram.secret is not None
-                await app.telegram.register_webhook(
-                    f"{settings.public_url}{TELEGRAM_PATH}", telegram.secret
+                await _telegram_start(
+                    app.telegram.register_webhook(
+                        f"{settings.public_url}{TELEGRAM_PATH}", telegram.secret
+                    )
                 )
         log.info("Parley is listening on %s:%s", settings.host, self.port)
 
@@ -101,10 +116,33 @@ class Server:
             self.app = None
 
 
+async def _telegram_start(call: Coroutine[Any, Any, None]) -> None:
+    """Telegram refusing Parley at start-up is a settings problem, not a crash."""
+    try:
+        await call
+    except InvalidToken:
+        raise ConfigError("TELEGRAM_BOT_TOKEN: Telegram refused this token") from None
+    except TelegramError as error:
+        raise ChannelError(f"Telegram: {error.message}") from None
+
+
 async def serve(settings: Settings) -> None:
+    """Run until SIGINT (Ctrl-C) or SIGTERM, then stop cleanly."""
     server = Server(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
     try:
         await server.start()
-        await server.wait()
+        stop = asyncio.create_task(stopping.wait())
+        running = asyncio.create_task(server.wait())
+        await asyncio.wait((stop, running), return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if running.done():
+            await running  # a part failed: its error ends the run
+        running.cancel()
     finally:
         await server.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
