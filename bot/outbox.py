@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-import aiosqlite
+from functools import partial
 
 from bot.channels.base import Channel, Outbound
 from bot.errors import TryAgain, Undeliverable
@@ -130,8 +130,9 @@ class Dispatcher:
         names = tuple(self.channels)
         sent = 0
         while True:
-            async with self.database.transaction() as tx:
-                batch = await messages.due(tx, names, self.clock(), 0, self.batch_size)
+            batch = await self.database.run(
+                partial(messages.due, channels=names, now=self.clock(), limit=self.batch_size)
+            )
             if not batch:
                 return sent
             for message in batch:
@@ -152,8 +153,15 @@ class Dispatcher:
         after = 0
         soonest = IDLE_POLL
         while True:
-            async with self.database.transaction() as tx:
-                batch = await messages.due(tx, lane.channels, self.clock(), after, self.batch_size)
+            batch = await self.database.run(
+                partial(
+                    messages.due,
+                    channels=lane.channels,
+                    now=self.clock(),
+                    after_id=after,
+                    limit=self.batch_size,
+                )
+            )
             if not batch:
                 if after == 0:  # a whole pass found nothing to send: wait for work
                     await self._idle(soonest)
@@ -179,8 +187,8 @@ class Dispatcher:
             await asyncio.sleep(lane.pacer.delay(lane.cost(message)))
             lane.chat_sent(message.contact_id, time.monotonic())
             await self._slots.acquire()
-            async with self.database.transaction() as tx:  # it may have waited a while
-                fresh = await messages.still_queued(tx, message.id)
+            # It may have waited a while: is it still to go, and may it?
+            fresh = await self.database.run(lambda tx: messages.still_queued(tx, message.id))
             if fresh is None:
                 self._slots.release()
                 return
@@ -226,8 +234,8 @@ class Dispatcher:
         except Undeliverable as failure:
             await self._give_up(message, "failed", str(failure), True, failure.recipient)
             return 0
-        async with self.database.transaction() as tx:
-            await messages.mark_sent(tx, message.id, provider_id, self.clock())
+        now = self.clock()
+        await self.database.run(lambda tx: messages.mark_sent(tx, message.id, provider_id, now))
         return 1
 
     async def _retry_later(
@@ -240,9 +248,8 @@ class Dispatcher:
         delay = retry_after if retry_after is not None else self.retry_delay * 2 ** (tried - 1)
         delay = min(delay, MAX_RETRY_DELAY)
         log.warning("outbox message %s: %s; retrying in %.1f s", message.id, error, delay)
-        async with self.database.transaction() as tx:
-            retry_at = self.clock() + timedelta(seconds=delay)
-            await messages.mark_retry(tx, message.id, error, retry_at)
+        retry_at = self.clock() + timedelta(seconds=delay)
+        await self.database.run(lambda tx: messages.mark_retry(tx, message.id, error, retry_at))
 
     async def _give_up(
         self,
@@ -254,19 +261,20 @@ class Dispatcher:
     ) -> None:
         log.warning("outbox message %s %s: %s", message.id, status, error)
         now = self.clock()
-        async with self.database.transaction() as tx:
-            await messages.mark_unsent(tx, message.id, status, error, attempted)
+
+        def work(tx: sqlite3.Connection) -> None:
+            messages.mark_unsent(tx, message.id, status, error, attempted)
             if recipient is not None:
-                await mark_recipient(tx, message.contact_id, recipient, now)
+                mark_recipient(tx, message.contact_id, recipient, now)
+
+        await self.database.run(work)
 
 
-async def mark_recipient(
-    tx: aiosqlite.Connection, contact_id: int, recipient: str, now: datetime
-) -> None:
+def mark_recipient(tx: sqlite3.Connection, contact_id: int, recipient: str, now: datetime) -> None:
     """Act on what a provider said about a resident: opted out at the carrier, or blocked
     the bot. Either way nothing more is sent to them."""
     if recipient == "opted_out":
-        await contacts.set_opted_out(tx, contact_id, True, now)
-        await sessions.stop_all(tx, contact_id, now)
+        contacts.set_opted_out(tx, contact_id, True, now)
+        sessions.stop_all(tx, contact_id, now)
     elif recipient == "unreachable":
-        await contacts.set_unreachable(tx, contact_id, now)
+        contacts.set_unreachable(tx, contact_id, now)

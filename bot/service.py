@@ -1,22 +1,22 @@
 """The conversation service: from a stored inbound message to replies in the outbox.
 
-For each message: store it (dropping a provider's duplicate) → take the contact's lock →
-in one transaction handle the contact's oldest unhandled message: global keywords
-first (STOP, START, HELP, LANGUAGE in any shipped language), else the engine → write
-answers, contact changes, session and one reply to the outbox → mark the message
-handled. Messages of one contact are handled one at a time, in the order received; a
-crash leaves unhandled messages to be replayed at start-up by :meth:`resume_pending`.
+For each message, in one transaction on the database thread: store it (dropping a
+provider's duplicate) → act on the contact's unhandled messages, oldest first: global
+keywords first (STOP, START, HELP, LANGUAGE in any shipped language), else the engine →
+write answers, contact changes, session and one reply to the outbox → mark the message
+handled. Units of database work run one at a time, so a contact's messages are handled
+one by one, in the order received; anything stored but not handled (a message stored
+by an older Parley, or a crash) is replayed at start-up by :meth:`resume_pending`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import aiosqlite
 
 from bot.channels.base import Inbound
 from bot.channels.segments import gsm7_friendly, segments
@@ -37,7 +37,6 @@ from bot.engine import (
     is_expired,
 )
 from bot.lang.words import Keyword, keyword_of, keyword_word
-from bot.locks import KeyedLocks
 from bot.outbox import mark_recipient
 from bot.settings import Settings
 from bot.store import Database, answers, contacts, messages, sessions
@@ -73,43 +72,44 @@ class ConversationService:
         self.settings = settings
         self.clock = clock
         self.on_queued = on_queued  # told when replies are waiting in the outbox
-        self._locks = KeyedLocks()
 
     async def receive(self, message: Inbound) -> bool:
-        """Store ``message`` and act on it. False when it was a duplicate delivery."""
-        contact_id = await self.store(message)
-        if contact_id is None:
-            return False
-        await self.process(contact_id)
-        return True
+        """Store ``message`` and act on it; False when it was a duplicate delivery.
 
-    async def store(self, message: Inbound) -> int | None:
-        """Commit ``message`` before anything acts on it; returns its contact's id, or
-        None when the provider delivered this message before."""
+        One transaction, one trip to the database thread: the message is inserted
+        first, then the contact's unhandled messages are acted on, oldest first, each
+        under a savepoint. A message whose handling fails stays stored, marked with the
+        error, and the resident gets a plain apology. Were the process to die before
+        the commit, nothing is stored and the provider, not yet answered, sends again.
+        """
         now = self.clock()
         hint = message.language_hint
         language = hint if hint in self.env.languages else self.settings.default_language
-        async with self.database.transaction() as tx:
-            contact = await contacts.touch(tx, message.channel, message.address, language, now)
-            inbound_id = await messages.add_inbound(
+
+        def work(tx: sqlite3.Connection) -> bool:
+            contact = contacts.touch(tx, message.channel, message.address, language, now)
+            inbound_id = messages.add_inbound(
                 tx, contact.id, message.channel, message.provider_id, message.text, now
             )
-        if inbound_id is None:
-            log.info("duplicate delivery ignored (contact %s)", contact.id)
-            return None
-        return contact.id
+            if inbound_id is None:
+                log.info("duplicate delivery ignored (contact %s)", contact.id)
+                return False
+            self._handle_pending(tx, contact.id, now)
+            return True
+
+        stored = await self.database.run(work)
+        self.on_queued()
+        return stored
 
     async def process(self, contact_id: int) -> None:
-        """Handle every unhandled message of one contact, oldest first."""
-        async with self._locks.hold(contact_id):
-            while await self._handle_next(contact_id):
-                pass
+        """Act on every unhandled message of one contact, oldest first."""
+        now = self.clock()
+        await self.database.run(lambda tx: self._handle_pending(tx, contact_id, now))
         self.on_queued()
 
     async def resume_pending(self) -> int:
         """Handle messages stored but not acted on before a restart; returns contacts seen."""
-        async with self.database.transaction() as tx:
-            contact_ids = await messages.contacts_with_pending(tx)
+        contact_ids = await self.database.run(messages.contacts_with_pending)
         for contact_id in contact_ids:
             await self.process(contact_id)
         return len(contact_ids)
@@ -125,58 +125,64 @@ class ConversationService:
             raise KeyError(f"no flow '{flow_id}'")
         now = self.clock()
         language = language if language in self.env.languages else None
-        async with self.database.transaction() as tx:
-            contact = await contacts.touch(
-                tx, channel, address, language or self.settings.default_language, now
-            )
-        async with self._locks.hold(contact.id), self.database.transaction() as tx:
-            contact = await contacts.get(tx, contact.id)
+        default = language or self.settings.default_language
+
+        def work(tx: sqlite3.Connection) -> None:
+            contact = contacts.touch(tx, channel, address, default, now)
             if contact.opted_out:
                 return
             handling = _Handling(self, tx, contact, None, now)
-            await handling.begin(flow_id)
-            await handling.send_reply()
+            handling.begin(flow_id)
+            handling.send_reply()
+
+        await self.database.run(work)
         self.on_queued()
 
     async def recipient_refused(self, channel: str, address: str, recipient: str) -> None:
         """A provider says a resident opted out at the carrier or blocked the bot."""
-        async with self.database.transaction() as tx:
-            contact = await contacts.find(tx, channel, address)
-            if contact is not None:
-                await mark_recipient(tx, contact.id, recipient, self.clock())
-
-    async def _handle_next(self, contact_id: int) -> bool:
         now = self.clock()
-        pending: StoredInbound | None = None
-        try:
-            async with self.database.transaction() as tx:
-                pending = await messages.next_pending(tx, contact_id)
-                if pending is None:
-                    return False
-                handling = _Handling(self, tx, await contacts.get(tx, contact_id), pending, now)
-                await handling.handle()
-                await messages.mark_handled(tx, pending.id, now)
-            return True
-        except Exception as error:
-            if pending is None:
-                raise
-            # Nothing of the failed attempt was written. Record the failure, tell the
-            # resident plainly, and move on so one bad message cannot block the next.
-            log.exception("inbound message %s failed (contact %s)", pending.id, contact_id)
-            async with self.database.transaction() as tx:
-                contact = await contacts.get(tx, contact_id)
-                await messages.mark_handled(tx, pending.id, now, type(error).__name__)
-                if not contact.opted_out:
-                    language = contact.language or self.settings.default_language
-                    text = self.env.phrases.text(
-                        language, "Sorry, something went wrong. Please try again later."
-                    )
-                    await messages.add_outbound(
-                        tx,
-                        NewOutbound(contact_id, pending.channel, text, language, (), pending.id),
-                        now,
-                    )
-            return True
+
+        def work(tx: sqlite3.Connection) -> None:
+            contact = contacts.find(tx, channel, address)
+            if contact is not None:
+                mark_recipient(tx, contact.id, recipient, now)
+
+        await self.database.run(work)
+
+    def _handle_pending(self, tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+        """Act on the contact's unhandled messages in order, each all or nothing.
+
+        Every unit of database work runs whole on the database thread, one after
+        another, so no other handling of this contact can interleave with this one."""
+        while (pending := messages.next_pending(tx, contact_id)) is not None:
+            tx.execute("SAVEPOINT handling")
+            try:
+                handling = _Handling(self, tx, contacts.get(tx, contact_id), pending, now)
+                handling.handle()
+                messages.mark_handled(tx, pending.id, now)
+            except Exception as error:
+                # Nothing of the failed attempt is kept. Record the failure, tell the
+                # resident plainly, and move on so one bad message cannot block the next.
+                tx.execute("ROLLBACK TO handling")
+                log.exception("inbound message %s failed (contact %s)", pending.id, contact_id)
+                self._record_failure(tx, pending, type(error).__name__, now)
+            tx.execute("RELEASE handling")
+
+    def _record_failure(
+        self, tx: sqlite3.Connection, pending: StoredInbound, failure: str, now: datetime
+    ) -> None:
+        contact = contacts.get(tx, pending.contact_id)
+        messages.mark_handled(tx, pending.id, now, failure)
+        if not contact.opted_out:
+            language = contact.language or self.settings.default_language
+            text = self.env.phrases.text(
+                language, "Sorry, something went wrong. Please try again later."
+            )
+            messages.add_outbound(
+                tx,
+                NewOutbound(contact.id, pending.channel, text, language, (), pending.id),
+                now,
+            )
 
 
 @dataclass
@@ -192,7 +198,7 @@ class _Handling:
     def __init__(
         self,
         service: ConversationService,
-        tx: aiosqlite.Connection,
+        tx: sqlite3.Connection,
         contact: Contact,
         inbound: StoredInbound | None,
         now: datetime,
@@ -217,31 +223,31 @@ class _Handling:
 
     # -- the decision ----------------------------------------------------------------
 
-    async def handle(self) -> None:
+    def handle(self) -> None:
         assert self.inbound is not None
         keyword = keyword_of(self.inbound.text)
         linked = self.deep_link()
         if linked is not None:
-            await self.open_link(linked)
+            self.open_link(linked)
         elif self.contact.opted_out:
-            await self.while_opted_out(keyword)
+            self.while_opted_out(keyword)
         elif keyword is Keyword.STOP:
-            await self.opt_out()
+            self.opt_out()
         elif keyword is Keyword.START:
-            await self.start_again()
+            self.start_again()
         elif keyword is Keyword.HELP:
             self.say(self.help_text())
-            await self.reask()
+            self.reask()
         elif keyword is Keyword.LANGUAGE:
-            await self.change_language()
+            self.change_language()
         else:
-            await self.answer()
-        await self.send_reply()
+            self.answer()
+        self.send_reply()
 
-    async def while_opted_out(self, keyword: Keyword | None) -> None:
+    def while_opted_out(self, keyword: Keyword | None) -> None:
         """An opted-out resident hears nothing, except in answer to START and HELP."""
         if keyword is Keyword.START:
-            await contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
+            contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
             self.say(
                 self.sentence(
                     "Welcome back! You will get our messages again. Reply %(stop)s to stop.",
@@ -258,9 +264,9 @@ class _Handling:
                 )
             )
 
-    async def opt_out(self) -> None:
-        await contacts.set_opted_out(self.tx, self.contact.id, True, self.now)
-        await sessions.stop_all(self.tx, self.contact.id, self.now)
+    def opt_out(self) -> None:
+        contacts.set_opted_out(self.tx, self.contact.id, True, self.now)
+        sessions.stop_all(self.tx, self.contact.id, self.now)
         self.reply.compliance = True
         self.say(
             self.sentence(
@@ -269,17 +275,17 @@ class _Handling:
             )
         )
 
-    async def start_again(self) -> None:
+    def start_again(self) -> None:
         """START from someone already opted in: carry on, or begin as a first message would."""
-        if await self.current() is None:
-            await self.answer()
+        if self.current() is None:
+            self.answer()
             return
         self.say(
             self.sentence(
                 "You will get our messages. Reply %(stop)s to stop.", stop=self.word(Keyword.STOP)
             )
         )
-        await self.reask()
+        self.reask()
 
     def help_text(self) -> str:
         return self.sentence(
@@ -300,51 +306,51 @@ class _Handling:
             return None
         return match.group(1)
 
-    async def open_link(self, flow_id: str) -> None:
+    def open_link(self, flow_id: str) -> None:
         """Pressing a link is asking to take part: it opts a resident back in."""
         if self.contact.opted_out:
-            await contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
-        await self.begin(flow_id)
+            contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
+        self.begin(flow_id)
 
-    async def begin(self, flow_id: str) -> None:
+    def begin(self, flow_id: str) -> None:
         """Start ``flow_id``, ending whatever the contact was in."""
-        row = await self.current()
+        row = self.current()
         if row is not None:
-            await sessions.set_status(self.tx, row.id, Status.EXPIRED, self.now)
+            sessions.set_status(self.tx, row.id, Status.EXPIRED, self.now)
             if row.parent_id is not None:
-                await sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
-        await self.start(flow_id)
+                sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
+        self.start(flow_id)
 
-    async def reask(self) -> None:
-        row = await self.current()
+    def reask(self) -> None:
+        row = self.current()
         if row is not None:
-            await self.run(row, self.flow(row), Resume())
+            self.run(row, self.flow(row), Resume())
 
-    async def change_language(self) -> None:
-        row = await self.current()
+    def change_language(self) -> None:
+        row = self.current()
         language_flow = self.service.settings.language_flow
         if row is not None and row.session.flow_id == language_flow:
-            await self.run(row, self.flow(row), Resume())
+            self.run(row, self.flow(row), Resume())
             return
         if row is not None:
-            await sessions.set_status(self.tx, row.id, Status.INTERRUPTED, self.now)
-        await self.start(language_flow, parent_id=row.id if row else None)
+            sessions.set_status(self.tx, row.id, Status.INTERRUPTED, self.now)
+        self.start(language_flow, parent_id=row.id if row else None)
 
-    async def answer(self) -> None:
+    def answer(self) -> None:
         assert self.inbound is not None
-        row = await self.current()
+        row = self.current()
         if row is not None:
-            await self.run(row, self.flow(row), Reply(self.inbound.text), self.inbound.id)
+            self.run(row, self.flow(row), Reply(self.inbound.text), self.inbound.id)
         elif self.contact.is_new or self.contact.fields.get("consent") != "yes":
-            await self.start(self.service.settings.start_flow)
+            self.start(self.service.settings.start_flow)
         else:
-            await self.start(self.service.settings.menu_flow)
+            self.start(self.service.settings.menu_flow)
 
     # -- sessions ----------------------------------------------------------------------
 
-    async def current(self) -> SessionRow | None:
+    def current(self) -> SessionRow | None:
         """The contact's waiting session; an expired one is ended with what it interrupted."""
-        row = await sessions.active(self.tx, self.contact.id)
+        row = sessions.active(self.tx, self.contact.id)
         if row is None:
             return None
         flow = self.service.flows.get(row.session.flow_id)
@@ -355,25 +361,21 @@ class _Handling:
             status = Status.EXPIRED
         else:
             status = Status.FAILED  # its flow was changed or removed under it
-        await sessions.set_status(self.tx, row.id, status, self.now)
+        sessions.set_status(self.tx, row.id, status, self.now)
         if row.parent_id is not None:
-            await sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
+            sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
         return None
 
     def flow(self, row: SessionRow) -> Flow:
         return self.service.flows[row.session.flow_id]
 
-    async def start(self, flow_id: str, parent_id: int | None = None) -> None:
+    def start(self, flow_id: str, parent_id: int | None = None) -> None:
         flow = self.service.flows[flow_id]
         turn = advance(flow, None, Start(self.language), self.now, self.service.env)
-        session_id = await sessions.create(
-            self.tx, self.contact.id, turn.session, self.now, parent_id
-        )
-        await self.apply(
-            SessionRow(session_id, self.contact.id, turn.session, parent_id), flow, turn
-        )
+        session_id = sessions.create(self.tx, self.contact.id, turn.session, self.now, parent_id)
+        self.apply(SessionRow(session_id, self.contact.id, turn.session, parent_id), flow, turn)
 
-    async def run(
+    def run(
         self,
         row: SessionRow,
         flow: Flow,
@@ -384,11 +386,9 @@ class _Handling:
         if session.language != self.language:  # the contact changed language meanwhile
             session = session.evolve(language=self.language)
         turn = advance(flow, session, event, self.now, self.service.env)
-        await self.apply(row, flow, turn, inbound_id)
+        self.apply(row, flow, turn, inbound_id)
 
-    async def apply(
-        self, row: SessionRow, flow: Flow, turn: Turn, inbound_id: int | None = None
-    ) -> None:
+    def apply(self, row: SessionRow, flow: Flow, turn: Turn, inbound_id: int | None = None) -> None:
         changes: dict[str, str] = {}
         ended: FlowEnded | None = None
         for event in turn.events:
@@ -396,7 +396,7 @@ class _Handling:
                 case MessageOut(text=text, buttons=buttons):
                     self.say(text, buttons)
                 case AnswerRecorded(step_id=step_id, value=value, raw=raw):
-                    await answers.record(
+                    answers.record(
                         self.tx,
                         answers.NewAnswer(
                             row.id,
@@ -416,19 +416,19 @@ class _Handling:
                 case FlowEnded():
                     ended = event
         if changes:
-            self.contact = await contacts.update(self.tx, self.contact, changes)
+            self.contact = contacts.update(self.tx, self.contact, changes)
         if ended is None:
-            await sessions.save(self.tx, row.id, turn.session, Status.ACTIVE, self.now)
+            sessions.save(self.tx, row.id, turn.session, Status.ACTIVE, self.now)
             return
         status = Status.COMPLETED if ended.reason is EndReason.COMPLETED else Status.FAILED
-        await sessions.save(self.tx, row.id, turn.session, status, self.now)
+        sessions.save(self.tx, row.id, turn.session, status, self.now)
         if ended.then is not None and self.chained < MAX_CHAINED_FLOWS:
             self.chained += 1
-            await self.start(ended.then, parent_id=row.parent_id)
+            self.start(ended.then, parent_id=row.parent_id)
         elif row.parent_id is not None:
-            parent = await sessions.get(self.tx, row.parent_id)
-            await sessions.set_status(self.tx, parent.id, Status.ACTIVE, self.now)
-            await self.run(parent, self.flow(parent), Resume())
+            parent = sessions.get(self.tx, row.parent_id)
+            sessions.set_status(self.tx, parent.id, Status.ACTIVE, self.now)
+            self.run(parent, self.flow(parent), Resume())
 
     # -- the reply ---------------------------------------------------------------------
 
@@ -437,7 +437,7 @@ class _Handling:
         if buttons:
             self.reply.buttons = buttons
 
-    async def send_reply(self) -> None:
+    def send_reply(self) -> None:
         """All of a turn's messages go as one reply: one SMS costs less than several."""
         if not self.reply.texts:
             return
@@ -446,7 +446,7 @@ class _Handling:
         if self.contact.channel == "sms":
             text = gsm7_friendly(text)
             count = segments(text).count
-        await messages.add_outbound(
+        messages.add_outbound(
             self.tx,
             NewOutbound(
                 self.contact.id,

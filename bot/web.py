@@ -2,8 +2,9 @@
 
 Every webhook is authenticated before anything is read into the database: Twilio's
 ``X-Twilio-Signature`` against the public URL, Telegram's secret token header. A
-message is committed, then the provider gets its answer (empty TwiML, or 200), and only
-then is the message acted on, so a slow turn never makes a provider retry.
+message is stored and acted on (a millisecond or two) before the provider gets its
+answer (empty TwiML, or 200), so an answered webhook is never lost; one not answered
+is sent again by the provider and de-duplicated.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import asyncio
 import hmac
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -36,8 +38,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class Intake:
-    """From a provider's report to a stored message; what to do next is returned as a
-    coroutine function to run after the provider has its answer."""
+    """From a provider's report to a stored and handled message; what is left to do (a
+    Telegram button's answer) is returned to run after the provider has its answer."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -52,29 +54,22 @@ class Intake:
         message = tg.inbound_message(update)
         if message is None:
             return None
-        contact_id = await self.app.service.store(message)
-        query = update.callback_query
+        await self.app.service.receive(message)
+        query, telegram = update.callback_query, self.app.telegram
+        if query is None or telegram is None:
+            return None
 
-        async def after() -> None:
-            if query is not None and self.app.telegram is not None:
-                await self.app.telegram.answer_button(query.id)
-            if contact_id is not None:
-                await self.act(contact_id)
+        async def answer_button() -> None:
+            await telegram.answer_button(query.id)
 
-        return after
-
-    async def act(self, contact_id: int) -> None:
-        try:
-            await self.app.service.process(contact_id)
-        except Exception:  # the message stays stored, and is handled again at start-up
-            log.exception("could not act on a message from contact %s", contact_id)
+        return answer_button
 
 
 def build_web(app: App) -> Starlette:
     intake = Intake(app)
     settings = app.settings
 
-    def twilio_signed(request: Request, form: FormData) -> bool:
+    def twilio_signed(request: Request, form: dict[str, str]) -> bool:
         if app.twilio is None or settings.public_url is None:
             return False
         url = settings.public_url + request.url.path
@@ -84,31 +79,32 @@ def build_web(app: App) -> Starlette:
         return bool(signature) and app.twilio.validator.validate(url, form, signature)
 
     async def twilio_sms(request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request)
         if not twilio_signed(request, form):
             log.warning("refused a Twilio message post without a valid signature")
             return PlainTextResponse("invalid signature", status_code=403)
-        message = tw.inbound_message(_fields(form))
+        message = tw.inbound_message(form)
         if message is None:
             return PlainTextResponse("no message in this post", status_code=400)
-        contact_id = await app.service.store(message)
-        task = BackgroundTask(intake.act, contact_id) if contact_id is not None else None
-        return Response(EMPTY_TWIML, media_type="application/xml", background=task)
+        await app.service.receive(message)
+        return Response(EMPTY_TWIML, media_type="application/xml")
 
     async def twilio_status(request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request)
         if not twilio_signed(request, form):
             log.warning("refused a Twilio status post without a valid signature")
             return PlainTextResponse("invalid signature", status_code=403)
-        fields = _fields(form)
-        sid, state = fields.get("MessageSid", ""), fields.get("MessageStatus", "")
-        code = tw.delivery_error(fields)
-        async with app.database.transaction() as tx:
-            now = app.service.clock()
-            error = f"Twilio error {code}" if code else None
-            contact_id = await messages.record_delivery(tx, sid, state, error, now)
+        sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
+        code = tw.delivery_error(form)
+        now = app.service.clock()
+        error = f"Twilio error {code}" if code else None
+
+        def work(tx: sqlite3.Connection) -> None:
+            contact_id = messages.record_delivery(tx, sid, state, error, now)
             if contact_id is not None and code == tw.OPTED_OUT_AT_CARRIER:
-                await mark_recipient(tx, contact_id, "opted_out", now)
+                mark_recipient(tx, contact_id, "opted_out", now)
+
+        await app.database.run(work)
         return Response(status_code=204)
 
     async def telegram(request: Request) -> Response:
@@ -126,11 +122,11 @@ def build_web(app: App) -> Starlette:
 
     async def healthz(request: Request) -> Response:
         try:
-            async with (
-                app.database.transaction() as tx,
-                tx.execute("SELECT count(*) FROM outbox WHERE status = 'queued'") as cursor,
-            ):
-                row = await cursor.fetchone()
+            row = await app.database.run(
+                lambda tx: tx.execute(
+                    "SELECT count(*) FROM outbox WHERE status = 'queued'"
+                ).fetchone()
+            )
         except Exception as error:
             log.error("health check: the database failed: %s", type(error).__name__)
             return JSONResponse({"status": "database unavailable"}, status_code=503)
@@ -147,8 +143,11 @@ def build_web(app: App) -> Starlette:
     return Starlette(routes=routes)
 
 
-def _fields(form: FormData) -> dict[str, str]:
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+async def _form(request: Request) -> dict[str, str]:
+    """Twilio's form post (always URL-encoded; a repeated field keeps its last value)."""
+    return dict(
+        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    )
 
 
 def spawn(tasks: set[asyncio.Task[Any]], work: Coroutine[Any, Any, None]) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from bot.engine import Value
 
@@ -24,8 +23,8 @@ class NewAnswer:
     channel: str
 
 
-async def record(tx: aiosqlite.Connection, answer: NewAnswer, now: datetime) -> None:
-    await tx.execute(
+def record(tx: sqlite3.Connection, answer: NewAnswer, now: datetime) -> None:
+    tx.execute(
         "INSERT INTO answers (session_id, contact_id, inbound_id, flow_id, step_id, value,"
         " raw, language, channel, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -43,10 +42,9 @@ async def record(tx: aiosqlite.Connection, answer: NewAnswer, now: datetime) -> 
     )
 
 
-async def for_session(tx: aiosqlite.Connection, session_id: int) -> dict[str, Value]:
+def for_session(tx: sqlite3.Connection, session_id: int) -> dict[str, Value]:
     """step id -> value for one session (the last answer wins)."""
-    async with tx.execute(
+    rows = tx.execute(
         "SELECT step_id, value FROM answers WHERE session_id = ? ORDER BY id", (session_id,)
-    ) as cursor:
-        rows = await cursor.fetchall()
+    ).fetchall()
     return {row["step_id"]: json.loads(row["value"]) for row in rows}

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class Contact:
     is_new: bool = False
 
 
-def _contact(row: aiosqlite.Row, is_new: bool = False) -> Contact:
+def _contact(row: sqlite3.Row, is_new: bool = False) -> Contact:
     return Contact(
         id=row["id"],
         channel=row["channel"],
@@ -33,52 +32,47 @@ def _contact(row: aiosqlite.Row, is_new: bool = False) -> Contact:
     )
 
 
-async def touch(
-    tx: aiosqlite.Connection, channel: str, address: str, language: str | None, now: datetime
+def touch(
+    tx: sqlite3.Connection, channel: str, address: str, language: str | None, now: datetime
 ) -> Contact:
     """The contact at (channel, address), created on first contact; marks it seen now.
 
     A contact who writes is reachable again (a Telegram user who unblocked the bot)."""
     stamp = now.isoformat()
-    async with tx.execute(
+    row = tx.execute(
         "INSERT INTO contacts (channel, address, language, created_at, last_seen_at)"
         " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (channel, address) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
         " unreachable_at = NULL"
         " RETURNING *, created_at = ? AS is_new",
         (channel, address, language, stamp, stamp, stamp),
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     assert row is not None
     return _contact(row, bool(row["is_new"]))
 
 
-async def get(tx: aiosqlite.Connection, contact_id: int) -> Contact:
-    async with tx.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)) as cursor:
-        row = await cursor.fetchone()
+def get(tx: sqlite3.Connection, contact_id: int) -> Contact:
+    row = tx.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     if row is None:
         raise LookupError(f"no contact {contact_id}")
     return _contact(row)
 
 
-async def find(tx: aiosqlite.Connection, channel: str, address: str) -> Contact | None:
-    async with tx.execute(
+def find(tx: sqlite3.Connection, channel: str, address: str) -> Contact | None:
+    row = tx.execute(
         "SELECT * FROM contacts WHERE channel = ? AND address = ?", (channel, address)
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     return _contact(row) if row else None
 
 
-async def set_opted_out(
-    tx: aiosqlite.Connection, contact_id: int, opted_out: bool, now: datetime
-) -> None:
-    await tx.execute(
+def set_opted_out(tx: sqlite3.Connection, contact_id: int, opted_out: bool, now: datetime) -> None:
+    tx.execute(
         "UPDATE contacts SET opted_out_at = ? WHERE id = ?",
         (now.isoformat() if opted_out else None, contact_id),
     )
 
 
-async def update(tx: aiosqlite.Connection, contact: Contact, changes: dict[str, str]) -> Contact:
+def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) -> Contact:
     """Apply field changes; the ``language`` field is the contact's language column."""
     fields = dict(contact.fields)
     language = contact.language
@@ -88,14 +82,12 @@ async def update(tx: aiosqlite.Connection, contact: Contact, changes: dict[str, 
         else:
             fields[name] = value
     params: tuple[Any, ...] = (language, json.dumps(fields, ensure_ascii=False), contact.id)
-    await tx.execute("UPDATE contacts SET language = ?, fields = ? WHERE id = ?", params)
+    tx.execute("UPDATE contacts SET language = ?, fields = ? WHERE id = ?", params)
     return Contact(
         contact.id, contact.channel, contact.address, language, contact.opted_out, fields
     )
 
 
-async def set_unreachable(tx: aiosqlite.Connection, contact_id: int, now: datetime) -> None:
+def set_unreachable(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
     """The resident blocked the bot: nothing more is sent until they write again."""
-    await tx.execute(
-        "UPDATE contacts SET unreachable_at = ? WHERE id = ?", (now.isoformat(), contact_id)
-    )
+    tx.execute("UPDATE contacts SET unreachable_at = ? WHERE id = ?", (now.isoformat(), contact_id))

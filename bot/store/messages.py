@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from bot.engine import Button
 
@@ -21,8 +20,8 @@ class StoredInbound:
     text: str
 
 
-async def add_inbound(
-    tx: aiosqlite.Connection,
+def add_inbound(
+    tx: sqlite3.Connection,
     contact_id: int,
     channel: str,
     provider_id: str,
@@ -30,37 +29,37 @@ async def add_inbound(
     now: datetime,
 ) -> int | None:
     """Store an inbound message; None when the provider already delivered this id."""
-    async with tx.execute(
+    row = tx.execute(
         "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id",
         (contact_id, channel, provider_id, text, now.isoformat()),
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     return int(row[0]) if row else None
 
 
-async def next_pending(tx: aiosqlite.Connection, contact_id: int) -> StoredInbound | None:
+def next_pending(tx: sqlite3.Connection, contact_id: int) -> StoredInbound | None:
     """The contact's oldest message not yet acted on."""
-    async with tx.execute(
+    row = tx.execute(
         "SELECT id, contact_id, channel, text FROM inbound"
         " WHERE contact_id = ? AND handled_at IS NULL ORDER BY id LIMIT 1",
         (contact_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     return StoredInbound(*row) if row else None
 
 
-async def contacts_with_pending(tx: aiosqlite.Connection) -> list[int]:
-    async with tx.execute(
-        "SELECT DISTINCT contact_id FROM inbound WHERE handled_at IS NULL"
-    ) as cursor:
-        return [int(row[0]) for row in await cursor.fetchall()]
+def contacts_with_pending(tx: sqlite3.Connection) -> list[int]:
+    return [
+        int(row[0])
+        for row in tx.execute(
+            "SELECT DISTINCT contact_id FROM inbound WHERE handled_at IS NULL"
+        ).fetchall()
+    ]
 
 
-async def mark_handled(
-    tx: aiosqlite.Connection, inbound_id: int, now: datetime, error: str | None = None
+def mark_handled(
+    tx: sqlite3.Connection, inbound_id: int, now: datetime, error: str | None = None
 ) -> None:
-    await tx.execute(
+    tx.execute(
         "UPDATE inbound SET handled_at = ?, error = ? WHERE id = ?",
         (now.isoformat(), error, inbound_id),
     )
@@ -78,9 +77,9 @@ class NewOutbound:
     segments: int | None = None  # SMS segments the text takes
 
 
-async def add_outbound(tx: aiosqlite.Connection, message: NewOutbound, now: datetime) -> int:
+def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) -> int:
     buttons = json.dumps([[b.label, b.reply] for b in message.buttons], ensure_ascii=False)
-    async with tx.execute(
+    row = tx.execute(
         "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
         " segments, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
@@ -94,8 +93,7 @@ async def add_outbound(tx: aiosqlite.Connection, message: NewOutbound, now: date
             message.segments,
             now.isoformat(),
         ),
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -122,7 +120,7 @@ _QUEUED = (
 )
 
 
-def _queued(row: aiosqlite.Row) -> QueuedMessage:
+def _queued(row: sqlite3.Row) -> QueuedMessage:
     return QueuedMessage(
         row["id"],
         row["contact_id"],
@@ -136,8 +134,8 @@ def _queued(row: aiosqlite.Row) -> QueuedMessage:
     )
 
 
-async def due(
-    tx: aiosqlite.Connection,
+def due(
+    tx: sqlite3.Connection,
     channels: Sequence[str],
     now: datetime,
     after_id: int = 0,
@@ -146,52 +144,49 @@ async def due(
     """Queued messages ready to send, oldest first: each contact's oldest queued message
     only (so a contact's messages go out in order), and only once its retry time is due."""
     marks = ", ".join("?" * len(channels))
-    async with tx.execute(
-        f"{_QUEUED} AND o.id > ? AND o.channel IN ({marks})"
-        " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-        " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
-        "   AND e.status = 'queued' AND e.id < o.id)"
-        " ORDER BY o.id LIMIT ?",
-        (after_id, *channels, now.isoformat(), limit),
-    ) as cursor:
-        return [_queued(row) for row in await cursor.fetchall()]
+    return [
+        _queued(row)
+        for row in tx.execute(
+            f"{_QUEUED} AND o.id > ? AND o.channel IN ({marks})"
+            " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
+            "   AND e.status = 'queued' AND e.id < o.id)"
+            " ORDER BY o.id LIMIT ?",
+            (after_id, *channels, now.isoformat(), limit),
+        ).fetchall()
+    ]
 
 
-async def still_queued(tx: aiosqlite.Connection, outbox_id: int) -> QueuedMessage | None:
+def still_queued(tx: sqlite3.Connection, outbox_id: int) -> QueuedMessage | None:
     """The message as it is now, if it is still queued (the resident may have opted out
     while it waited for its turn)."""
-    async with tx.execute(f"{_QUEUED} AND o.id = ?", (outbox_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = tx.execute(f"{_QUEUED} AND o.id = ?", (outbox_id,)).fetchone()
     return _queued(row) if row else None
 
 
-async def mark_sent(
-    tx: aiosqlite.Connection, outbox_id: int, provider_id: str, now: datetime
-) -> None:
-    await tx.execute(
+def mark_sent(tx: sqlite3.Connection, outbox_id: int, provider_id: str, now: datetime) -> None:
+    tx.execute(
         "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL,"
         " attempts = attempts + 1, sent_at = ? WHERE id = ?",
         (provider_id, now.isoformat(), outbox_id),
     )
 
 
-async def mark_retry(
-    tx: aiosqlite.Connection, outbox_id: int, error: str, retry_at: datetime
-) -> None:
+def mark_retry(tx: sqlite3.Connection, outbox_id: int, error: str, retry_at: datetime) -> None:
     """A failed attempt that will be tried again at ``retry_at``."""
-    await tx.execute(
+    tx.execute(
         "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
         (error, retry_at.isoformat(), outbox_id),
     )
 
 
-async def mark_unsent(
-    tx: aiosqlite.Connection, outbox_id: int, status: str, error: str, attempted: bool
+def mark_unsent(
+    tx: sqlite3.Connection, outbox_id: int, status: str, error: str, attempted: bool
 ) -> None:
     """Give a message up: ``failed`` (the provider refused it) or ``cancelled`` (Parley
     chose not to send it, as to a resident who opted out)."""
     assert status in ("failed", "cancelled")
-    await tx.execute(
+    tx.execute(
         "UPDATE outbox SET status = ?, error = ?, attempts = attempts + ? WHERE id = ?",
         (status, error, int(attempted), outbox_id),
     )
@@ -212,8 +207,8 @@ DELIVERY_RANK = {
 _RANK_SQL = " ".join(f"WHEN '{state}' THEN {rank}" for state, rank in DELIVERY_RANK.items())
 
 
-async def record_delivery(
-    tx: aiosqlite.Connection,
+def record_delivery(
+    tx: sqlite3.Connection,
     provider_id: str,
     state: str,
     error: str | None,
@@ -224,18 +219,16 @@ async def record_delivery(
     rank = DELIVERY_RANK.get(state)
     if rank is None:
         return None
-    async with tx.execute(
+    row = tx.execute(
         "UPDATE outbox SET delivery = ?, delivery_error = ?, delivery_at = ?"
         " WHERE provider_id = ?"
         f" AND COALESCE(CASE delivery {_RANK_SQL} END, 0) < ?"
         " RETURNING contact_id",
         (state, error, now.isoformat(), provider_id, rank),
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     if row is not None:
         return int(row[0])
-    async with tx.execute(
+    row = tx.execute(
         "SELECT contact_id FROM outbox WHERE provider_id = ?", (provider_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     return int(row[0]) if row else None

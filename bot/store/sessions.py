@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import enum
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from bot.engine import Session
 
@@ -28,7 +27,7 @@ class SessionRow:
     parent_id: int | None
 
 
-def _row(row: aiosqlite.Row) -> SessionRow:
+def _row(row: sqlite3.Row) -> SessionRow:
     return SessionRow(
         row["id"], row["contact_id"], Session.from_json(row["state"]), row["parent_id"]
     )
@@ -38,30 +37,28 @@ def _ended_at(status: Status, now: datetime) -> str | None:
     return None if status in (Status.ACTIVE, Status.INTERRUPTED) else now.isoformat()
 
 
-async def active(tx: aiosqlite.Connection, contact_id: int) -> SessionRow | None:
-    async with tx.execute(
+def active(tx: sqlite3.Connection, contact_id: int) -> SessionRow | None:
+    row = tx.execute(
         "SELECT * FROM sessions WHERE contact_id = ? AND status = 'active'", (contact_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     return _row(row) if row else None
 
 
-async def get(tx: aiosqlite.Connection, session_id: int) -> SessionRow:
-    async with tx.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)) as cursor:
-        row = await cursor.fetchone()
+def get(tx: sqlite3.Connection, session_id: int) -> SessionRow:
+    row = tx.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
     if row is None:
         raise LookupError(f"no session {session_id}")
     return _row(row)
 
 
-async def create(
-    tx: aiosqlite.Connection,
+def create(
+    tx: sqlite3.Connection,
     contact_id: int,
     session: Session,
     now: datetime,
     parent_id: int | None = None,
 ) -> int:
-    async with tx.execute(
+    row = tx.execute(
         "INSERT INTO sessions (contact_id, flow_id, status, state, parent_id, started_at,"
         " updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?) RETURNING id",
         (
@@ -72,33 +69,30 @@ async def create(
             now.isoformat(),
             now.isoformat(),
         ),
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
 
-async def save(
-    tx: aiosqlite.Connection, session_id: int, session: Session, status: Status, now: datetime
+def save(
+    tx: sqlite3.Connection, session_id: int, session: Session, status: Status, now: datetime
 ) -> None:
-    await tx.execute(
+    tx.execute(
         "UPDATE sessions SET state = ?, status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
         (session.to_json(), status.value, now.isoformat(), _ended_at(status, now), session_id),
     )
 
 
-async def set_status(
-    tx: aiosqlite.Connection, session_id: int, status: Status, now: datetime
-) -> None:
-    await tx.execute(
+def set_status(tx: sqlite3.Connection, session_id: int, status: Status, now: datetime) -> None:
+    tx.execute(
         "UPDATE sessions SET status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
         (status.value, now.isoformat(), _ended_at(status, now), session_id),
     )
 
 
-async def stop_all(tx: aiosqlite.Connection, contact_id: int, now: datetime) -> None:
+def stop_all(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
     """End every open session of a contact who opted out."""
-    await tx.execute(
+    tx.execute(
         "UPDATE sessions SET status = 'stopped', updated_at = ?, ended_at = ?"
         " WHERE contact_id = ? AND status IN ('active', 'interrupted')",
         (now.isoformat(), now.isoformat(), contact_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -24,13 +25,16 @@ async def _queue(path: Path) -> None:
     """2,000 residents with one queued message each, as a broadcast leaves them."""
     database = await Database.open(path)
     now = datetime.now(UTC)
-    async with database.transaction() as tx:
+
+    def work(tx: sqlite3.Connection) -> None:
         for n in range(RECIPIENTS):
-            contact = await contacts.touch(tx, "sms", f"+44770{n:07d}", "en", now)
+            contact = contacts.touch(tx, "sms", f"+44770{n:07d}", "en", now)
             text = f"Message {n}: the panel decided to fund the youth club."
-            await messages.add_outbound(
+            messages.add_outbound(
                 tx, messages.NewOutbound(contact.id, "sms", text, "en", segments=1), now
             )
+
+    await database.run(work)
     await database.close()
 
 

@@ -10,6 +10,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -56,8 +57,7 @@ class FakeTelegram:
     async def call(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
             return _error(401, "Unauthorized")
-        form = await request.form()
-        params = {k: v for k, v in form.items() if isinstance(v, str)}
+        params = dict(parse_qsl((await request.body()).decode()))
         method = request.path_params["method"]
         if method == "getMe":
             return _ok({"id": 42, "is_bot": True, "first_name": "Parley", "username": "parley_bot"})

@@ -7,6 +7,7 @@ import base64
 import itertools
 import time
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -60,7 +61,7 @@ class FakeTwilio:
             request.headers.get("Authorization") != f"Basic {expected}"
         ):
             return self._answer(Refusal(401, 20003))
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        form = {k: v for k, v in parse_qsl((await request.body()).decode())}
         if self._over_rate():
             self.too_fast += 1
             return self._answer(Refusal(429, 20429, retry_after=1))

@@ -1,0 +1,329 @@
+"""Inbound throughput and latency: signed Twilio webhooks over loopback, through the
+whole path (signature check, de-duplication, storing, the engine, the reply written to
+the outbox), against a bare Starlette app doing one SQLite insert per request.
+
+    python3 bench/inbound.py [--residents 400]
+
+Parley runs as ``parley run`` in its own process on a fresh SQLite file, with Twilio
+configured and its sends going to a small fake API in this process. Each resident sends
+the 11 messages of the welcome and the priorities survey, one after another (the next
+once the previous is answered); many residents at once.
+
+- Throughput: every message sent as fast as the service takes them; the clock stops
+  when the last one has been *acted on* (its reply is in the outbox), not when the
+  webhooks were answered.
+- Latency: webhooks offered at a steady 200 per second (open loop, timed from when
+  each was due, so a stall cannot hide); p50/p99 of the time to the TwiML answer.
+- Baseline: the same load against a bare Starlette app (same uvicorn, same form
+  parsing) that inserts each message into SQLite and answers, measured in the same run.
+
+Targets (issue 3): at least 1,000 messages/s; p99 at most 50 ms at 200 messages/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import aiohttp
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+TARGET_RATE = 1_000
+TARGET_P99_MS = 50.0
+OFFERED = 200
+ACCOUNT_SID = "AC" + "b" * 32
+AUTH_TOKEN = "bench-token"
+PUBLIC_URL = "https://parley.example.org"
+CONVERSATION = ["hi", "1", "yes", "1", "1", "2", "1 3", "4", "12", "1", "More lights"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _requests(residents: int, first: int) -> list[list[tuple[bytes, str]]]:
+    """Per resident, the signed form bodies of their conversation, in order."""
+    validator = RequestValidator(AUTH_TOKEN)
+    url = PUBLIC_URL + "/twilio/sms"
+    out = []
+    for r in range(first, first + residents):
+        sender = f"+44771{r:07d}"
+        convo = []
+        for n, body in enumerate(CONVERSATION):
+            params = {
+                "MessageSid": f"SM{r:016d}{n:016d}",
+                "AccountSid": ACCOUNT_SID,
+                "From": sender,
+                "To": "+447700900999",
+                "Body": body,
+            }
+            encoded = aiohttp.FormData(params)()._value  # the exact bytes sent
+            convo.append((encoded, validator.compute_signature(url, params)))
+        out.append(convo)
+    return out
+
+
+async def _post(
+    session: aiohttp.ClientSession, base: str, body: bytes, signature: str
+) -> None:
+    headers = {
+        "X-Twilio-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    async with session.post(f"{base}/twilio/sms", data=body, headers=headers) as response:
+        await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"webhook answered {response.status}")
+
+
+async def closed_loop(base: str, conversations: list[list[tuple[bytes, str]]]) -> float:
+    """Send everything as fast as it is taken; returns the seconds it took."""
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        queue: asyncio.Queue[list[tuple[bytes, str]]] = asyncio.Queue()
+        for convo in conversations:
+            queue.put_nowait(convo)
+
+        async def worker() -> None:
+            while not queue.empty():
+                for body, signature in queue.get_nowait():
+                    await _post(session, base, body, signature)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(64)))
+        return time.perf_counter() - started
+
+
+async def open_loop(base: str, conversations: list[list[tuple[bytes, str]]]) -> list[float]:
+    """Offer webhooks at a steady OFFERED per second; latencies in ms from when each was due.
+
+    Messages of one resident keep their order: each resident's next message is due
+    1/OFFERED s after another resident's, round robin, so a resident's messages are
+    seconds apart, as with real people."""
+    order = [c[n] for n in range(len(CONVERSATION)) for c in conversations]
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter() + 0.2
+
+        async def one(i: int, body: bytes, signature: str) -> None:
+            due = start + i / OFFERED
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            await _post(session, base, body, signature)
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        await asyncio.gather(*(one(i, b, s) for i, (b, s) in enumerate(order)))
+    return latencies
+
+
+def _wait_acted_on(database: Path, expected: int, within: float = 120.0) -> float:
+    """Seconds until every stored message has been acted on."""
+    connection = sqlite3.connect(database, timeout=30)
+    deadline = time.perf_counter() + within
+    try:
+        while time.perf_counter() < deadline:
+            (pending,) = connection.execute(
+                "SELECT count(*) FROM inbound WHERE handled_at IS NULL"
+            ).fetchone()
+            (stored,) = connection.execute("SELECT count(*) FROM inbound").fetchone()
+            if stored >= expected and pending == 0:
+                return time.perf_counter()
+            time.sleep(0.05)
+    finally:
+        connection.close()
+    raise RuntimeError("Parley did not act on every message in time")
+
+
+# -- the servers -------------------------------------------------------------------------
+
+
+def bare_app(database: Path) -> Starlette:
+    """One SQLite insert per request: the floor any webhook service pays."""
+    import aiosqlite
+
+    connection: list[aiosqlite.Connection] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = await aiosqlite.connect(database, isolation_level=None)
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute(
+            "CREATE TABLE inbound (id INTEGER PRIMARY KEY, sid TEXT UNIQUE, sender TEXT,"
+            " body TEXT)"
+        )
+        connection.append(db)
+        yield
+        await db.close()
+
+    async def sms(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode()))
+        await connection[0].execute(
+            "INSERT INTO inbound (sid, sender, body) VALUES (?, ?, ?)",
+            (form.get("MessageSid"), form.get("From"), form.get("Body")),
+        )
+        return Response("<Response/>", media_type="application/xml")
+
+    return Starlette(routes=[Route("/twilio/sms", sms, methods=["POST"])], lifespan=lifespan)
+
+
+def fake_twilio_api() -> Starlette:
+    count = iter(range(1, 10**9))
+
+    async def create(request: Request) -> Response:
+        await request.body()
+        return JSONResponse({"sid": f"SM{next(count):032x}", "status": "queued"}, 201)
+
+    path = "/2010-04-01/Accounts/{sid}/Messages.json"
+    return Starlette(routes=[Route(path, create, methods=["POST"])])
+
+
+def _serve_bare(port: int, database: Path) -> None:
+    uvicorn.run(bare_app(database), host="127.0.0.1", port=port, log_level="warning")
+
+
+class _Process:
+    def __init__(self, args: list[str], env: dict[str, str], port: int) -> None:
+        self.process = subprocess.Popen(args, env={**os.environ, **env})
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                if time.time() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"{args} did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _parley(folder: Path, api: str) -> tuple[_Process, Path]:
+    port = _free_port()
+    database = folder / "parley.db"
+    (folder / "parley.toml").write_text("[parley]\n", encoding="utf-8")
+    env = {
+        "PARLEY_CONFIG": str(folder / "parley.toml"),
+        "PARLEY_DATABASE": str(database),
+        "PARLEY_PORT": str(port),
+        "PARLEY_PUBLIC_URL": PUBLIC_URL,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": "+447700900999",
+        "PARLEY_TWILIO_API_URL": api,
+    }
+    prefix = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+    command = [os.environ["BENCH_SERVER"]] if os.environ.get("BENCH_SERVER") else ["-m", "bot", "run"]
+    return _Process([sys.executable, *prefix, *command], env, port), database
+
+
+def _bare(folder: Path) -> tuple[_Process, Path]:
+    port = _free_port()
+    database = folder / "bare.db"
+    code = (
+        "from pathlib import Path; from bench.inbound import _serve_bare;"
+        f" _serve_bare({port}, Path({str(database)!r}))"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    return _Process([sys.executable, "-c", code], {"PYTHONPATH": root}, port), database
+
+
+@contextlib.contextmanager
+def _fake_api() -> Iterator[str]:
+    """The Twilio API Parley's replies go to, in a thread of this process (Parley sends
+    at its default 1 segment/s, so it costs this process next to nothing)."""
+    port = _free_port()
+    config = uvicorn.Config(fake_twilio_api(), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(share * 1000) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=400, help="for the throughput run")
+    args = parser.parse_args()
+    total = args.residents * len(CONVERSATION)
+    with tempfile.TemporaryDirectory() as tmp, _fake_api() as api:
+        folder = Path(tmp)
+
+        (folder / "a").mkdir()
+        parley, database = _parley(folder / "a", api)
+        try:
+            started = time.perf_counter()
+            answered = asyncio.run(closed_loop(parley.base, _requests(args.residents, 0)))
+            finished = _wait_acted_on(database, total)
+        finally:
+            parley.stop()
+        rate = total / (finished - started)
+
+        (folder / "b").mkdir()
+        parley, database = _parley(folder / "b", api)
+        try:
+            latencies = asyncio.run(open_loop(parley.base, _requests(200, 10**6)))
+            _wait_acted_on(database, len(latencies))
+        finally:
+            parley.stop()
+        p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+
+        (folder / "c").mkdir()
+        bare, _ = _bare(folder / "c")
+        try:
+            bare_elapsed = asyncio.run(closed_loop(bare.base, _requests(args.residents, 0)))
+        finally:
+            bare.stop()
+        bare_rate = total / bare_elapsed
+
+    verdict = "meets" if rate >= TARGET_RATE else "MISSES"
+    print(
+        f"throughput: {total} messages acted on in {finished - started:.2f} s:"
+        f" {rate:,.0f} messages/s ({verdict} the {TARGET_RATE:,} target);"
+        f" webhooks all answered after {answered:.2f} s"
+    )
+    verdict = "meets" if p99 <= TARGET_P99_MS else "MISSES"
+    print(
+        f"latency at {OFFERED}/s offered ({len(latencies)} webhooks): p50 {p50:.1f} ms,"
+        f" p99 {p99:.1f} ms ({verdict} the {TARGET_P99_MS:.0f} ms target)"
+    )
+    print(
+        f"bare Starlette + one SQLite insert: {bare_rate:,.0f} requests/s;"
+        f" Parley's full path runs at {rate / bare_rate:.0%} of it"
+    )
+
+
+if __name__ == "__main__":
+    main()
