@@ -83,9 +83,7 @@ def _requests(residents: int, first: int) -> list[list[tuple[bytes, str]]]:
     return out
 
 
-async def _post(
-    session: aiohttp.ClientSession, base: str, body: bytes, signature: str
-) -> None:
+async def _post(session: aiohttp.ClientSession, base: str, body: bytes, signature: str) -> None:
     headers = {
         "X-Twilio-Signature": signature,
         "Content-Type": "application/x-www-form-urlencoded",
@@ -169,8 +167,7 @@ def bare_app(database: Path) -> Starlette:
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute(
-            "CREATE TABLE inbound (id INTEGER PRIMARY KEY, sid TEXT UNIQUE, sender TEXT,"
-            " body TEXT)"
+            "CREATE TABLE inbound (id INTEGER PRIMARY KEY, sid TEXT UNIQUE, sender TEXT, body TEXT)"
         )
         connection.append(db)
         yield
@@ -235,9 +232,7 @@ def _parley(folder: Path, api: str) -> tuple[_Process, Path]:
         "TWILIO_FROM": "+447700900999",
         "PARLEY_TWILIO_API_URL": api,
     }
-    prefix = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
-    command = [os.environ["BENCH_SERVER"]] if os.environ.get("BENCH_SERVER") else ["-m", "bot", "run"]
-    return _Process([sys.executable, *prefix, *command], env, port), database
+    return _Process([sys.executable, "-m", "bot", "run"], env, port), database
 
 
 def _bare(folder: Path) -> tuple[_Process, Path]:

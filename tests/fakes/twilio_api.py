@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.channels.segments import segments
+
 
 @dataclass
 class Refusal:
@@ -27,7 +29,7 @@ class FakeTwilio:
     account_sid: str
     auth_token: str
     script: list[Refusal] = field(default_factory=list)  # answers before the next success
-    rate: float | None = None  # messages per second allowed (a one-second bucket)
+    rate: float | None = None  # SMS segments per second allowed (a one-second bucket)
     messages: list[dict[str, str]] = field(default_factory=list)  # accepted, in order
     attempts: list[tuple[float, int]] = field(default_factory=list)  # (time, status)
     too_fast: int = 0  # requests refused by the rate limit
@@ -42,7 +44,7 @@ class FakeTwilio:
     def to(self, address: str) -> list[str]:
         return [m["Body"] for m in self.messages if m["To"] == address]
 
-    def _over_rate(self) -> bool:
+    def _over_rate(self, cost: float) -> bool:
         if self.rate is None:
             return False
         now = time.monotonic()
@@ -50,9 +52,9 @@ class FakeTwilio:
             self._tokens, self._filled_at = self.rate, now
         self._tokens = min(self.rate, self._tokens + (now - self._filled_at) * self.rate)
         self._filled_at = now
-        if self._tokens < 1:
+        if self._tokens < cost:
             return True
-        self._tokens -= 1
+        self._tokens -= cost
         return False
 
     async def create(self, request: Request) -> Response:
@@ -62,7 +64,7 @@ class FakeTwilio:
         ):
             return self._answer(Refusal(401, 20003))
         form = {k: v for k, v in parse_qsl((await request.body()).decode())}
-        if self._over_rate():
+        if self._over_rate(segments(form.get("Body", "")).count):
             self.too_fast += 1
             return self._answer(Refusal(429, 20429, retry_after=1))
         if self.script:
