@@ -5,7 +5,8 @@ Every message is committed to the outbox before any provider call, so a crash lo
 nothing: whatever is still ``queued`` is sent after a restart. The price is a small
 window: a message the provider accepted just before the process died, whose ``sent``
 status was not yet written, is sent again. At most ``concurrency`` messages are in flight
-at once, so at most that many residents can get a message twice after a crash.
+at once, so at most that many residents can get a message twice after a crash. A clean
+stop (SIGTERM, Ctrl-C) waits for the calls in flight, so it sends nothing twice.
 
 Messages go out in *lanes*, one per provider account (Telegram; Twilio's SMS and
 WhatsApp), each paced on its own: a lane never sends faster than its rate (messages or
@@ -37,6 +38,8 @@ from bot.store.messages import QueuedMessage
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = 15 * 60.0
+STOP_GRACE = 10.0
+"""Seconds a stopping dispatcher waits for the provider calls in flight."""
 IDLE_POLL = 1.0
 """Seconds between looks at the outbox when nothing woke the dispatcher (other
 processes, such as a CLI broadcast, write to it too)."""
@@ -145,6 +148,10 @@ class Dispatcher:
         try:
             await asyncio.gather(*(self._run_lane(lane) for lane in self.lanes))
         finally:
+            # Let the calls in flight finish and be recorded, so that a clean stop does
+            # not send them again at the next start; only a hung call is cut short.
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=STOP_GRACE)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -65,3 +65,72 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "parley.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+PROVIDER_ERRORS = [
+    ({"TWILIO_ACCOUNT_SID": "AC" + "1" * 32}, "TWILIO_AUTH_TOKEN: needed with TWILIO_ACCOUNT_SID"),
+    (
+        {"TWILIO_ACCOUNT_SID": "SID", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM": "+447700900000"},
+        "TWILIO_ACCOUNT_SID: expected AC followed by 32 hex digits",
+    ),
+    (
+        {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM": "Parley"},
+        "TWILIO_FROM: expected a phone number",
+    ),
+    (
+        {
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "t",
+            "TWILIO_FROM": "+447700900000",
+        },
+        "PARLEY_PUBLIC_URL: needed with Twilio",
+    ),
+    ({"TELEGRAM_BOT_TOKEN": "not a token"}, "TELEGRAM_BOT_TOKEN: expected the token"),
+    (
+        {"TELEGRAM_BOT_TOKEN": "1:abc", "PARLEY_TELEGRAM_MODE": "webhook"},
+        "PARLEY_PUBLIC_URL: needed for Telegram webhook mode",
+    ),
+    (
+        {"TELEGRAM_BOT_TOKEN": "1:abc", "PARLEY_PUBLIC_URL": "https://x.org"},
+        "PARLEY_TELEGRAM_SECRET: needed for Telegram webhook mode",
+    ),
+    (
+        {"TELEGRAM_BOT_TOKEN": "1:abc", "PARLEY_TELEGRAM_MODE": "push"},
+        "PARLEY_TELEGRAM_MODE: 'push' is neither webhook nor polling",
+    ),
+    (
+        {"PARLEY_PUBLIC_URL": "parley.example.org"},
+        "PARLEY_PUBLIC_URL: 'parley.example.org' is not a URL",
+    ),
+    ({"PARLEY_TELEGRAM_RATE": "0"}, "PARLEY_TELEGRAM_RATE: 0 is out of range"),
+    ({"PARLEY_SEND_CONCURRENCY": "two"}, "PARLEY_SEND_CONCURRENCY: 'two' is not a whole number"),
+    ({"PARLEY_PORT": "70000"}, "PARLEY_PORT: 70000 is out of range"),
+]
+
+
+@pytest.mark.parametrize(("env", "message"), PROVIDER_ERRORS)
+def test_bad_provider_settings_name_the_setting(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message.replace("+", r"\+")):
+        load_settings(env, config_file=_write(tmp_path, ""))
+
+
+def test_telegram_polls_without_a_public_url(tmp_path: Path) -> None:
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": "1:abc"}, config_file=_write(tmp_path, ""))
+    assert settings.telegram is not None
+    assert settings.telegram.mode == "polling"
+    assert settings.twilio is None
+
+
+def test_twilio_with_a_messaging_service(tmp_path: Path) -> None:
+    env = {
+        "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+        "TWILIO_AUTH_TOKEN": "token",
+        "TWILIO_FROM": "MG" + "b" * 32,
+        "PARLEY_PUBLIC_URL": "https://parley.example.org/",
+    }
+    settings = load_settings(env, config_file=_write(tmp_path, ""))
+    assert settings.twilio is not None
+    assert settings.twilio.sender == "MG" + "b" * 32
+    assert settings.public_url == "https://parley.example.org"  # no trailing slash

@@ -217,3 +217,20 @@ async def test_server_errors_then_flood_control_then_one_delivery(
     assert [status for _, status in fake.attempts] == [500, 429, 200]
     assert fake.attempts[2][0] - fake.attempts[1][0] >= 1.0
     assert outbox == [{"status": "sent", "attempts": 3, "provider_id": f"{CHAT}:1"}]
+
+
+async def test_one_chat_gets_at_most_one_message_a_second(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    settings = live_settings(tmp_path, **telegram_env(api), PARLEY_TELEGRAM_CHAT_RATE="1")
+    async with live(settings) as parley:
+        await parley.telegram(parley.residents.message(CHAT, "/start"))
+        await parley.telegram(parley.residents.message(CHAT, "HELP"))
+        await parley.telegram(parley.residents.message(CHAT + 1, "/start"))
+        await until(lambda: len(fake.sent) == 3)
+    times = {message["id"]: at for message, (at, _) in zip(fake.sent, fake.attempts, strict=True)}
+    first, second = (m["id"] for m in fake.to(CHAT))
+    [other] = (m["id"] for m in fake.to(CHAT + 1))
+    assert times[second] - times[first] >= 0.95  # the same chat: a second apart
+    assert times[other] - times[first] < 0.5  # another chat did not wait for it
