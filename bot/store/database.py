@@ -8,6 +8,7 @@ The connection lives on aiosqlite's thread. :meth:`Database.run` hands that thre
 whole unit of work (a plain function of the connection) and awaits it once, instead of
 one round trip between threads per statement: under load each round trip waits for the
 GIL, and a message's dozen statements would cost milliseconds rather than microseconds.
+Units arriving together share one commit (see :meth:`Database.run`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -51,6 +52,8 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
+        self._waiting: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.path = path
 
     @classmethod
@@ -83,34 +86,62 @@ class Database:
         return int(row[0]) if row else 0
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work(tx)`` as one transaction on the database thread; its result.
+        """Run ``work(tx)`` atomically on the database thread; its result (or its error).
 
-        The thread runs queued work one item at a time, first come first served, so
-        units of work queued together run back to back without waiting for the event
-        loop in between. Only a :meth:`transaction` under way (which spans several
-        round trips) makes ``run`` wait for it to finish."""
-        if self._lock.locked():
-            async with self._lock:
-                return await self._queue(work)
-        return await self._queue(work)
+        Group commit: units of work that arrive while the thread is busy are run
+        together in the next transaction, each under its own savepoint, so one that
+        fails is undone alone and the others still commit. Every caller resumes only
+        once the transaction holding its work has committed. A quiet moment means a
+        batch of one; a busy one means one commit, and one write to disk, for many."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
 
-    async def _queue(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        # aiosqlite runs every call on its thread through _execute; it has no public
-        # way to run a function there (its own execute methods use this same call). The
-        # work is queued before the first await, so it keeps its place in line.
-        result: T = await self._connection._execute(self._atomically, work)  # type: ignore[no-untyped-call]
-        return result
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._lock:  # never inside a transaction() under way
+                    # aiosqlite runs every call on its thread through _execute; it has
+                    # no public way to run a function there (its own methods use it).
+                    outcomes = await self._connection._execute(self._commit_all, batch)  # type: ignore[no-untyped-call]
+            except BaseException as error:  # the commit itself failed: so did every unit
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            for (_, future), (result, failure) in zip(batch, outcomes, strict=True):
+                if future.done():  # its caller gave up waiting
+                    continue
+                if failure is not None:
+                    future.set_exception(failure)
+                else:
+                    future.set_result(result)
 
-    def _atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _commit_all(
+        self, batch: list[tuple[Callable[[sqlite3.Connection], Any], Any]]
+    ) -> list[tuple[Any, Exception | None]]:
         connection: sqlite3.Connection = self._connection._conn
+        outcomes: list[tuple[Any, Exception | None]] = []
         connection.execute("BEGIN IMMEDIATE")
         try:
-            result = work(connection)
+            for work, _ in batch:
+                connection.execute("SAVEPOINT unit")
+                try:
+                    outcomes.append((work(connection), None))
+                except Exception as failure:
+                    connection.execute("ROLLBACK TO unit")
+                    outcomes.append((None, failure))
+                connection.execute("RELEASE unit")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-        return result
+        return outcomes
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -125,4 +156,6 @@ class Database:
             await self._connection.execute("COMMIT")
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher  # what was handed over is committed before closing
         await self._connection.close()
