@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,38 @@ async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
                 )
     finally:
         await database.close()
+
+
+async def test_units_sharing_a_commit_fail_alone(tmp_path: Path) -> None:
+    """Work queued together shares one transaction; a unit that fails is undone alone."""
+    import asyncio
+    import sqlite3
+
+    database = await Database.open(tmp_path / "p.db")
+
+    def insert(address: str, fail: bool = False) -> Awaitable[str]:
+        def work(tx: sqlite3.Connection) -> str:
+            tx.execute(
+                "INSERT INTO contacts (channel, address, created_at, last_seen_at)"
+                " VALUES ('sms', ?, 'now', 'now')",
+                (address,),
+            )
+            if fail:
+                raise ValueError(f"unit {address} failed")
+            return address
+
+        return database.run(work)
+
+    try:
+        results = await asyncio.gather(
+            insert("+1"), insert("+2", fail=True), insert("+3"), return_exceptions=True
+        )
+        rows = await database.run(
+            lambda tx: [r[0] for r in tx.execute("SELECT address FROM contacts ORDER BY id")]
+        )
+    finally:
+        await database.close()
+    assert results[0] == "+1"
+    assert isinstance(results[1], ValueError)
+    assert results[2] == "+3"
+    assert rows == ["+1", "+3"]
