@@ -5,7 +5,8 @@ Every message is committed to the outbox before any provider call, so a crash lo
 nothing: whatever is still ``queued`` is sent after a restart. The price is a small
 window: a message the provider accepted just before the process died, whose ``sent``
 status was not yet written, is sent again. At most ``concurrency`` messages are in flight
-at once, so at most that many residents can get a message twice after a crash. A clean
+at once for each provider, so at most that many of a provider's residents can get a
+message twice after a crash. A clean
 stop (SIGTERM, Ctrl-C) waits for the calls in flight, so it sends nothing twice.
 
 Messages go out in *lanes*, one per provider account (Telegram; Twilio's SMS and
@@ -117,14 +118,17 @@ class Dispatcher:
         self.attempts = attempts
         self.retry_delay = retry_delay
         self.batch_size = batch_size
-        self._slots = asyncio.Semaphore(concurrency)
+        # Each lane has its own calls in flight, so a provider that hangs holds up only
+        # its own messages.
+        self._slots = {lane.name: asyncio.Semaphore(concurrency) for lane in self.lanes}
+        self._wakes = {lane.name: asyncio.Event() for lane in self.lanes}
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
 
     def wake(self) -> None:
         """Something was queued: look at the outbox now rather than at the next poll."""
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     # -- sending everything now, in order (the simulator and tests) ------------------
 
@@ -157,55 +161,67 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _run_lane(self, lane: Lane) -> None:
-        after = 0
-        soonest = IDLE_POLL
+        """Pass over the due messages in id order, starting what may go; when a pass
+        started nothing, wait for news (a message queued or sent) or the next chat slot."""
+        after, started, soonest = 0, False, IDLE_POLL
         while True:
-            batch = await self.database.run(
-                partial(
-                    messages.due,
-                    channels=lane.channels,
-                    now=self.clock(),
-                    after_id=after,
-                    limit=self.batch_size,
+            try:
+                batch = await self.database.run(
+                    partial(
+                        messages.due,
+                        channels=lane.channels,
+                        now=self.clock(),
+                        after_id=after,
+                        limit=self.batch_size,
+                    )
                 )
-            )
-            if not batch:
-                if after == 0:  # a whole pass found nothing to send: wait for work
-                    await self._idle(soonest)
-                after, soonest = 0, IDLE_POLL
-                continue
-            for message in batch:
-                after = message.id
-                if message.id in self._in_flight:
+                if not batch:
+                    if not started:
+                        await self._idle(lane, soonest)
+                    after, started, soonest = 0, False, IDLE_POLL
                     continue
-                wait = lane.chat_wait(message.contact_id, time.monotonic())
-                if wait > 0:  # this chat had a message a moment ago; others go first
-                    soonest = min(soonest, wait)
-                    continue
-                await self._start(lane, message)
+                for message in batch:
+                    after = message.id
+                    if message.id in self._in_flight:
+                        continue
+                    wait = lane.chat_wait(message.contact_id, time.monotonic())
+                    if wait > 0:  # this chat had a message a moment ago; others go first
+                        soonest = min(soonest, wait)
+                        continue
+                    started = await self._start(lane, message) or started
+            except Exception:  # e.g. the database locked by another process for long
+                log.exception("outbox (%s): could not read the queue; trying again", lane.name)
+                await asyncio.sleep(IDLE_POLL)
 
-    async def _idle(self, seconds: float) -> None:
+    async def _idle(self, lane: Lane, seconds: float) -> None:
+        wake = self._wakes[lane.name]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        self._wake.clear()
+            await asyncio.wait_for(wake.wait(), seconds)
+        wake.clear()
 
-    async def _start(self, lane: Lane, message: QueuedMessage) -> None:
+    async def _start(self, lane: Lane, message: QueuedMessage) -> bool:
+        """Hand ``message`` to a sending task once pace and slots allow; False if it
+        turned out not to be due any more."""
+        slots = self._slots[lane.name]
         if message.sendable:
             await asyncio.sleep(lane.pacer.delay(lane.cost(message)))
             lane.chat_sent(message.contact_id, time.monotonic())
-            await self._slots.acquire()
-            # It may have waited a while: is it still to go, and may it?
-            fresh = await self.database.run(lambda tx: messages.still_queued(tx, message.id))
-            if fresh is None:
-                self._slots.release()
-                return
-            message = fresh
-        else:
-            await self._slots.acquire()
-        self._in_flight.add(message.id)
-        task = asyncio.create_task(self._send_and_release(lane, message))
+        await slots.acquire()
+        try:
+            # It may have waited a while: is it still due, and may it still go?
+            now = self.clock()
+            fresh = await self.database.run(lambda tx: messages.still_queued(tx, message.id, now))
+        except BaseException:
+            slots.release()
+            raise
+        if fresh is None or fresh.id in self._in_flight:
+            slots.release()
+            return False
+        self._in_flight.add(fresh.id)
+        task = asyncio.create_task(self._send_and_release(lane, fresh))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
     async def _send_and_release(self, lane: Lane, message: QueuedMessage) -> None:
         try:
@@ -214,8 +230,8 @@ class Dispatcher:
             log.exception("outbox message %s: could not record the result", message.id)
         finally:
             self._in_flight.discard(message.id)
-            self._slots.release()
-            self._wake.set()  # the contact's next message may be due now
+            self._slots[lane.name].release()
+            self._wakes[lane.name].set()  # the contact's next message may be due now
 
     # -- one message ----------------------------------------------------------------
 
@@ -240,6 +256,10 @@ class Dispatcher:
             return 0
         except Undeliverable as failure:
             await self._give_up(message, "failed", str(failure), True, failure.recipient)
+            return 0
+        except Exception as error:  # not foreseen: retried with backoff, then given up
+            log.exception("outbox message %s: unexpected error while sending", message.id)
+            await self._retry_later(message, f"unexpected {type(error).__name__}", None)
             return 0
         now = self.clock()
         await self.database.run(lambda tx: messages.mark_sent(tx, message.id, provider_id, now))

@@ -128,7 +128,7 @@ class ConversationService:
         default = language or self.settings.default_language
 
         def work(tx: sqlite3.Connection) -> None:
-            contact = contacts.touch(tx, channel, address, default, now)
+            contact = contacts.ensure(tx, channel, address, default, now)
             if contact.opted_out:
                 return
             handling = _Handling(self, tx, contact, None, now)

@@ -113,7 +113,7 @@ SETTINGS: dict[str, Setting] = {
     "telegram_rate": Setting("30", "Telegram messages per second, whole bot"),
     "telegram_chat_rate": Setting("1", "Telegram messages per second to one chat"),
     "twilio_rate": Setting("1", "SMS segments per second per sending number"),
-    "send_concurrency": Setting("4", "provider calls in flight at once"),
+    "send_concurrency": Setting("4", "calls in flight at once to each provider"),
     "send_attempts": Setting("8", "tries before a failing message is given up"),
     "retry_delay": Setting("2", "seconds before the first retry (then doubling)"),
 }

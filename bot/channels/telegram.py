@@ -117,7 +117,12 @@ class TelegramChannel:
                 continue
             pause = 1.0
             for update in updates:
-                await handle(update)
+                try:
+                    await handle(update)
+                except Exception:  # not stored: asked for again after a pause
+                    log.exception("could not store a Telegram update; will ask again")
+                    await asyncio.sleep(pause)
+                    break
                 offset = update.update_id + 1
 
 

@@ -58,6 +58,22 @@ def get(tx: sqlite3.Connection, contact_id: int) -> Contact:
     return _contact(row)
 
 
+def ensure(
+    tx: sqlite3.Connection, channel: str, address: str, language: str | None, now: datetime
+) -> Contact:
+    """The contact at (channel, address), created if new; unlike :func:`touch` it does
+    not count as the resident being seen (nor make a blocked resident reachable)."""
+    stamp = now.isoformat()
+    tx.execute(
+        "INSERT INTO contacts (channel, address, language, created_at, last_seen_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, address) DO NOTHING",
+        (channel, address, language, stamp, stamp),
+    )
+    contact = find(tx, channel, address)
+    assert contact is not None
+    return contact
+
+
 def find(tx: sqlite3.Connection, channel: str, address: str) -> Contact | None:
     row = tx.execute(
         "SELECT * FROM contacts WHERE channel = ? AND address = ?", (channel, address)

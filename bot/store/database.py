@@ -14,6 +14,7 @@ Units arriving together share one commit (see :meth:`Database.run`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -137,10 +138,13 @@ class Database:
                     connection.execute("ROLLBACK TO unit")
                     outcomes.append((None, failure))
                 connection.execute("RELEASE unit")
+            connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            # Whatever failed (a unit's BaseException, or COMMIT itself: busy, disk
+            # full), leave no transaction open behind; SQLite may have rolled back already.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
         return outcomes
 
     @asynccontextmanager
@@ -150,12 +154,14 @@ class Database:
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
+                await self._connection.execute("COMMIT")
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                if self._connection.in_transaction:
+                    await self._connection.execute("ROLLBACK")
                 raise
-            await self._connection.execute("COMMIT")
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await self._flusher  # what was handed over is committed before closing
+        if self._flusher is not None:  # what was handed over is committed before closing
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         await self._connection.close()

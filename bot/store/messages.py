@@ -157,10 +157,16 @@ def due(
     ]
 
 
-def still_queued(tx: sqlite3.Connection, outbox_id: int) -> QueuedMessage | None:
-    """The message as it is now, if it is still queued (the resident may have opted out
-    while it waited for its turn)."""
-    row = tx.execute(f"{_QUEUED} AND o.id = ?", (outbox_id,)).fetchone()
+def still_queued(tx: sqlite3.Connection, outbox_id: int, now: datetime) -> QueuedMessage | None:
+    """The message as it is now, if it is still due: queued, its retry time come, and
+    its contact's oldest queued message (the resident may have opted out meanwhile, or
+    an attempt may have failed and set a later retry)."""
+    row = tx.execute(
+        f"{_QUEUED} AND o.id = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
+        "   AND e.status = 'queued' AND e.id < o.id)",
+        (outbox_id, now.isoformat()),
+    ).fetchone()
     return _queued(row) if row else None
 
 
