@@ -46,7 +46,7 @@ class DispatchSettings:
     telegram_rate: float  # messages per second, whole bot
     telegram_chat_rate: float  # messages per second to one chat
     twilio_rate: float  # SMS segments per second per sender
-    concurrency: int  # provider calls in flight at once; the most a crash can resend
+    concurrency: int  # calls in flight to each provider; the most a crash can resend
     attempts: int  # tries before a transiently failing message is given up
     retry_delay: float  # seconds before the first retry; doubles each time
 
