@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import uvicorn
@@ -33,3 +34,25 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+class TokenBucket:
+    """How the fakes enforce a provider's rate: ``rate`` units a second, with bursts of
+    up to one second's worth (``rate`` None: no limit)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self._tokens = rate or 0.0
+        self._filled_at = time.monotonic()
+
+    def over(self, cost: float = 1.0) -> bool:
+        """True when taking ``cost`` now would exceed the rate (and nothing is taken)."""
+        if self.rate is None:
+            return False
+        now = time.monotonic()
+        self._tokens = min(self.rate, self._tokens + (now - self._filled_at) * self.rate)
+        self._filled_at = now
+        if self._tokens < cost:
+            return True
+        self._tokens -= cost
+        return False

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.servers import TokenBucket
+
 POLL_WAIT = 0.3  # a getUpdates call waits at most this long, so servers stop quickly
 
 
@@ -40,8 +42,10 @@ class FakeTelegram:
     updates: list[dict[str, Any]] = field(default_factory=list)  # for getUpdates
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _news: asyncio.Event = field(default_factory=asyncio.Event)
-    _tokens: float = 0.0
-    _filled_at: float = 0.0
+    _bucket: TokenBucket = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._bucket = TokenBucket(self.rate)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/bot{token}/{method}", self.call, methods=["POST"])])
@@ -86,22 +90,9 @@ class FakeTelegram:
             waiting = [u for u in self.updates if u["update_id"] >= offset]
         return waiting
 
-    def _over_rate(self) -> bool:
-        if self.rate is None:
-            return False
-        now = time.monotonic()
-        if not self._filled_at:
-            self._tokens, self._filled_at = self.rate, now
-        self._tokens = min(self.rate, self._tokens + (now - self._filled_at) * self.rate)
-        self._filled_at = now
-        if self._tokens < 1:
-            return True
-        self._tokens -= 1
-        return False
-
     def _send(self, params: dict[str, str]) -> Response:
         now = time.monotonic()
-        if self._over_rate():
+        if self._bucket.over():
             self.too_fast += 1
             self.attempts.append((now, 429))
             return _error(429, "Too Many Requests: retry after 1", retry_after=1)

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.channels.segments import segments
+from tests.fakes.servers import TokenBucket
 
 
 @dataclass
@@ -34,8 +35,10 @@ class FakeTwilio:
     attempts: list[tuple[float, int]] = field(default_factory=list)  # (time, status)
     too_fast: int = 0  # requests refused by the rate limit
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _tokens: float = 0.0
-    _filled_at: float = 0.0
+    _bucket: TokenBucket = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._bucket = TokenBucket(self.rate)
 
     def app(self) -> Starlette:
         path = "/2010-04-01/Accounts/{sid}/Messages.json"
@@ -44,19 +47,6 @@ class FakeTwilio:
     def to(self, address: str) -> list[str]:
         return [m["Body"] for m in self.messages if m["To"] == address]
 
-    def _over_rate(self, cost: float) -> bool:
-        if self.rate is None:
-            return False
-        now = time.monotonic()
-        if not self._filled_at:
-            self._tokens, self._filled_at = self.rate, now
-        self._tokens = min(self.rate, self._tokens + (now - self._filled_at) * self.rate)
-        self._filled_at = now
-        if self._tokens < cost:
-            return True
-        self._tokens -= cost
-        return False
-
     async def create(self, request: Request) -> Response:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if request.path_params["sid"] != self.account_sid or (
@@ -64,7 +54,7 @@ class FakeTwilio:
         ):
             return self._answer(Refusal(401, 20003))
         form = {k: v for k, v in parse_qsl((await request.body()).decode())}
-        if self._over_rate(segments(form.get("Body", "")).count):
+        if self._bucket.over(segments(form.get("Body", "")).count):
             self.too_fast += 1
             return self._answer(Refusal(429, 20429, retry_after=1))
         if self.script:
