@@ -38,15 +38,28 @@ def load_content(settings: Settings) -> tuple[dict[str, Flow], Env]:
     return flows, env
 
 
-def lanes_for(settings: Settings, channels: Mapping[str, Channel]) -> list[Lane]:
-    """One paced lane per provider account, for the channels that exist."""
+def lanes_for(
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    clock: Callable[[], datetime] = utc_now,
+) -> list[Lane]:
+    """One paced lane per provider account, for the channels that exist. Broadcast SMS
+    and WhatsApp wait out quiet hours (a text always rings; a Telegram chat can be muted)."""
     pace = settings.dispatch
     lanes = []
     if "telegram" in channels:
         lanes.append(Lane("telegram", ("telegram",), pace.telegram_rate, pace.telegram_chat_rate))
     twilio = tuple(name for name in TwilioChannel.names if name in channels)
     if twilio:
-        lanes.append(Lane("twilio", twilio, pace.twilio_rate, by_segments=True))
+        lanes.append(
+            Lane(
+                "twilio",
+                twilio,
+                pace.twilio_rate,
+                by_segments=True,
+                quiet=lambda: settings.is_quiet(clock()),
+            )
+        )
     others = tuple(name for name in channels if name != "telegram" and name not in twilio)
     if others:  # the simulator: as fast as the terminal takes it
         lanes.append(Lane("other", others, 1000.0))
@@ -82,7 +95,7 @@ class App:
             database,
             channels,
             clock,
-            lanes_for(settings, channels),
+            lanes_for(settings, channels, clock),
             concurrency=pace.concurrency,
             attempts=pace.attempts,
             retry_delay=pace.retry_delay,

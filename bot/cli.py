@@ -183,3 +183,139 @@ async def _print_answers(settings: Settings, flow_id: str | None, limit: int) ->
             f"{row['answered_at'][:19]}  contact {row['contact_id']:<4} {row['channel']:<8}"
             f" {row['language']:<3} {row['flow_id']}.{row['step_id']} = {shown}"
         )
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got '{value}'", param_hint=option)
+        pairs[name.strip()] = text.strip()
+    return pairs
+
+
+@main.command()
+@click.option(
+    "--text",
+    "texts",
+    multiple=True,
+    metavar="LANG=TEXT",
+    help="The message in a language; the default language is required.",
+)
+@click.option(
+    "--file",
+    "text_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A YAML file of language: text.",
+)
+@click.option(
+    "--lang",
+    "languages",
+    multiple=True,
+    metavar="CODE",
+    help="Only residents with this language (repeatable).",
+)
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    type=click.Choice(["sms", "whatsapp", "telegram"]),
+    help="Only this channel (repeatable).",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Only residents whose field has this value, like ward=North.",
+)
+@click.option("--took-part", metavar="FLOW", help="Only residents who answered this flow.")
+@click.option(
+    "--not-took-part", metavar="FLOW", help="Only residents who did not answer this flow."
+)
+@click.option(
+    "--sample", type=click.IntRange(min=1), help="A random sample of this many residents."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="The sample's seed: the same seed picks the same residents.",
+)
+@click.option("--yes", is_flag=True, help="Send without asking for confirmation.")
+@click.pass_context
+def broadcast(
+    ctx: click.Context,
+    texts: tuple[str, ...],
+    text_file: Path | None,
+    languages: tuple[str, ...],
+    channels: tuple[str, ...],
+    fields: tuple[str, ...],
+    took_part: str | None,
+    not_took_part: str | None,
+    sample: int | None,
+    seed: int,
+    yes: bool,
+) -> None:
+    """Send a message to an audience: shows who gets it and what it costs, asks, then
+    writes it to the outbox (a running `parley run` sends it)."""
+    from bot.audience import Audience
+
+    settings = _settings(ctx)
+    messages = _pairs(texts, "--text")
+    if text_file is not None:
+        import yaml
+
+        loaded = yaml.safe_load(text_file.read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+            raise click.ClickException(f"{text_file}: expected lines like  en: the message")
+        messages = {str(k): v.strip() for k, v in loaded.items()} | messages
+    if settings.default_language not in messages:
+        raise click.ClickException(
+            f"give the message in {settings.default_language} (the default language),"
+            f" like --text '{settings.default_language}=...'"
+        )
+    audience = Audience(
+        languages=languages,
+        channels=channels,
+        fields=_pairs(fields, "--field"),
+        took_part_in=took_part,
+        not_took_part_in=not_took_part,
+        sample=sample,
+        seed=seed,
+    )
+    _run(_broadcast(settings, messages, audience, yes))
+
+
+async def _broadcast(settings: Settings, texts: dict[str, str], audience: Any, yes: bool) -> None:
+    from bot import broadcast as broadcasts
+    from bot.service import utc_now
+    from bot.store import Database
+
+    database = await Database.open(settings.database)
+    try:
+        recipients, preview = await broadcasts.choose(database, audience, texts, settings)
+        for line in preview.lines():
+            click.echo(line)
+        if not recipients:
+            click.echo("Nobody to send to.")
+            return
+        if settings.is_quiet(utc_now()):
+            click.echo("It is quiet hours now: SMS and WhatsApp wait until they end.")
+        if not yes and not click.confirm("Send it?", default=False):
+            click.echo("Not sent.")
+            return
+        with click.progressbar(
+            length=len(recipients), label="Writing to the outbox", file=sys.stderr
+        ) as bar:
+            broadcast_id = await broadcasts.send(
+                database, recipients, texts, audience, settings, utc_now(), bar.update
+            )
+        click.echo(
+            f"Broadcast {broadcast_id}: {len(recipients)} messages queued."
+            " A running `parley run` sends them."
+        )
+    finally:
+        await database.close()

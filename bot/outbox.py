@@ -79,11 +79,15 @@ class Lane:
     rate: float  # messages (or segments) per second
     chat_rate: float | None = None  # messages per second to one chat, if limited
     by_segments: bool = False  # pace SMS by segments, not messages
+    quiet: Callable[[], bool] | None = None  # True during quiet hours: broadcasts wait
     pacer: Pacer = field(init=False)
     _chat_next: dict[int, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.pacer = Pacer(self.rate)
+
+    def broadcasts_may_go(self) -> bool:
+        return self.quiet is None or not self.quiet()
 
     def cost(self, message: QueuedMessage) -> float:
         return float(message.segments or 1) if self.by_segments else 1.0
@@ -173,6 +177,7 @@ class Dispatcher:
                         now=self.clock(),
                         after_id=after,
                         limit=self.batch_size,
+                        broadcasts=lane.broadcasts_may_go(),
                     )
                 )
                 if not batch:
@@ -209,8 +214,10 @@ class Dispatcher:
         await slots.acquire()
         try:
             # It may have waited a while: is it still due, and may it still go?
-            now = self.clock()
-            fresh = await self.database.run(lambda tx: messages.still_queued(tx, message.id, now))
+            now, broadcasts = self.clock(), lane.broadcasts_may_go()
+            fresh = await self.database.run(
+                lambda tx: messages.still_queued(tx, message.id, now, broadcasts)
+            )
         except BaseException:
             slots.release()
             raise

@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,6 +69,19 @@ class Settings:
     twilio: TwilioSettings | None = None
     telegram: TelegramSettings | None = None
     dispatch: DispatchSettings = DispatchSettings(30.0, 1.0, 1.0, 4, 8, 2.0)
+    quiet_hours: tuple[time, time] | None = (time(21, 0), time(9, 0))  # local start, end
+    sms_price: float = 0.04  # per SMS segment, for cost estimates
+    currency: str = "GBP"
+
+    def is_quiet(self, now: datetime) -> bool:
+        """Whether ``now`` falls in quiet hours, in the deployment's time zone."""
+        if self.quiet_hours is None:
+            return False
+        start, end = self.quiet_hours
+        local = now.astimezone(self.timezone).time()
+        if start <= end:
+            return start <= local < end
+        return local >= start or local < end  # across midnight, like 21:00-09:00
 
     @property
     def default_language(self) -> str:
@@ -116,6 +130,9 @@ SETTINGS: dict[str, Setting] = {
     "send_concurrency": Setting("4", "calls in flight at once to each provider"),
     "send_attempts": Setting("8", "tries before a failing message is given up"),
     "retry_delay": Setting("2", "seconds before the first retry (then doubling)"),
+    "quiet_hours": Setting("21:00-09:00", "local hours when broadcast SMS wait; 'off' for none"),
+    "sms_price": Setting("0.04", "price of one SMS segment, for cost estimates"),
+    "currency": Setting("GBP", "currency of sms_price"),
 }
 
 
@@ -192,6 +209,9 @@ def _convert(raw: dict[str, str]) -> Settings:
         public_url=public_url,
         twilio=_twilio(raw, public_url),
         telegram=_telegram(raw, public_url),
+        quiet_hours=_quiet_hours(raw["quiet_hours"]),
+        sms_price=_number(raw, "sms_price"),
+        currency=raw["currency"] or "GBP",
         dispatch=DispatchSettings(
             telegram_rate=_number(raw, "telegram_rate", positive=True),
             telegram_chat_rate=_number(raw, "telegram_chat_rate", positive=True),
@@ -261,6 +281,23 @@ def _telegram(raw: dict[str, str], public_url: str | None) -> TelegramSettings |
                 " Telegram can post updates"
             )
     return TelegramSettings(token, mode, secret, _url(raw, "telegram_api_url"))
+
+
+_HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])-([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def _quiet_hours(text: str) -> tuple[time, time] | None:
+    if text.lower() in ("off", "none", ""):
+        return None
+    match = _HOURS.match(text.replace(" ", ""))
+    if match is None:
+        raise ConfigError(
+            f"PARLEY_QUIET_HOURS: '{text}' is not a span of hours like 21:00-09:00 (or off)"
+        )
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    if (h1, m1) == (h2, m2):
+        raise ConfigError("PARLEY_QUIET_HOURS: the start and the end are the same time")
+    return time(h1, m1), time(h2, m2)
 
 
 def _url(raw: dict[str, str], name: str) -> str | None:

@@ -134,3 +134,45 @@ async def test_a_failed_commit_leaves_no_transaction_open(database: Database) ->
     await _queue(database, 1)  # the next unit of work commits normally
     assert await _rows(database, "SELECT count(*) FROM outbox") == [(1,)]
     assert await _rows(database, "SELECT count(*) FROM inbound") == [(0,)]
+
+
+class Recorder:
+    name = "sms"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message: Outbound) -> str:
+        self.sent.append(message.text)
+        return f"rec-{message.outbox_id}"
+
+
+async def test_in_quiet_hours_a_lane_holds_broadcasts_and_sends_replies(
+    database: Database,
+) -> None:
+    now = datetime.now(UTC)
+
+    def queue(tx: sqlite3.Connection) -> None:
+        tx.execute(
+            "INSERT INTO broadcasts (texts, audience, status, created_at)"
+            " VALUES ('{}', '{}', 'queued', 'now')"
+        )
+        one = contacts.touch(tx, "sms", "+447700900001", "en", now)
+        two = contacts.touch(tx, "sms", "+447700900002", "en", now)
+        broadcast = messages.NewOutbound(one.id, "sms", "broadcast", "en", broadcast_id=1)
+        messages.add_outbound(tx, broadcast, now)
+        messages.add_outbound(tx, messages.NewOutbound(two.id, "sms", "reply", "en"), now)
+
+    await database.run(queue)
+    quiet = True
+    channel = Recorder()
+    lane = Lane("sms", ("sms",), 1000.0, quiet=lambda: quiet)
+    dispatcher = Dispatcher(database, {"sms": channel}, lambda: datetime.now(UTC), [lane])
+    async with running(dispatcher):
+        await asyncio.sleep(0.3)
+        held = list(channel.sent)
+        quiet = False  # morning
+        dispatcher.wake()
+        await asyncio.sleep(0.3)
+    assert held == ["reply"]
+    assert channel.sent == ["reply", "broadcast"]

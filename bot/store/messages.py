@@ -75,13 +75,15 @@ class NewOutbound:
     reply_to: int | None = None
     kind: str = "reply"  # 'compliance': opt-out confirmations, sent even when opted out
     segments: int | None = None  # SMS segments the text takes
+    broadcast_id: int | None = None  # the broadcast it is part of (None: a reply)
 
 
 def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) -> int:
     buttons = json.dumps([[b.label, b.reply] for b in message.buttons], ensure_ascii=False)
     row = tx.execute(
         "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
-        " segments, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " segments, broadcast_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (
             message.contact_id,
             message.channel,
@@ -91,6 +93,7 @@ def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) ->
             message.language,
             message.reply_to,
             message.segments,
+            message.broadcast_id,
             now.isoformat(),
         ),
     ).fetchone()
@@ -140,32 +143,39 @@ def due(
     now: datetime,
     after_id: int = 0,
     limit: int = 100,
+    broadcasts: bool = True,
 ) -> list[QueuedMessage]:
     """Queued messages ready to send, oldest first: each contact's oldest queued message
-    only (so a contact's messages go out in order), and only once its retry time is due."""
+    only (so a contact's messages go out in order), and only once its retry time is due.
+
+    With ``broadcasts`` False (quiet hours), broadcast messages wait, and replies go
+    ahead of them."""
     marks = ", ".join("?" * len(channels))
     return [
         _queued(row)
         for row in tx.execute(
             f"{_QUEUED} AND o.id > ? AND o.channel IN ({marks})"
             " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+            " AND (? OR o.broadcast_id IS NULL)"
             " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
-            "   AND e.status = 'queued' AND e.id < o.id)"
+            "   AND e.status = 'queued' AND e.id < o.id AND (? OR e.broadcast_id IS NULL))"
             " ORDER BY o.id LIMIT ?",
-            (after_id, *channels, now.isoformat(), limit),
+            (after_id, *channels, now.isoformat(), broadcasts, broadcasts, limit),
         ).fetchall()
     ]
 
 
-def still_queued(tx: sqlite3.Connection, outbox_id: int, now: datetime) -> QueuedMessage | None:
-    """The message as it is now, if it is still due: queued, its retry time come, and
-    its contact's oldest queued message (the resident may have opted out meanwhile, or
-    an attempt may have failed and set a later retry)."""
+def still_queued(
+    tx: sqlite3.Connection, outbox_id: int, now: datetime, broadcasts: bool = True
+) -> QueuedMessage | None:
+    """The message as it is now, if it is still due by the rules of :func:`due` (the
+    resident may have opted out meanwhile, or an attempt may have set a later retry)."""
     row = tx.execute(
         f"{_QUEUED} AND o.id = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " AND (? OR o.broadcast_id IS NULL)"
         " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
-        "   AND e.status = 'queued' AND e.id < o.id)",
-        (outbox_id, now.isoformat()),
+        "   AND e.status = 'queued' AND e.id < o.id AND (? OR e.broadcast_id IS NULL))",
+        (outbox_id, now.isoformat(), broadcasts, broadcasts),
     ).fetchone()
     return _queued(row) if row else None
 

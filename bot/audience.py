@@ -1,0 +1,64 @@
+"""Who a broadcast goes to: an audience is a set of rules over contacts, turned into one
+query. Opted-out and unreachable residents are never in any audience."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Audience:
+    languages: tuple[str, ...] = ()  # empty: any language
+    channels: tuple[str, ...] = ()  # empty: any channel
+    fields: dict[str, str] = field(default_factory=dict)  # contact field = value, all must hold
+    took_part_in: str | None = None  # a flow id: only residents with an answer in it
+    not_took_part_in: str | None = None  # a flow id: only residents without one
+    sample: int | None = None  # a random sample of this many
+    seed: int = 0  # the sample's seed: the same seed, the same residents
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    contact_id: int
+    channel: str
+    language: str | None
+
+
+def select(tx: sqlite3.Connection, audience: Audience) -> list[Recipient]:
+    """The residents ``audience`` describes, in contact order (sampled if asked)."""
+    where = ["c.opted_out_at IS NULL", "c.unreachable_at IS NULL"]
+    params: list[Any] = []
+    if audience.languages:
+        where.append(f"c.language IN ({', '.join('?' * len(audience.languages))})")
+        params += audience.languages
+    if audience.channels:
+        where.append(f"c.channel IN ({', '.join('?' * len(audience.channels))})")
+        params += audience.channels
+    for name, value in sorted(audience.fields.items()):
+        where.append("json_extract(c.fields, ?) = ?")
+        params += [f'$."{name}"', value]
+    if audience.took_part_in:
+        where.append("EXISTS (SELECT 1 FROM answers a WHERE a.contact_id = c.id AND a.flow_id = ?)")
+        params.append(audience.took_part_in)
+    if audience.not_took_part_in:
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM answers a WHERE a.contact_id = c.id AND a.flow_id = ?)"
+        )
+        params.append(audience.not_took_part_in)
+    rows = tx.execute(
+        f"SELECT c.id, c.channel, c.language FROM contacts c WHERE {' AND '.join(where)}"
+        " ORDER BY c.id",
+        params,
+    ).fetchall()
+    recipients = [Recipient(row[0], row[1], row[2]) for row in rows]
+    if audience.sample is not None and audience.sample < len(recipients):
+        chosen = random.Random(audience.seed).sample(range(len(recipients)), audience.sample)
+        recipients = [recipients[i] for i in sorted(chosen)]
+    return recipients

@@ -1,0 +1,191 @@
+"""Broadcasts: choosing the audience, the preview a worker sees before sending, writing
+the outbox in batches, and quiet hours holding broadcast SMS (but not replies)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.audience import Audience, select
+from bot.broadcast import choose, send
+from bot.settings import Settings
+from bot.store import Database, contacts, messages
+from tests.test_cli import parley
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # midday in London: not quiet
+TEXTS = {"en": "The panel meets on Tuesday at 6pm.", "pl": "Panel spotyka się we wtorek."}
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    database = await Database.open(settings.database)
+    await database.run(_residents)
+    yield database
+    await database.close()
+
+
+def _residents(tx: sqlite3.Connection) -> None:
+    """Ten residents: a mix of channels, languages, wards and survey takers."""
+    people = [
+        ("sms", "+447700900001", "en", {"ward": "North"}),
+        ("sms", "+447700900002", "pl", {"ward": "North"}),
+        ("sms", "+447700900003", "ar", {"ward": "South"}),
+        ("telegram", "1001", "en", {"ward": "South"}),
+        ("telegram", "1002", "pl", {}),
+        ("whatsapp", "+447700900006", "ro", {"ward": "North"}),
+        ("sms", "+447700900007", "en", {}),
+        ("sms", "+447700900008", "en", {"ward": "North"}),  # opts out
+        ("telegram", "1009", "en", {"ward": "North"}),  # blocked the bot
+        ("sms", "+447700900010", "ur", {"ward": "South"}),
+    ]
+    for channel, address, language, fields in people:
+        contact = contacts.touch(tx, channel, address, language, NOW)
+        if fields:
+            contacts.update(tx, contact, fields)
+    contacts.set_opted_out(tx, 8, True, NOW)
+    contacts.set_unreachable(tx, 9, NOW)
+    session = tx.execute(
+        "INSERT INTO sessions (contact_id, flow_id, status, state, started_at, updated_at)"
+        " VALUES (1, 'priorities', 'completed', '{}', 'x', 'x') RETURNING id"
+    ).fetchone()[0]
+    for contact_id in (1, 4):
+        tx.execute(
+            "INSERT INTO answers (session_id, contact_id, flow_id, step_id, value, raw,"
+            " language, channel, answered_at) VALUES (?, ?, 'priorities', 'top_issue',"
+            " '\"housing\"', '1', 'en', 'sms', 'x')",
+            (session, contact_id),
+        )
+
+
+async def _ids(database: Database, audience: Audience) -> list[int]:
+    return [r.contact_id for r in await database.run(lambda tx: select(tx, audience))]
+
+
+async def test_opted_out_and_unreachable_residents_are_never_included(database: Database) -> None:
+    assert await _ids(database, Audience()) == [1, 2, 3, 4, 5, 6, 7, 10]
+
+
+@pytest.mark.parametrize(
+    ("audience", "expected"),
+    [
+        (Audience(languages=("pl",)), [2, 5]),
+        (Audience(channels=("telegram",)), [4, 5]),
+        (Audience(fields={"ward": "North"}), [1, 2, 6]),
+        (Audience(took_part_in="priorities"), [1, 4]),
+        (Audience(not_took_part_in="priorities", channels=("sms",)), [2, 3, 7, 10]),
+        (Audience(languages=("en",), fields={"ward": "South"}), [4]),
+    ],
+)
+async def test_audiences(database: Database, audience: Audience, expected: list[int]) -> None:
+    assert await _ids(database, audience) == expected
+
+
+async def test_a_seeded_sample_is_reproducible(database: Database) -> None:
+    first = await _ids(database, Audience(sample=3, seed=7))
+    again = await _ids(database, Audience(sample=3, seed=7))
+    other = await _ids(database, Audience(sample=3, seed=8))
+    assert first == again
+    assert len(first) == 3
+    assert set(first) <= {1, 2, 3, 4, 5, 6, 7, 10}
+    assert other != first
+
+
+async def test_the_preview_counts_people_segments_cost_and_missing_translations(
+    database: Database, settings: Settings
+) -> None:
+    recipients, preview = await choose(database, Audience(), TEXTS, settings)
+    assert preview.recipients == len(recipients) == 8
+    assert preview.by_channel_language == {
+        ("sms", "en"): 2,
+        ("sms", "pl"): 1,
+        ("sms", "ar"): 1,
+        ("sms", "ur"): 1,
+        ("telegram", "en"): 1,
+        ("telegram", "pl"): 1,
+        ("whatsapp", "ro"): 1,
+    }
+    # English fits one GSM-7 segment; Polish needs UCS-2 (ę) but is short; the Arabic
+    # and Urdu residents get the English source text.
+    assert preview.segments_per_sms == {"en": 1, "pl": 1, "ar": 1, "ur": 1}
+    assert preview.total_segments == 5
+    assert preview.cost == pytest.approx(5 * 0.04)
+    assert preview.fallback_languages == ("ar", "ro", "ur")
+    assert preview.seconds == pytest.approx(5.0)  # 5 segments at 1 a second
+    assert "8 residents" in preview.lines()[0]
+
+
+async def test_sending_writes_the_outbox_in_batches_in_each_language(
+    database: Database, settings: Settings
+) -> None:
+    recipients, _ = await choose(database, Audience(), TEXTS, settings)
+    progress: list[int] = []
+    broadcast_id = await send(
+        database, recipients, TEXTS, Audience(), settings, NOW, progress.append, batch=3
+    )
+    rows = await database.run(
+        lambda tx: [
+            tuple(row)
+            for row in tx.execute(
+                "SELECT contact_id, text, broadcast_id FROM outbox ORDER BY contact_id"
+            )
+        ]
+    )
+    status = await database.run(
+        lambda tx: tx.execute("SELECT status, recipients FROM broadcasts").fetchone()
+    )
+    assert progress == [3, 3, 2]
+    assert tuple(status) == ("queued", 8)
+    assert {broadcast for _, _, broadcast in rows} == {broadcast_id}
+    texts = {contact: text for contact, text, _ in rows}
+    assert texts[2] == TEXTS["pl"]
+    assert texts[3] == TEXTS["en"]  # Arabic: no translation, the source text
+    assert 8 not in texts  # opted out
+    assert 9 not in texts  # blocked the bot
+
+
+async def test_quiet_hours_hold_broadcasts_but_not_replies(
+    database: Database, settings: Settings
+) -> None:
+    recipients, _ = await choose(database, Audience(channels=("sms",)), TEXTS, settings)
+    await send(database, recipients[:1], TEXTS, Audience(), settings, NOW)
+    reply = messages.NewOutbound(1, "sms", "Thanks for your answer.", "en")
+    await database.run(lambda tx: messages.add_outbound(tx, reply, NOW))
+
+    def due(tx: sqlite3.Connection, broadcasts: bool) -> list[str]:
+        return [m.text for m in messages.due(tx, ("sms",), NOW, broadcasts=broadcasts)]
+
+    quiet = await database.run(lambda tx: due(tx, False))
+    daytime = await database.run(lambda tx: due(tx, True))
+    assert quiet == ["Thanks for your answer."]  # the reply overtakes the held broadcast
+    assert daytime == [TEXTS["en"]]  # by day the broadcast, queued first, goes first
+
+
+def test_quiet_hours_are_local_and_span_midnight(settings: Settings) -> None:
+    summer = datetime(2026, 7, 1, tzinfo=UTC)
+    assert settings.is_quiet(summer + timedelta(hours=20, minutes=30))  # 21:30 BST
+    assert settings.is_quiet(summer + timedelta(hours=7, minutes=59))  # 08:59 BST
+    assert not settings.is_quiet(summer + timedelta(hours=8))  # 09:00 BST
+    assert not settings.is_quiet(summer + timedelta(hours=19, minutes=59))  # 20:59 BST
+
+
+def test_the_cli_shows_the_preview_and_sends_only_when_confirmed(tmp_path: Path) -> None:
+    chat = parley(tmp_path, "chat", stdin="hi\n1\nyes\n")  # one resident, in English
+    assert chat.returncode == 0, chat.stderr
+    args = ("broadcast", "--text", "en=The panel meets on Tuesday.", "--text", "pl=Wtorek.")
+    declined = parley(tmp_path, *args, stdin="n\n")
+    assert declined.returncode == 0, declined.stderr
+    assert "1 residents" in declined.stdout
+    assert "Not sent." in declined.stdout
+    confirmed = parley(tmp_path, *args, "--yes")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert "1 messages queued" in confirmed.stdout
+    with sqlite3.connect(tmp_path / "parley.db") as db:
+        sent = db.execute("SELECT text FROM outbox WHERE broadcast_id IS NOT NULL").fetchall()
+    assert sent == [("The panel meets on Tuesday.",)]
+    missing = parley(tmp_path, "broadcast", "--text", "pl=Tylko po polsku")
+    assert missing.returncode == 1
+    assert "give the message in en" in missing.stderr
