@@ -33,7 +33,7 @@ from functools import partial
 
 from bot.channels.base import Channel, Outbound
 from bot.errors import TryAgain, Undeliverable
-from bot.store import Database, contacts, messages, sessions
+from bot.store import Database, contacts, messages
 from bot.store.messages import QueuedMessage
 
 log = logging.getLogger(__name__)
@@ -299,16 +299,6 @@ class Dispatcher:
         def work(tx: sqlite3.Connection) -> None:
             messages.mark_unsent(tx, message.id, status, error, attempted)
             if recipient is not None:
-                mark_recipient(tx, message.contact_id, recipient, now)
+                contacts.refuse(tx, message.contact_id, recipient, now)
 
         await self.database.run(work)
-
-
-def mark_recipient(tx: sqlite3.Connection, contact_id: int, recipient: str, now: datetime) -> None:
-    """Act on what a provider said about a resident: opted out at the carrier, or blocked
-    the bot. Either way nothing more is sent to them."""
-    if recipient == "opted_out":
-        contacts.set_opted_out(tx, contact_id, True, now)
-        sessions.stop_all(tx, contact_id, now)
-    elif recipient == "unreachable":
-        contacts.set_unreachable(tx, contact_id, now)

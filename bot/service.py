@@ -37,7 +37,6 @@ from bot.engine import (
     is_expired,
 )
 from bot.lang.words import Keyword, keyword_of, keyword_word
-from bot.outbox import mark_recipient
 from bot.settings import Settings
 from bot.store import Database, answers, contacts, messages, sessions
 from bot.store.contacts import Contact
@@ -145,7 +144,7 @@ class ConversationService:
         def work(tx: sqlite3.Connection) -> None:
             contact = contacts.find(tx, channel, address)
             if contact is not None:
-                mark_recipient(tx, contact.id, recipient, now)
+                contacts.refuse(tx, contact.id, recipient, now)
 
         await self.database.run(work)
 
@@ -265,8 +264,7 @@ class _Handling:
             )
 
     def opt_out(self) -> None:
-        contacts.set_opted_out(self.tx, self.contact.id, True, self.now)
-        sessions.stop_all(self.tx, self.contact.id, self.now)
+        contacts.opt_out(self.tx, self.contact.id, self.now)
         self.reply.compliance = True
         self.say(
             self.sentence(

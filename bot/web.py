@@ -28,8 +28,7 @@ from telegram import Update
 from bot.app import TELEGRAM_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH, App
 from bot.channels import telegram as tg
 from bot.channels import twilio as tw
-from bot.outbox import mark_recipient
-from bot.store import messages
+from bot.store import contacts, messages
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ def build_web(app: App) -> Starlette:
         def work(tx: sqlite3.Connection) -> None:
             contact_id = messages.record_delivery(tx, sid, state, error, now)
             if contact_id is not None and code == tw.OPTED_OUT_AT_CARRIER:
-                mark_recipient(tx, contact_id, "opted_out", now)
+                contacts.refuse(tx, contact_id, "opted_out", now)
 
         await app.database.run(work)
         return Response(status_code=204)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.store import sessions
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -102,6 +104,21 @@ def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) ->
     return Contact(
         contact.id, contact.channel, contact.address, language, contact.opted_out, fields
     )
+
+
+def opt_out(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+    """The resident opted out: flag them and end every open conversation."""
+    set_opted_out(tx, contact_id, True, now)
+    sessions.stop_all(tx, contact_id, now)
+
+
+def refuse(tx: sqlite3.Connection, contact_id: int, recipient: str, now: datetime) -> None:
+    """Act on what a provider said about a resident: ``opted_out`` at the carrier, or
+    ``unreachable`` (blocked the bot). Either way nothing more is sent to them."""
+    if recipient == "opted_out":
+        opt_out(tx, contact_id, now)
+    elif recipient == "unreachable":
+        set_unreachable(tx, contact_id, now)
 
 
 def set_unreachable(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:

@@ -123,6 +123,17 @@ _QUEUED = (
 )
 
 
+# When a queued message may go: its retry time has come; it is no broadcast held by quiet
+# hours (parameter: broadcasts may go); and it is its contact's oldest queued message,
+# not counting held broadcasts. Parameters: now, broadcasts, broadcasts.
+_DUE = (
+    "(o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+    " AND (? OR o.broadcast_id IS NULL)"
+    " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
+    "   AND e.status = 'queued' AND e.id < o.id AND (? OR e.broadcast_id IS NULL))"
+)
+
+
 def _queued(row: sqlite3.Row) -> QueuedMessage:
     return QueuedMessage(
         row["id"],
@@ -154,13 +165,8 @@ def due(
     return [
         _queued(row)
         for row in tx.execute(
-            f"{_QUEUED} AND o.id > ? AND o.channel IN ({marks})"
-            " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-            " AND (? OR o.broadcast_id IS NULL)"
-            " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
-            "   AND e.status = 'queued' AND e.id < o.id AND (? OR e.broadcast_id IS NULL))"
-            " ORDER BY o.id LIMIT ?",
-            (after_id, *channels, now.isoformat(), broadcasts, broadcasts, limit),
+            f"{_QUEUED} AND {_DUE} AND o.id > ? AND o.channel IN ({marks}) ORDER BY o.id LIMIT ?",
+            (now.isoformat(), broadcasts, broadcasts, after_id, *channels, limit),
         ).fetchall()
     ]
 
@@ -171,11 +177,8 @@ def still_queued(
     """The message as it is now, if it is still due by the rules of :func:`due` (the
     resident may have opted out meanwhile, or an attempt may have set a later retry)."""
     row = tx.execute(
-        f"{_QUEUED} AND o.id = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-        " AND (? OR o.broadcast_id IS NULL)"
-        " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
-        "   AND e.status = 'queued' AND e.id < o.id AND (? OR e.broadcast_id IS NULL))",
-        (outbox_id, now.isoformat(), broadcasts, broadcasts),
+        f"{_QUEUED} AND {_DUE} AND o.id = ?",
+        (now.isoformat(), broadcasts, broadcasts, outbox_id),
     ).fetchone()
     return _queued(row) if row else None
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.channels.conftest import (
     PARLEY_NUMBER,
+    Live,
     live_settings,
     twilio_env,
     until,
@@ -17,6 +18,21 @@ from tests.fakes.twilio_api import FakeTwilio, Refusal
 
 RESIDENT = "+447700900123"
 SURVEY = ["hi", "1", "yes", "1", "1", "2", "1 3", "4", "12", "1", "More street lights"]
+
+
+async def _welcomed(parley: Live, fake: FakeTwilio, *senders: str) -> list[str]:
+    """Each sender says hi; the sids of the welcomes, once their results are recorded."""
+    for sender in senders:
+        await parley.sms(sender, "hi")
+    await until(lambda: len(fake.messages) == len(senders))
+    await parley.until_all_sent()
+    return [m["sid"] for m in fake.messages]
+
+
+async def _report(parley: Live, sid: str, state: str, code: str | None = None) -> None:
+    """Post a signed delivery report, as Twilio does."""
+    params = {"MessageSid": sid, "MessageStatus": state, **({"ErrorCode": code} if code else {})}
+    assert (await parley.post_twilio("/twilio/status", params)).status_code == 204
 
 
 async def test_a_resident_completes_the_priorities_survey_by_sms(
@@ -116,11 +132,7 @@ async def test_delivery_reports_update_state_in_any_order(
 ) -> None:
     fake, api = fake_twilio
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
-        await parley.sms(RESIDENT, "hi")
-        await parley.sms("+447700900124", "hi")
-        await until(lambda: len(fake.messages) == 2)
-        await parley.until_all_sent()
-        first, second = (m["sid"] for m in fake.messages)
+        first, second = await _welcomed(parley, fake, RESIDENT, "+447700900124")
         reports = [
             (first, "sent", None),
             (first, "delivered", None),
@@ -130,10 +142,7 @@ async def test_delivery_reports_update_state_in_any_order(
             ("SMunknown", "delivered", None),
         ]
         for sid, state, code in reports:
-            params = {"MessageSid": sid, "MessageStatus": state}
-            if code:
-                params["ErrorCode"] = code
-            assert (await parley.post_twilio("/twilio/status", params)).status_code == 204
+            await _report(parley, sid, state, code)
         rows = await parley.rows("SELECT provider_id, delivery FROM outbox ORDER BY id")
     assert [row["delivery"] for row in rows] == ["delivered", "delivered"]
 
@@ -143,17 +152,9 @@ async def test_undelivered_is_recorded_with_its_error(
 ) -> None:
     fake, api = fake_twilio
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
-        await parley.sms(RESIDENT, "hi")
-        await until(lambda: len(fake.messages) == 1)
-        await parley.until_all_sent()
-        sid = fake.messages[0]["sid"]
+        [sid] = await _welcomed(parley, fake, RESIDENT)
         for state, code in (("sent", None), ("undelivered", "30003"), ("delivered", None)):
-            params = {
-                "MessageSid": sid,
-                "MessageStatus": state,
-                **({"ErrorCode": code} if code else {}),
-            }
-            await parley.post_twilio("/twilio/status", params)
+            await _report(parley, sid, state, code)
         rows = await parley.rows("SELECT delivery, delivery_error FROM outbox")
     assert rows == [{"delivery": "undelivered", "delivery_error": "Twilio error 30003"}]
 
@@ -163,15 +164,8 @@ async def test_carrier_opt_out_21610_in_a_report_opts_the_resident_out(
 ) -> None:
     fake, api = fake_twilio
     async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
-        await parley.sms(RESIDENT, "hi")
-        await until(lambda: len(fake.messages) == 1)
-        await parley.until_all_sent()
-        params = {
-            "MessageSid": fake.messages[0]["sid"],
-            "MessageStatus": "failed",
-            "ErrorCode": "21610",
-        }
-        await parley.post_twilio("/twilio/status", params)
+        [sid] = await _welcomed(parley, fake, RESIDENT)
+        await _report(parley, sid, "failed", "21610")
         contact = await parley.rows("SELECT opted_out_at FROM contacts")
         await parley.sms(RESIDENT, "1")  # an answer after the carrier opt-out: silence
         await parley.until_row("SELECT 1 FROM inbound WHERE id = 2 AND handled_at IS NOT NULL")
