@@ -16,6 +16,7 @@ from bot.flowfile import load_flows
 from bot.lang.names import language_names
 from bot.lang.phrases import load_phrases
 from bot.outbox import Dispatcher, Lane
+from bot.schedule import Jobs
 from bot.service import ConversationService, utc_now
 from bot.settings import Settings
 from bot.store import Database
@@ -74,6 +75,7 @@ class App:
     database: Database
     service: ConversationService
     dispatcher: Dispatcher
+    jobs: Jobs
     twilio: TwilioChannel | None = None
     telegram: TelegramChannel | None = None
 
@@ -101,7 +103,8 @@ class App:
             retry_delay=pace.retry_delay,
         )
         service = ConversationService(database, flows, env, settings, clock, dispatcher.wake)
-        return cls(settings, database, service, dispatcher, twilio, telegram)
+        jobs = Jobs(database, flows, env, settings, clock, dispatcher.wake)
+        return cls(settings, database, service, dispatcher, jobs, twilio, telegram)
 
     async def recover(self) -> None:
         """After a restart: act on stored messages, then send what is still queued."""

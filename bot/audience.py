@@ -23,6 +23,29 @@ class Audience:
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
+    @classmethod
+    def from_json(cls, text: str) -> Audience:
+        data = json.loads(text)
+        for name in ("languages", "channels"):
+            data[name] = tuple(data.get(name, ()))
+        return cls(**data)
+
+    def describe(self) -> str:
+        """The audience in a few words, for previews."""
+        parts = []
+        if self.languages:
+            parts.append("language " + "/".join(self.languages))
+        if self.channels:
+            parts.append("on " + "/".join(self.channels))
+        parts += [f"{name} = {value}" for name, value in sorted(self.fields.items())]
+        if self.took_part_in:
+            parts.append(f"took part in {self.took_part_in}")
+        if self.not_took_part_in:
+            parts.append(f"not in {self.not_took_part_in}")
+        if self.sample is not None:
+            parts.append(f"a random {self.sample} (seed {self.seed})")
+        return "everyone opted in" + (": " + ", ".join(parts) if parts else "")
+
 
 @dataclass(frozen=True)
 class Recipient:

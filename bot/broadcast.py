@@ -1,31 +1,139 @@
-"""Broadcasts: one message, in each resident's language, to an audience.
+"""Broadcasts: a message, a survey flow or a poll, in each resident's language, to an
+audience.
 
 A broadcast is previewed before anything is written (who gets it on which channel and
 in which language, what the SMS cost, which languages fall back to the source text, how
 long sending takes at the configured rates), then written to the outbox in batches, so a
-send to 100,000 residents streams rather than building one huge transaction. The
-dispatcher then sends it at each provider's pace; broadcast SMS wait out quiet hours.
+send to 100,000 residents streams rather than building one huge transaction. A survey or
+poll opens a session for each recipient, so their reply is understood as its answer;
+someone in the middle of another survey carries on with it afterwards. The dispatcher
+then sends at each provider's pace; broadcast SMS wait out quiet hours.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from bot.audience import Audience, Recipient, select
-from bot.channels.segments import gsm7_friendly, segments
+from bot.audience import Recipient
+from bot.channels.segments import SEGMENTED_CHANNELS, as_sent
+from bot.engine import (
+    Button,
+    ContactChanged,
+    Env,
+    Flow,
+    FlowEnded,
+    MessageOut,
+    Resume,
+    Start,
+    Turn,
+    advance,
+)
+from bot.engine.flow import ChoiceQuestion, Localized, MessageStep, Question
 from bot.settings import Settings
-from bot.store import Database, messages
+from bot.store import Database, contacts, messages, sessions
+from bot.store.sessions import Status
 
 BATCH = 2_000
 """Outbox rows written per transaction while fanning out."""
 
-SMS_CHANNELS = ("sms",)  # billed per segment
+
+@dataclass(frozen=True)
+class Message:
+    """A plain message: language -> text."""
+
+    texts: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A flow each recipient starts (a poll is a one-question flow)."""
+
+    flow: Flow
+
+
+Content = Message | Survey
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one recipient is sent, exactly."""
+
+    text: str
+    buttons: tuple[Button, ...]
+    segments: int | None  # None unless billed per segment
+
+
+class Rendering:
+    """Turns content into what each (language, channel) is sent, computing each once."""
+
+    def __init__(self, content: Content, env: Env, source: str, now: datetime) -> None:
+        self.content = content
+        self.env = env
+        self.source = source
+        self.now = now
+        self.prefix: Mapping[str, str] = {}  # language -> a line sent before the content
+        self._turns: dict[str, Turn] = {}
+        self._sent: dict[tuple[str, str], Outgoing] = {}
+
+    def start(self, language: str) -> Turn:
+        """A survey's first turn in ``language`` (the same for everyone who speaks it)."""
+        assert isinstance(self.content, Survey)
+        turn = self._turns.get(language)
+        if turn is None:
+            turn = advance(self.content.flow, None, Start(language), self.now, self.env)
+            self._turns[language] = turn
+        return turn
+
+    def outgoing(self, language: str, channel: str) -> Outgoing:
+        key = (language, channel)
+        sent = self._sent.get(key)
+        if sent is None:
+            if isinstance(self.content, Message):
+                texts = self.content.texts
+                sent = self._compose([texts.get(language) or texts[self.source]], (), channel)
+            else:
+                sent = self.of_turn(self.start(language), language, channel)
+            self._sent[key] = sent
+        return sent
+
+    def of_turn(self, turn: Turn, language: str, channel: str) -> Outgoing:
+        said = turn.messages
+        buttons = next((m.buttons for m in reversed(said) if m.buttons), ())
+        return self._compose([m.text for m in said], buttons, channel, language)
+
+    def _compose(
+        self,
+        texts: list[str],
+        buttons: tuple[Button, ...],
+        channel: str,
+        language: str | None = None,
+    ) -> Outgoing:
+        prefix = self.prefix.get(language or self.source)
+        text, count = as_sent("\n\n".join([prefix, *texts] if prefix else texts), channel)
+        return Outgoing(text, buttons, count)
+
+    def translated(self, language: str) -> bool:
+        """Whether residents speaking ``language`` get the content in it."""
+        if isinstance(self.content, Message):
+            return language in self.content.texts
+        return all(language in text.texts for text in _first_texts(self.content.flow))
+
+
+def _first_texts(flow: Flow) -> Iterable[Localized]:
+    """The texts a survey's first turn shows: its messages up to the first question."""
+    for step in flow.steps:
+        if isinstance(step, MessageStep):
+            yield step.text
+        elif isinstance(step, Question):
+            yield step.text
+            if isinstance(step, ChoiceQuestion):
+                yield from (option.label for option in step.options)
+            return
 
 
 @dataclass(frozen=True)
@@ -61,21 +169,8 @@ class Preview:
         return out
 
 
-def text_for(texts: Mapping[str, str], language: str | None, source: str) -> str:
-    """The broadcast in ``language``, or in the source language when not translated."""
-    return texts.get(language or source) or texts[source]
-
-
-def outgoing(texts: Mapping[str, str], language: str | None, source: str, channel: str) -> str:
-    """Exactly what is sent: on SMS, typographic punctuation made plain if that saves."""
-    text = text_for(texts, language, source)
-    return gsm7_friendly(text) if channel in SMS_CHANNELS else text
-
-
-def preview(
-    recipients: Sequence[Recipient], texts: Mapping[str, str], settings: Settings
-) -> Preview:
-    source = settings.default_language
+def preview(recipients: Sequence[Recipient], rendering: Rendering, settings: Settings) -> Preview:
+    source = rendering.source
     by_channel_language: Counter[tuple[str, str]] = Counter(
         (r.channel, r.language or source) for r in recipients
     )
@@ -83,9 +178,8 @@ def preview(
     total = 0
     messages_per_lane: Counter[str] = Counter()
     for (channel, language), count in by_channel_language.items():
-        if channel in SMS_CHANNELS:
-            if language not in per_sms:
-                per_sms[language] = segments(outgoing(texts, language, source, channel)).count
+        if channel in SEGMENTED_CHANNELS:
+            per_sms[language] = rendering.outgoing(language, channel).segments or 0
             total += per_sms[language] * count
         else:
             messages_per_lane[channel] += count
@@ -93,7 +187,7 @@ def preview(
     lane_seconds = [total / pace.twilio_rate if total else 0.0]
     lane_seconds.append(messages_per_lane["telegram"] / pace.telegram_rate)
     lane_seconds.append(messages_per_lane["whatsapp"] / pace.twilio_rate)
-    fallback = sorted({lang for _, lang in by_channel_language if lang not in texts})
+    fallback = sorted({lang for _, lang in by_channel_language if not rendering.translated(lang)})
     return Preview(
         recipients=len(recipients),
         by_channel_language=dict(by_channel_language),
@@ -106,94 +200,104 @@ def preview(
     )
 
 
-async def choose(
-    database: Database, audience: Audience, texts: Mapping[str, str], settings: Settings
-) -> tuple[list[Recipient], Preview]:
-    """The audience's residents now, and the preview of sending them ``texts``."""
-    if settings.default_language not in texts:
-        raise ValueError(f"the message needs a text in {settings.default_language}")
-    recipients = await database.run(lambda tx: select(tx, audience))
-    return recipients, preview(recipients, texts, settings)
-
-
-async def send(
+async def fan_out(
     database: Database,
+    broadcast_id: int,
     recipients: Sequence[Recipient],
-    texts: Mapping[str, str],
-    audience: Audience,
-    settings: Settings,
-    now: datetime,
+    rendering: Rendering,
     progress: Callable[[int], None] = lambda done: None,
     batch: int = BATCH,
-) -> int:
-    """Write the broadcast to the outbox in batches; returns the broadcast's id.
-
-    Each batch is one transaction; ``progress`` hears how many were written."""
-    source = settings.default_language
-    broadcast_id = await database.run(lambda tx: _create(tx, texts, audience, len(recipients), now))
+) -> None:
+    """Write the broadcast for ``recipients`` to the outbox, one transaction per batch;
+    ``progress`` hears how many each batch wrote."""
     for start in range(0, len(recipients), batch):
         part = recipients[start : start + batch]
         await database.run(
-            partial(
-                _write,
-                broadcast_id=broadcast_id,
-                recipients=part,
-                texts=texts,
-                source=source,
-                now=now,
-            )
+            partial(write, broadcast_id=broadcast_id, recipients=part, rendering=rendering)
         )
         progress(len(part))
-    await database.run(
-        lambda tx: tx.execute(
-            "UPDATE broadcasts SET status = 'queued', queued_at = ? WHERE id = ?",
-            (now.isoformat(), broadcast_id),
-        )
-    )
-    return broadcast_id
 
 
-def _create(
-    tx: sqlite3.Connection,
-    texts: Mapping[str, str],
-    audience: Audience,
-    count: int,
-    now: datetime,
-) -> int:
-    row = tx.execute(
-        "INSERT INTO broadcasts (texts, audience, status, recipients, created_at)"
-        " VALUES (?, ?, 'sending', ?, ?) RETURNING id",
-        (json.dumps(dict(texts), ensure_ascii=False), audience.to_json(), count, now.isoformat()),
-    ).fetchone()
-    return int(row[0])
-
-
-def _write(
+def write(
     tx: sqlite3.Connection,
     broadcast_id: int,
     recipients: Sequence[Recipient],
-    texts: Mapping[str, str],
-    source: str,
-    now: datetime,
+    rendering: Rendering,
 ) -> None:
-    prepared: dict[tuple[str, str], tuple[str, int | None]] = {}
+    """Give each recipient the broadcast: an outbox row, and for a survey its session."""
+    source, now = rendering.source, rendering.now
+    flow = rendering.content.flow if isinstance(rendering.content, Survey) else None
+    busy = sessions.active_among(tx, [r.contact_id for r in recipients]) if flow else set()
+    fresh: dict[str, list[int]] = {}  # language -> contacts starting the survey afresh
+    rows = []
     for recipient in recipients:
         language = recipient.language or source
-        key = (recipient.channel, language)
-        if key not in prepared:
-            text = outgoing(texts, language, source, recipient.channel)
-            count = segments(text).count if recipient.channel in SMS_CHANNELS else None
-            prepared[key] = (text, count)
-        text, count = prepared[key]
-        messages.add_outbound(
-            tx,
+        if flow is None:
+            sent = rendering.outgoing(language, recipient.channel)
+        elif recipient.contact_id in busy or _starts_with_more(rendering.start(language)):
+            sent = _open_session(tx, recipient, flow, language, broadcast_id, rendering)
+        else:
+            fresh.setdefault(language, []).append(recipient.contact_id)
+            sent = rendering.outgoing(language, recipient.channel)
+        rows.append(
             messages.NewOutbound(
                 recipient.contact_id,
                 recipient.channel,
-                text,
+                sent.text,
                 language,
-                segments=count,
+                sent.buttons,
+                segments=sent.segments,
                 broadcast_id=broadcast_id,
-            ),
-            now,
+            )
         )
+    for language, contact_ids in fresh.items():
+        state = rendering.start(language).session
+        sessions.create_many(tx, contact_ids, state, now, broadcast_id)
+    messages.add_outbound_many(tx, rows, now)
+
+
+def _starts_with_more(turn: Turn) -> bool:
+    """Whether a survey's first turn does more than ask (ends it, or sets a field)."""
+    return any(not isinstance(event, MessageOut) for event in turn.events)
+
+
+def _open_session(
+    tx: sqlite3.Connection,
+    recipient: Recipient,
+    flow: Flow,
+    language: str,
+    broadcast_id: int,
+    rendering: Rendering,
+) -> Outgoing:
+    """Put ``flow`` to a recipient. Asked it already and not yet answered: it is asked
+    again. In another survey: that one waits, and carries on once this one ends."""
+    now = rendering.now
+    active = sessions.active(tx, recipient.contact_id)
+    if active is not None and active.session.flow_id == flow.id:
+        session = active.session
+        if session.language != language:
+            session = session.evolve(language=language)
+        turn = advance(flow, session, Resume(), now, rendering.env)
+        sessions.save(tx, active.id, turn.session, Status.ACTIVE, now)
+        return rendering.of_turn(turn, language, recipient.channel)
+    parent = None
+    if active is not None:
+        sessions.set_status(tx, active.id, Status.INTERRUPTED, now)
+        parent = active.id
+    turn = rendering.start(language)
+    ended = any(isinstance(e, FlowEnded) for e in turn.events)
+    changes = {e.field: e.value for e in turn.events if isinstance(e, ContactChanged)}
+    if changes:
+        contacts.update(tx, contacts.get(tx, recipient.contact_id), changes)
+    sessions.create(
+        tx,
+        recipient.contact_id,
+        turn.session,
+        now,
+        parent,
+        broadcast_id,
+        Status.COMPLETED if ended else Status.ACTIVE,
+    )
+    if ended and parent is not None:  # nothing to answer: the other survey carries on
+        sessions.set_status(tx, parent, Status.ACTIVE, now)
+    return rendering.outgoing(language, recipient.channel)

@@ -17,6 +17,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.app import TELEGRAM_PATH, App
 from bot.errors import ChannelError, ConfigError
+from bot.scheduler import Scheduler
 from bot.service import utc_now
 from bot.settings import Settings
 from bot.web import Intake, build_web, spawn
@@ -43,6 +44,7 @@ class Server:
         self._web: uvicorn.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: list[asyncio.Task[Any]] = []
+        self.scheduler: Scheduler | None = None
 
     @property
     def port(self) -> int:
@@ -73,6 +75,9 @@ class Server:
                 )
             await asyncio.sleep(0.02)
         self._running.append(asyncio.create_task(app.dispatcher.run()))
+        self.scheduler = Scheduler(app.jobs)
+        app.service.on_scheduled = self.scheduler.poke
+        await self.scheduler.start()
         telegram = settings.telegram
         if app.telegram is not None and telegram is not None:
             if telegram.mode == "polling":
@@ -105,6 +110,8 @@ class Server:
     async def stop(self) -> None:
         if self._web is not None:
             self._web.should_exit = True
+        if self.scheduler is not None:
+            self.scheduler.stop()
         for task in [*self._running[1:], *self._tasks]:
             task.cancel()
         for task in [*self._running, *self._tasks]:

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot import staff
 from bot.channels.base import Inbound
-from bot.channels.segments import gsm7_friendly, segments
+from bot.channels.segments import as_sent
 from bot.engine import (
     AnswerRecorded,
     Button,
@@ -36,9 +37,12 @@ from bot.engine import (
     advance,
     is_expired,
 )
+from bot.engine.answers import Parsed, parse_choice
+from bot.engine.flow import ChoiceQuestion, Value
 from bot.lang.words import Keyword, keyword_of, keyword_word
+from bot.polls import QUESTION_STEP, as_flow, resident_text, results
 from bot.settings import Settings
-from bot.store import Database, answers, contacts, messages, sessions
+from bot.store import Database, answers, contacts, messages, polls, sessions
 from bot.store.contacts import Contact
 from bot.store.messages import NewOutbound, StoredInbound
 from bot.store.sessions import SessionRow, Status
@@ -71,6 +75,31 @@ class ConversationService:
         self.settings = settings
         self.clock = clock
         self.on_queued = on_queued  # told when replies are waiting in the outbox
+        self.on_scheduled: Callable[[], None] = lambda: None  # told when a job may be due
+        self._scheduled = False
+        self._poll_flows: dict[int, Flow] = {}
+
+    def flow_named(self, tx: sqlite3.Connection, flow_id: str) -> Flow | None:
+        """A flow from the flow files, or the flow a poll is asked through."""
+        flow = self.flows.get(flow_id)
+        if flow is not None:
+            return flow
+        poll_id = polls.poll_id_of(flow_id)
+        if poll_id is None:
+            return None
+        flow = self._poll_flows.get(poll_id)
+        if flow is None:
+            poll = polls.get(tx, poll_id)
+            if poll is None:
+                return None
+            flow = self._poll_flows[poll_id] = as_flow(poll, self.env)
+        return flow
+
+    def _after_commit(self) -> None:
+        self.on_queued()
+        if self._scheduled:
+            self._scheduled = False
+            self.on_scheduled()
 
     async def receive(self, message: Inbound) -> bool:
         """Store ``message`` and act on it; False when it was a duplicate delivery.
@@ -97,14 +126,14 @@ class ConversationService:
             return True
 
         stored = await self.database.run(work)
-        self.on_queued()
+        self._after_commit()
         return stored
 
     async def process(self, contact_id: int) -> None:
         """Act on every unhandled message of one contact, oldest first."""
         now = self.clock()
         await self.database.run(lambda tx: self._handle_pending(tx, contact_id, now))
-        self.on_queued()
+        self._after_commit()
 
     async def resume_pending(self) -> int:
         """Handle messages stored but not acted on before a restart; returns contacts seen."""
@@ -225,8 +254,18 @@ class _Handling:
     def handle(self) -> None:
         assert self.inbound is not None
         keyword = keyword_of(self.inbound.text)
+        command = staff.command_of(self.inbound.text)
+        role = self.service.settings.staff.get((self.contact.channel, self.contact.address))
         linked = self.deep_link()
-        if linked is not None:
+        if command is not None and role is not None:
+            self.staff_command(command, staff.Role(role))
+        elif command is not None and keyword is not Keyword.STOP and not self.contact.opted_out:
+            log.warning(
+                "staff command /%s refused: contact %s is not staff", command.value, self.contact.id
+            )
+            self.say(self.sentence("Sorry, that is only for staff."))
+            self.reask()
+        elif linked is not None:
             self.open_link(linked)
         elif self.contact.opted_out:
             self.while_opted_out(keyword)
@@ -242,6 +281,24 @@ class _Handling:
         else:
             self.answer()
         self.send_reply()
+
+    def staff_command(self, command: staff.Command, role: staff.Role) -> None:
+        assert self.inbound is not None
+        service = self.service
+        desk = staff.Desk(
+            self.tx,
+            service.settings,
+            service.env,
+            service.flows,
+            self.now,
+            f"contact {self.contact.id}",
+            role,
+        )
+        reply = staff.perform(desk, command, self.inbound.text)
+        log.info("staff command /%s by contact %s", command.value, self.contact.id)
+        if reply.scheduled:
+            service._scheduled = True
+        self.say(reply.text, reply.buttons)
 
     def while_opted_out(self, keyword: Keyword | None) -> None:
         """An opted-out resident hears nothing, except in answer to START and HELP."""
@@ -339,10 +396,56 @@ class _Handling:
         row = self.current()
         if row is not None:
             self.run(row, self.flow(row), Reply(self.inbound.text), self.inbound.id)
+        elif self.poll_answer():
+            return
         elif self.contact.is_new or self.contact.fields.get("consent") != "yes":
             self.start(self.service.settings.start_flow)
         else:
             self.start(self.service.settings.menu_flow)
+
+    def poll_answer(self) -> bool:
+        """A reply to the poll the resident was last asked, after they answered it: a
+        changed vote while it is open, or a polite "closed" (and the result, if public)."""
+        assert self.inbound is not None
+        poll_id = polls.latest_asked(self.tx, self.contact.id)
+        poll = polls.get(self.tx, poll_id) if poll_id is not None else None
+        if poll is None or poll.status == "draft":
+            return False
+        flow = self.service.flow_named(self.tx, poll.flow_id)
+        assert flow is not None
+        question = flow.steps[0]
+        assert isinstance(question, ChoiceQuestion)
+        parsed = parse_choice(
+            question.options, question.words, question.multiple, self.inbound.text
+        )
+        if not isinstance(parsed, Parsed):
+            return False
+        if poll.status == "closed":
+            self.say(self.sentence("Sorry, this poll has closed."))
+            if poll.public:
+                self.say(
+                    resident_text(
+                        poll, results(self.tx, poll).overall, self.language, self.service.env
+                    )
+                )
+            return True
+        session_id = polls.latest_session(self.tx, self.contact.id, poll.id)
+        assert session_id is not None
+        self.record(
+            session_id,
+            flow,
+            QUESTION_STEP,
+            parsed.value,
+            self.inbound.text,
+            self.language,
+            self.inbound.id,
+        )
+        chosen = parsed.value if isinstance(parsed.value, list) else [parsed.value]
+        labels = [
+            o.label.get(self.language, flow.language) for o in question.options if o.id in chosen
+        ]
+        self.say(self.sentence("Thank you. Your vote is now: %(choice)s", choice=", ".join(labels)))
+        return True
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -351,7 +454,7 @@ class _Handling:
         row = sessions.active(self.tx, self.contact.id)
         if row is None:
             return None
-        flow = self.service.flows.get(row.session.flow_id)
+        flow = self.service.flow_named(self.tx, row.session.flow_id)
         step_id = row.session.step_id
         if flow is not None and step_id is not None and flow.has_step(step_id):
             if not is_expired(flow, row.session, self.now):
@@ -365,7 +468,9 @@ class _Handling:
         return None
 
     def flow(self, row: SessionRow) -> Flow:
-        return self.service.flows[row.session.flow_id]
+        flow = self.service.flow_named(self.tx, row.session.flow_id)
+        assert flow is not None, "current() ends sessions whose flow is gone"
+        return flow
 
     def start(self, flow_id: str, parent_id: int | None = None) -> None:
         flow = self.service.flows[flow_id]
@@ -394,20 +499,8 @@ class _Handling:
                 case MessageOut(text=text, buttons=buttons):
                     self.say(text, buttons)
                 case AnswerRecorded(step_id=step_id, value=value, raw=raw):
-                    answers.record(
-                        self.tx,
-                        answers.NewAnswer(
-                            row.id,
-                            self.contact.id,
-                            inbound_id,
-                            flow.id,
-                            step_id,
-                            value,
-                            raw,
-                            turn.session.language,
-                            self.contact.channel,
-                        ),
-                        self.now,
+                    self.record(
+                        row.id, flow, step_id, value, raw, turn.session.language, inbound_id
                     )
                 case ContactChanged(field=name, value=value):
                     changes[name] = value
@@ -428,6 +521,37 @@ class _Handling:
             sessions.set_status(self.tx, parent.id, Status.ACTIVE, self.now)
             self.run(parent, self.flow(parent), Resume())
 
+    def record(
+        self,
+        session_id: int,
+        flow: Flow,
+        step_id: str,
+        value: Value,
+        raw: str,
+        language: str,
+        inbound_id: int | None,
+    ) -> None:
+        """Store an answer; an answer to a poll is also the resident's (latest) vote."""
+        channel = self.contact.channel
+        answers.record(
+            self.tx,
+            answers.NewAnswer(
+                session_id,
+                self.contact.id,
+                inbound_id,
+                flow.id,
+                step_id,
+                value,
+                raw,
+                language,
+                channel,
+            ),
+            self.now,
+        )
+        poll_id = polls.poll_id_of(flow.id)
+        if poll_id is not None:
+            polls.vote(self.tx, poll_id, self.contact.id, value, language, channel, self.now)
+
     # -- the reply ---------------------------------------------------------------------
 
     def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
@@ -439,11 +563,7 @@ class _Handling:
         """All of a turn's messages go as one reply: one SMS costs less than several."""
         if not self.reply.texts:
             return
-        text = "\n\n".join(self.reply.texts)
-        count = None
-        if self.contact.channel == "sms":
-            text = gsm7_friendly(text)
-            count = segments(text).count
+        text, count = as_sent("\n\n".join(self.reply.texts), self.contact.channel)
         messages.add_outbound(
             self.tx,
             NewOutbound(

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ class Settings:
     quiet_hours: tuple[time, time] | None = (time(21, 0), time(9, 0))  # local start, end
     sms_price: float = 0.04  # per SMS segment, for cost estimates
     currency: str = "GBP"
+    staff: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (channel, address) -> role
 
     def is_quiet(self, now: datetime) -> bool:
         """Whether ``now`` falls in quiet hours, in the deployment's time zone."""
@@ -133,7 +134,14 @@ SETTINGS: dict[str, Setting] = {
     "quiet_hours": Setting("21:00-09:00", "local hours when broadcast SMS wait; 'off' for none"),
     "sms_price": Setting("0.04", "price of one SMS segment, for cost estimates"),
     "currency": Setting("GBP", "currency of sms_price"),
+    "staff": Setting(
+        "",
+        "who may use staff commands, as CHANNEL:ADDRESS=ROLE separated by commas"
+        " (telegram:123456789=organiser, sms:+447700900001=worker)",
+    ),
 }
+
+ROLES = ("organiser", "worker")
 
 
 def load_settings(
@@ -212,6 +220,7 @@ def _convert(raw: dict[str, str]) -> Settings:
         quiet_hours=_quiet_hours(raw["quiet_hours"]),
         sms_price=_number(raw, "sms_price"),
         currency=raw["currency"] or "GBP",
+        staff=_staff(raw["staff"]),
         dispatch=DispatchSettings(
             telegram_rate=_number(raw, "telegram_rate", positive=True),
             telegram_chat_rate=_number(raw, "telegram_chat_rate", positive=True),
@@ -281,6 +290,29 @@ def _telegram(raw: dict[str, str], public_url: str | None) -> TelegramSettings |
                 " Telegram can post updates"
             )
     return TelegramSettings(token, mode, secret, _url(raw, "telegram_api_url"))
+
+
+_STAFF = re.compile(r"^(sms|whatsapp|telegram):([^=\s]+)=([a-z]+)$")
+
+
+def _staff(text: str) -> dict[tuple[str, str], str]:
+    staff: dict[tuple[str, str], str] = {}
+    for number, entry in enumerate((e.strip() for e in text.split(",") if e.strip()), start=1):
+        match = _STAFF.match(entry)
+        if match is None:
+            raise ConfigError(
+                f"PARLEY_STAFF: entry {number} is not CHANNEL:ADDRESS=ROLE, like"
+                " telegram:123456789=organiser"
+            )
+        channel, address, role = match.groups()
+        if role not in ROLES:
+            raise ConfigError(f"PARLEY_STAFF: entry {number}: the role is organiser or worker")
+        if channel == "telegram" and not address.lstrip("-").isdigit():
+            raise ConfigError(f"PARLEY_STAFF: entry {number}: a Telegram user id is a number")
+        if channel != "telegram" and not _PHONE.match(address):
+            raise ConfigError(f"PARLEY_STAFF: entry {number}: a phone number is like +447700900001")
+        staff[(channel, address)] = role
+    return staff
 
 
 _HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])-([01]?[0-9]|2[0-3]):([0-5][0-9])$")

@@ -4,16 +4,17 @@ the outbox in batches, and quiet hours holding broadcast SMS (but not replies)."
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.audience import Audience, select
-from bot.broadcast import choose, send
+from bot.audience import Audience, Recipient, select
+from bot.broadcast import Message, Preview, Rendering, fan_out, preview
+from bot.engine import Env
 from bot.settings import Settings
-from bot.store import Database, contacts, messages
+from bot.store import Database, broadcasts, contacts, messages
 from tests.test_cli import parley
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # midday in London: not quiet
@@ -59,6 +60,33 @@ def _residents(tx: sqlite3.Connection) -> None:
             " '\"housing\"', '1', 'en', 'sms', 'x')",
             (session, contact_id),
         )
+
+
+async def choose(
+    database: Database, audience: Audience, texts: dict[str, str], settings: Settings
+) -> tuple[list[Recipient], Preview]:
+    recipients = await database.run(lambda tx: select(tx, audience))
+    return recipients, preview(recipients, _rendering(texts, settings), settings)
+
+
+def _rendering(texts: dict[str, str], settings: Settings) -> Rendering:
+    return Rendering(Message(texts), Env(), settings.default_language, NOW)
+
+
+async def send(
+    database: Database,
+    recipients: list[Recipient],
+    texts: dict[str, str],
+    settings: Settings,
+    progress: Callable[[int], None] = lambda done: None,
+    batch: int = 2000,
+) -> int:
+    new = broadcasts.NewBroadcast(broadcasts.MESSAGE, Audience().to_json(), texts=texts)
+    broadcast_id = await database.run(lambda tx: broadcasts.create(tx, new, "sending", NOW))
+    rendering = _rendering(texts, settings)
+    await fan_out(database, broadcast_id, recipients, rendering, progress, batch)
+    await database.run(lambda tx: broadcasts.finish(tx, broadcast_id, NOW))
+    return broadcast_id
 
 
 async def _ids(database: Database, audience: Audience) -> list[int]:
@@ -123,9 +151,7 @@ async def test_sending_writes_the_outbox_in_batches_in_each_language(
 ) -> None:
     recipients, _ = await choose(database, Audience(), TEXTS, settings)
     progress: list[int] = []
-    broadcast_id = await send(
-        database, recipients, TEXTS, Audience(), settings, NOW, progress.append, batch=3
-    )
+    broadcast_id = await send(database, recipients, TEXTS, settings, progress.append, batch=3)
     rows = await database.run(
         lambda tx: [
             tuple(row)
@@ -151,7 +177,7 @@ async def test_quiet_hours_hold_broadcasts_but_not_replies(
     database: Database, settings: Settings
 ) -> None:
     recipients, _ = await choose(database, Audience(channels=("sms",)), TEXTS, settings)
-    await send(database, recipients[:1], TEXTS, Audience(), settings, NOW)
+    await send(database, recipients[:1], TEXTS, settings)
     reply = messages.NewOutbound(1, "sms", "Thanks for your answer.", "en")
     await database.run(lambda tx: messages.add_outbound(tx, reply, NOW))
 

@@ -126,3 +126,16 @@ def segments(text: str) -> Segments:
         used += width
     parts.append("".join(current))
     return Segments(encoding, len(parts), total, tuple(parts))
+
+
+SEGMENTED_CHANNELS = frozenset({"sms"})
+"""Channels billed per segment."""
+
+
+def as_sent(text: str, channel: str) -> tuple[str, int | None]:
+    """Exactly what goes out on ``channel``, and its segments when billed per segment:
+    on SMS, typographic punctuation made plain if that saves."""
+    if channel not in SEGMENTED_CHANNELS:
+        return text, None
+    text = gsm7_friendly(text)
+    return text, segments(text).count

@@ -75,11 +75,25 @@ class Database:
         async with self._connection.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         current = int(row[0]) if row else 0
-        for version, _name, sql in migrations():
-            if version > current:
+        # Foreign keys are off while migrating, so a migration can rebuild a table the
+        # way SQLite documents (create, copy, drop, rename); they are checked before
+        # each commit instead.
+        await self._connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for version, name, sql in migrations():
+                if version <= current:
+                    continue
                 await self._connection.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};"
                 )
+                async with self._connection.execute("PRAGMA foreign_key_check") as cursor:
+                    broken = await cursor.fetchone()
+                if broken is not None:
+                    await self._connection.execute("ROLLBACK")
+                    raise RuntimeError(f"migration {name} breaks a foreign key in {broken[0]}")
+                await self._connection.execute("COMMIT")
+        finally:
+            await self._connection.execute("PRAGMA foreign_keys = ON")
 
     async def schema_version(self) -> int:
         async with self._connection.execute("PRAGMA user_version") as cursor:

@@ -79,7 +79,6 @@ class NewOutbound:
 
 
 def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) -> int:
-    buttons = json.dumps([[b.label, b.reply] for b in message.buttons], ensure_ascii=False)
     row = tx.execute(
         "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
         " segments, broadcast_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -89,7 +88,7 @@ def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) ->
             message.channel,
             message.kind,
             message.text,
-            buttons if message.buttons else None,
+            _buttons(message.buttons),
             message.language,
             message.reply_to,
             message.segments,
@@ -99,6 +98,36 @@ def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) ->
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def add_outbound_many(tx: sqlite3.Connection, batch: Sequence[NewOutbound], now: datetime) -> None:
+    """Queue many messages in one statement (a broadcast's batch)."""
+    created = now.isoformat()
+    tx.executemany(
+        "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
+        " segments, broadcast_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                m.contact_id,
+                m.channel,
+                m.kind,
+                m.text,
+                _buttons(m.buttons),
+                m.language,
+                m.reply_to,
+                m.segments,
+                m.broadcast_id,
+                created,
+            )
+            for m in batch
+        ],
+    )
+
+
+def _buttons(buttons: tuple[Button, ...]) -> str | None:
+    if not buttons:
+        return None
+    return json.dumps([[b.label, b.reply] for b in buttons], ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -124,13 +153,15 @@ _QUEUED = (
 
 
 # When a queued message may go: its retry time has come; it is no broadcast held by quiet
-# hours (parameter: broadcasts may go); and it is its contact's oldest queued message,
-# not counting held broadcasts. Parameters: now, broadcasts, broadcasts.
+# hours (parameter: broadcasts may go) or paused; and it is its contact's oldest queued
+# message, not counting held broadcasts. Parameters: now, broadcasts, broadcasts.
+_HELD = "(SELECT id FROM broadcasts WHERE paused_at IS NOT NULL)"
 _DUE = (
     "(o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-    " AND (? OR o.broadcast_id IS NULL)"
+    f" AND (o.broadcast_id IS NULL OR (? AND o.broadcast_id NOT IN {_HELD}))"
     " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
-    "   AND e.status = 'queued' AND e.id < o.id AND (? OR e.broadcast_id IS NULL))"
+    "   AND e.status = 'queued' AND e.id < o.id"
+    f"   AND (e.broadcast_id IS NULL OR (? AND e.broadcast_id NOT IN {_HELD})))"
 )
 
 

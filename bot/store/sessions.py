@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,21 +58,58 @@ def create(
     session: Session,
     now: datetime,
     parent_id: int | None = None,
+    broadcast_id: int | None = None,
+    status: Status | None = None,
 ) -> int:
     row = tx.execute(
-        "INSERT INTO sessions (contact_id, flow_id, status, state, parent_id, started_at,"
-        " updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO sessions (contact_id, flow_id, status, state, parent_id, broadcast_id,"
+        " started_at, updated_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             contact_id,
             session.flow_id,
+            (status or Status.ACTIVE).value,
             session.to_json(),
             parent_id,
+            broadcast_id,
             now.isoformat(),
             now.isoformat(),
+            _ended_at(status or Status.ACTIVE, now),
         ),
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def active_among(tx: sqlite3.Connection, contact_ids: Sequence[int]) -> set[int]:
+    """Which of ``contact_ids`` are in a session now (one query for a batch)."""
+    found: set[int] = set()
+    for start in range(0, len(contact_ids), 500):  # SQLite's limit on parameters
+        part = contact_ids[start : start + 500]
+        found.update(
+            row[0]
+            for row in tx.execute(
+                "SELECT contact_id FROM sessions WHERE status = 'active'"
+                f" AND contact_id IN ({', '.join('?' * len(part))})",
+                part,
+            )
+        )
+    return found
+
+
+def create_many(
+    tx: sqlite3.Connection,
+    contact_ids: Sequence[int],
+    state: Session,
+    now: datetime,
+    broadcast_id: int | None = None,
+) -> None:
+    """Open the same new session for many contacts (a survey sent to an audience)."""
+    when, flow_id, json_state = now.isoformat(), state.flow_id, state.to_json()
+    tx.executemany(
+        "INSERT INTO sessions (contact_id, flow_id, status, state, broadcast_id, started_at,"
+        " updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?)",
+        [(cid, flow_id, json_state, broadcast_id, when, when) for cid in contact_ids],
+    )
 
 
 def save(

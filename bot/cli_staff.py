@@ -1,0 +1,386 @@
+"""The staff commands on the command line: ``parley poll``, ``parley broadcast``,
+``parley results``, ``parley close``, ``parley pause``, ``parley resume``,
+``parley cancel``. They do what the Telegram commands do (:mod:`bot.staff`), as an
+organiser, and show progress while a big send is written to the outbox."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.cli_common import name_values, run_async, settings_of
+from bot.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Office:
+    """Parley opened for one staff command from the command line."""
+
+    settings: Settings
+    database: Any
+    jobs: Any
+
+    @classmethod
+    async def open(cls, settings: Settings) -> _Office:
+        from bot.app import load_content
+        from bot.schedule import Jobs
+        from bot.service import utc_now
+        from bot.store import Database
+
+        flows, env = load_content(settings)
+        database = await Database.open(settings.database)
+        return cls(settings, database, Jobs(database, flows, env, settings, utc_now))
+
+    async def at_desk(self, work: Callable[[Any], T]) -> T:
+        """Run ``work(desk)`` in one transaction, as an organiser at the command line."""
+        from bot.staff import Desk, Role
+
+        jobs = self.jobs
+        now = jobs.clock()
+        return await self.database.run(  # type: ignore[no-any-return]
+            lambda tx: work(
+                Desk(tx, self.settings, jobs.env, jobs.flows, now, "cli", Role.ORGANISER)
+            )
+        )
+
+    async def run_due(self, expected: int) -> None:
+        """Do what is due now (a send just confirmed), with a progress bar."""
+        with click.progressbar(
+            length=max(expected, 1), label="Writing to the outbox", file=sys.stderr
+        ) as bar:
+            await self.jobs.run_due(bar.update)
+
+    async def close(self) -> None:
+        await self.database.close()
+
+
+async def _office(settings: Settings, work: Callable[[_Office], Any]) -> None:
+    from bot.staff import Refused
+
+    office = await _Office.open(settings)
+    try:
+        await work(office)
+    except Refused as problem:
+        raise click.ClickException(str(problem)) from None
+    finally:
+        await office.close()
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+# -- parley poll --------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("question", required=False)
+@click.option("-o", "--option", "labels", multiple=True, metavar="TEXT", help="An option (2-9).")
+@click.option(
+    "--translation",
+    "translations",
+    multiple=True,
+    metavar="LANG=Q|A|B",
+    help="The question and options in another language, split by |.",
+)
+@click.option("--from-flow", metavar="FLOW", help="Take the question of this flow (translated).")
+@click.option("--multiple", is_flag=True, help="Residents may choose several options.")
+@click.option("--closes", metavar="WHEN", help="Closing time: 18:00, 2026-12-01 18:00 or 3d.")
+@click.option(
+    "--results",
+    "results_rule",
+    type=click.Choice(["send", "public", "private"]),
+    default="send",
+    show_default=True,
+    help="After closing: send voters the result, only show it to late voters, or neither.",
+)
+@click.pass_context
+def poll(
+    ctx: click.Context,
+    question: str | None,
+    labels: tuple[str, ...],
+    translations: tuple[str, ...],
+    from_flow: str | None,
+    multiple: bool,
+    closes: str | None,
+    results_rule: str,
+) -> None:
+    """Make a poll (send it with `parley broadcast --poll N`)."""
+    settings = settings_of(ctx)
+
+    async def work(office: _Office) -> None:
+        from bot.polls import check, options_from_labels
+        from bot.staff import Refused, create_poll, poll_lines, when
+        from bot.store.polls import NewPoll
+
+        source = settings.default_language
+        if from_flow is not None:
+            texts, options = _flow_question(office.jobs.flows, from_flow)
+        elif question is None:
+            raise Refused("give the question (or --from-flow FLOW) and its options with -o")
+        else:
+            texts, options = {source: question}, options_from_labels(labels, source)
+            for language, line in name_values(translations, "--translation").items():
+                parts = [part.strip() for part in line.split("|")]
+                if len(parts) != len(options) + 1:
+                    raise Refused(f"--translation {language}: the question and each option, by |")
+                texts[language] = parts[0]
+                options = tuple(
+                    type(o)(o.id, {**o.texts, language: label}, o.words)
+                    for o, label in zip(options, parts[1:], strict=True)
+                )
+
+        def make(desk: Any) -> list[str]:
+            new = NewPoll(
+                texts,
+                options,
+                source,
+                multiple,
+                results_rule,
+                when(closes, desk.now, settings.timezone) if closes else None,
+                "cli",
+            )
+            problem = check(new, desk.now)
+            if problem is not None:
+                raise Refused(f"poll not made: {problem}")
+            made = create_poll(desk.tx, new, desk.now)
+            return [
+                *poll_lines(made, settings.timezone),
+                f"Send it with: parley broadcast --poll {made.id}",
+            ]
+
+        _echo(await office.at_desk(make))
+
+    run_async(_office(settings, work))
+
+
+def _flow_question(flows: Any, flow_id: str) -> tuple[dict[str, str], tuple[Any, ...]]:
+    from bot.engine.flow import ChoiceQuestion
+    from bot.staff import Refused
+    from bot.store.polls import PollOption
+
+    flow = flows.get(flow_id)
+    if flow is None:
+        raise Refused(f"there is no flow '{flow_id}'")
+    question = next((s for s in flow.steps if isinstance(s, ChoiceQuestion)), None)
+    if question is None:
+        raise Refused(f"flow '{flow_id}' has no choice question to make a poll of")
+    options = tuple(PollOption(o.id, dict(o.label.texts), dict(o.words)) for o in question.options)
+    return dict(question.text.texts), options
+
+
+# -- parley broadcast ---------------------------------------------------------------------
+
+
+@click.command()
+@click.option(
+    "--text",
+    "texts",
+    multiple=True,
+    metavar="LANG=TEXT",
+    help="The message in a language; the default language is required.",
+)
+@click.option(
+    "--file",
+    "text_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A YAML file of language: text.",
+)
+@click.option("--flow", "flow_id", metavar="FLOW", help="Send this survey flow instead.")
+@click.option("--poll", "poll_id", type=int, metavar="N", help="Send this poll instead.")
+@click.option(
+    "--lang", "languages", multiple=True, metavar="CODE", help="Only this language (repeatable)."
+)
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    type=click.Choice(["sms", "whatsapp", "telegram"]),
+    help="Only this channel (repeatable).",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Only residents whose field has this value, like ward=North.",
+)
+@click.option("--took-part", metavar="FLOW", help="Only residents who answered this flow/poll.")
+@click.option("--not-took-part", metavar="FLOW", help="Only residents who did not answer it.")
+@click.option("--sample", type=click.IntRange(min=1), help="A random sample of this many.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="The same seed picks the same sample."
+)
+@click.option("--at", "at", metavar="WHEN", help="Send later: 18:00, 2026-12-01 18:00 or 2h.")
+@click.option(
+    "--remind-after",
+    metavar="DELAY",
+    help="Remind who has not answered the flow or poll after this delay, like 2d.",
+)
+@click.option("--yes", is_flag=True, help="Send without asking for confirmation.")
+@click.pass_context
+def broadcast(
+    ctx: click.Context,
+    texts: tuple[str, ...],
+    text_file: Path | None,
+    flow_id: str | None,
+    poll_id: int | None,
+    languages: tuple[str, ...],
+    channels: tuple[str, ...],
+    fields: tuple[str, ...],
+    took_part: str | None,
+    not_took_part: str | None,
+    sample: int | None,
+    seed: int,
+    at: str | None,
+    remind_after: str | None,
+    yes: bool,
+) -> None:
+    """Send a message, a survey flow or a poll to an audience: shows who gets it and
+    what it costs, asks, then writes it to the outbox (a running `parley run` sends it;
+    one set for later is sent by `parley run` when its time comes)."""
+    from bot.audience import Audience
+
+    settings = settings_of(ctx)
+    message = name_values(texts, "--text")
+    if text_file is not None:
+        import yaml
+
+        loaded = yaml.safe_load(text_file.read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+            raise click.ClickException(f"{text_file}: expected lines like  en: the message")
+        message = {str(k): v.strip() for k, v in loaded.items()} | message
+    chosen = sum(bool(x) for x in (message, flow_id, poll_id is not None))
+    if chosen != 1:
+        raise click.ClickException("give one of: --text (or --file), --flow, --poll")
+    if message and settings.default_language not in message:
+        raise click.ClickException(
+            f"give the message in {settings.default_language} (the default language),"
+            f" like --text '{settings.default_language}=...'"
+        )
+    audience = Audience(
+        languages=languages,
+        channels=channels,
+        fields=name_values(fields, "--field"),
+        took_part_in=took_part,
+        not_took_part_in=not_took_part,
+        sample=sample,
+        seed=seed,
+    )
+
+    async def work(office: _Office) -> None:
+        from bot import staff
+        from bot.broadcast import Message, Survey
+        from bot.polls import as_flow
+        from bot.store import broadcasts, polls
+        from bot.store.broadcasts import NewBroadcast
+
+        def make(desk: Any) -> staff.Drafted:
+            send_at = staff.when(at, desk.now, settings.timezone) if at else None
+            remind = staff.duration(remind_after) if remind_after else None
+            content: Any
+            if message:
+                if remind is not None:
+                    raise staff.Refused("--remind-after is for flows and polls")
+                new = NewBroadcast(broadcasts.MESSAGE, audience.to_json(), texts=message)
+                content = Message(message)
+            elif flow_id is not None:
+                flow = desk.flows.get(flow_id)
+                if flow is None:
+                    raise staff.Refused(f"there is no flow '{flow_id}'")
+                new = NewBroadcast(broadcasts.FLOW, audience.to_json(), flow_id=flow_id)
+                content = Survey(flow)
+            else:
+                assert poll_id is not None
+                found = polls.get(desk.tx, poll_id)
+                if found is None or found.status == "closed":
+                    raise staff.Refused(f"poll {poll_id} does not exist or has closed")
+                new = NewBroadcast(
+                    broadcasts.POLL, audience.to_json(), flow_id=found.flow_id, poll_id=found.id
+                )
+                content = Survey(as_flow(found, desk.env))
+            return staff.draft(desk, replace(new, send_at=send_at, remind_after=remind), content)
+
+        drafted = await office.at_desk(make)
+        _echo(drafted.lines[1:])
+        if not drafted.preview.recipients:
+            click.echo("Nobody to send to.")
+            await office.at_desk(lambda desk: broadcasts.cancel(desk.tx, drafted.id, desk.now))
+            return
+        if not yes and not click.confirm("Send it?", default=False):
+            await office.at_desk(lambda desk: broadcasts.cancel(desk.tx, drafted.id, desk.now))
+            click.echo("Not sent.")
+            return
+        reply = await office.at_desk(lambda desk: staff.confirm(desk, drafted.id))
+        _echo(reply.lines)
+        if at is None:
+            await office.run_due(drafted.preview.recipients)
+            click.echo(
+                f"Broadcast {drafted.id}: {drafted.preview.recipients} messages queued."
+                " A running `parley run` sends them."
+            )
+        else:
+            click.echo("A running `parley run` sends it then (or at its next start).")
+
+    run_async(_office(settings, work))
+
+
+# -- parley results, close, pause, resume, cancel -----------------------------------------
+
+
+@click.command()
+@click.argument("poll_id", type=int)
+@click.option("--by", metavar="WHAT", help="Break down by language, channel or a contact field.")
+@click.pass_context
+def results(ctx: click.Context, poll_id: int, by: str | None) -> None:
+    """A poll's results: counts and percentages (live while open)."""
+    from bot import staff
+
+    body = f"{poll_id} by {by}" if by else str(poll_id)
+
+    async def work(office: _Office) -> None:
+        reply = await office.at_desk(lambda desk: staff.show_results(desk, body))
+        _echo(reply.lines)
+
+    run_async(_office(settings_of(ctx), work))
+
+
+def _broadcast_action(name: str, help_text: str) -> click.Command:
+    @click.command(name=name, help=help_text)
+    @click.argument("number", type=int)
+    @click.pass_context
+    def action(ctx: click.Context, number: int) -> None:
+        from bot import staff
+
+        command = staff.Command(name)
+
+        async def work(office: _Office) -> None:
+            reply = await office.at_desk(
+                lambda desk: staff.perform(desk, command, f"/{name} {number}")
+            )
+            _echo(reply.lines)
+            if reply.scheduled:
+                await office.run_due(0)
+
+        run_async(_office(settings_of(ctx), work))
+
+    return action
+
+
+STAFF_COMMANDS = [
+    poll,
+    broadcast,
+    results,
+    _broadcast_action("close", "Close a poll now (its result goes to voters if it says so)."),
+    _broadcast_action("pause", "Pause a broadcast: nothing more of it is sent until resumed."),
+    _broadcast_action("resume", "Resume a paused broadcast."),
+    _broadcast_action("cancel", "Cancel a broadcast: what is not yet sent never is."),
+]

@@ -1,0 +1,207 @@
+"""Polls: a question with 2-9 numbered options, asked through a one-question flow.
+
+A poll is stored in the database (a community worker makes one from a phone), and each
+resident it is sent to answers it like any survey question: by number, by letter, by
+an option's word in their language, or by pressing a button. The last vote counts
+until the poll closes. Results stay with staff until then; afterwards residents may see
+them (and, if the poll says so, each voter is sent them in their language).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.engine import Env, Flow
+from bot.engine.flow import MAX_OPTIONS, ChoiceQuestion, EndStep, Localized, Option
+from bot.store import polls, sessions
+from bot.store.polls import Poll, PollOption, Vote
+from bot.store.sessions import Status
+
+MIN_OPTIONS = 2
+QUESTION_STEP = "vote"
+EXPIRY = timedelta(days=90)
+"""A poll session waits this long at most; a closed poll's sessions end at closing."""
+
+THANKS = "Thank you for voting! We will send you the result when the poll closes."
+THANKS_NO_RESULT = "Thank you for voting!"
+
+
+def as_flow(poll: Poll, env: Env) -> Flow:
+    """The flow residents answer the poll through: the question, then thanks."""
+    source = poll.language
+    options = tuple(
+        Option(option.id, Localized(dict(option.texts)), dict(option.words))
+        for option in poll.options
+    )
+    thanks = THANKS if poll.results == "send" else THANKS_NO_RESULT
+    thanks_texts = {code: env.phrases.text(code, thanks) for code in env.languages}
+    thanks_texts.setdefault(source, env.phrases.text(source, thanks))
+    return Flow(
+        id=poll.flow_id,
+        title=poll.question[source],
+        language=source,
+        expiry=EXPIRY,
+        steps=(
+            ChoiceQuestion(
+                id=QUESTION_STEP,
+                text=Localized(dict(poll.question)),
+                options=options,
+                multiple=poll.multiple,
+                attempts=2,
+            ),
+            EndStep(id="thanks", text=Localized(thanks_texts)),
+        ),
+    )
+
+
+def check(poll: polls.NewPoll, now: datetime) -> str | None:
+    """What is wrong with a poll about to be created, or None."""
+    if not poll.question.get(poll.language, "").strip():
+        return f"the question needs a text in {poll.language}"
+    if not MIN_OPTIONS <= len(poll.options) <= MAX_OPTIONS:
+        return f"a poll has {MIN_OPTIONS} to {MAX_OPTIONS} options, not {len(poll.options)}"
+    ids = [option.id for option in poll.options]
+    if len(set(ids)) != len(ids):
+        return "two options have the same id"
+    for option in poll.options:
+        if not option.texts.get(poll.language, "").strip():
+            return f"option '{option.id}' needs a text in {poll.language}"
+    if poll.closes_at is not None and poll.closes_at <= now:
+        return "the closing time has already passed"
+    return None
+
+
+def options_from_labels(labels: Sequence[str], language: str) -> tuple[PollOption, ...]:
+    """Options from their labels in ``language``; ids are the labels' first words made
+    plain ("Youth club" -> ``youth_club``), numbered if that is not unique."""
+    options: list[PollOption] = []
+    used: set[str] = set()
+    for position, label in enumerate(labels, start=1):
+        slug = "_".join("".join(ch for ch in word if ch.isalnum()) for word in label.split()[:3])
+        slug = slug.lower().strip("_")[:30] if slug.isascii() else ""
+        option_id = (
+            slug if slug and slug not in used and not slug.isdigit() else f"option{position}"
+        )
+        used.add(option_id)
+        options.append(PollOption(option_id, {language: label.strip()}))
+    return tuple(options)
+
+
+# -- results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tally:
+    voters: int
+    counts: Mapping[str, int]  # option id -> votes (several per voter for multiple)
+
+    def percent(self, option_id: str) -> int:
+        """Share of voters who chose the option, rounded."""
+        return round(100 * self.counts.get(option_id, 0) / self.voters) if self.voters else 0
+
+
+@dataclass(frozen=True)
+class Results:
+    poll: Poll
+    overall: Tally
+    by: str | None = None  # what the breakdown is by: language, channel or a field
+    groups: Mapping[str, Tally] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The results as staff read them (English labels: the poll's source language)."""
+        poll = self.poll
+        state = {"draft": "not sent yet", "open": "open, live", "closed": "closed"}[poll.status]
+        out = [f"Poll {poll.id} ({state}): {poll.question[poll.language]}"]
+        out += _tally_lines(poll, self.overall, "  ")
+        for group, tally in sorted(self.groups.items()):
+            out.append(f"{self.by} = {group}: {tally.voters} voters")
+            out += _tally_lines(poll, tally, "    ")
+        return out
+
+
+def _tally_lines(poll: Poll, tally: Tally, indent: str) -> list[str]:
+    lines = [
+        f"{indent}{n}. {option.texts[poll.language]}: {tally.counts.get(option.id, 0)}"
+        f" ({tally.percent(option.id)}%)"
+        for n, option in enumerate(poll.options, start=1)
+    ]
+    lines.append(f"{indent}{tally.voters} voters")
+    return lines
+
+
+def count(votes: Iterable[Vote]) -> Tally:
+    counts: Counter[str] = Counter()
+    voters = 0
+    for vote in votes:
+        voters += 1
+        counts.update(vote.choice)
+    return Tally(voters, dict(counts))
+
+
+def results(tx: sqlite3.Connection, poll: Poll, by: str | None = None) -> Results:
+    """Counts and percentages, overall and (``by`` language, channel or a contact
+    field) per group; residents without that field are counted as "(none)"."""
+    every = list(polls.votes(tx, poll.id))
+    groups: dict[str, list[Vote]] = {}
+    if by is not None:
+        for vote in every:
+            if by == "language":
+                group = vote.language
+            elif by == "channel":
+                group = vote.channel
+            else:
+                group = vote.fields.get(by) or "(none)"
+            groups.setdefault(group, []).append(vote)
+    return Results(poll, count(every), by, {g: count(v) for g, v in groups.items()})
+
+
+def resident_text(poll: Poll, tally: Tally, language: str, env: Env) -> str:
+    """The result as a resident reads it, in their language (options in theirs too)."""
+    phrases = env.phrases
+    lines = [
+        phrases.text(
+            language,
+            "Poll result: %(question)s",
+            question=_in(poll.question, language, poll.language),
+        )
+    ]
+    for n, option in enumerate(poll.options, start=1):
+        votes = tally.counts.get(option.id, 0)
+        lines.append(
+            f"{n}. {_in(option.texts, language, poll.language)}: "
+            + phrases.plural(language, "%(n)d vote", "%(n)d votes", votes, n=votes)
+            + f" ({tally.percent(option.id)}%)"
+        )
+    lines.append(
+        phrases.plural(
+            language,
+            "%(n)d person voted. Thank you!",
+            "%(n)d people voted. Thank you!",
+            tally.voters,
+            n=tally.voters,
+        )
+    )
+    return "\n".join(lines)
+
+
+def _in(texts: Mapping[str, str], language: str, source: str) -> str:
+    return texts.get(language) or texts[source]
+
+
+def close(tx: sqlite3.Connection, poll_id: int, now: datetime) -> bool:
+    """Close the poll and end the sessions still waiting for a vote on it; False if it
+    was closed already. Residents interrupted by the poll go back to where they were."""
+    if not polls.close(tx, poll_id, now):
+        return False
+    for session_id, parent_id in tx.execute(
+        "SELECT id, parent_id FROM sessions WHERE flow_id = ? AND status = 'active'",
+        (polls.flow_id(poll_id),),
+    ).fetchall():
+        sessions.set_status(tx, session_id, Status.EXPIRED, now)
+        if parent_id is not None:
+            sessions.set_status(tx, parent_id, Status.ACTIVE, now)
+    return True

@@ -1,0 +1,246 @@
+"""Scheduled work, done exactly once: sending a broadcast, reminding its
+non-responders, closing a poll (and sending voters its result).
+
+Every job is a row in the database (:mod:`bot.store.jobs`). :meth:`Jobs.run_due` does
+whatever is due at the injected clock's time; :mod:`bot.scheduler` calls it when a job
+falls due, tests call it with the clock where they want it. A job is claimed in the
+same transaction as its first effect, and a broadcast records that it has started
+writing its recipients, so a restart between any two steps neither loses a send nor
+sends one twice: :meth:`Jobs.resume` finishes a broadcast whose writing was cut short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bot.audience import Audience, Recipient, select
+from bot.broadcast import Content, Message, Rendering, Survey, fan_out
+from bot.engine import Env, Flow
+from bot.polls import as_flow, close, resident_text, results
+from bot.settings import Settings
+from bot.store import Database, broadcasts, jobs, polls
+from bot.store.broadcasts import Broadcast, NewBroadcast
+from bot.store.jobs import Job
+
+log = logging.getLogger(__name__)
+
+REMINDER = "Reminder: we would still like to hear from you."
+
+
+class Jobs:
+    def __init__(
+        self,
+        database: Database,
+        flows: Mapping[str, Flow],
+        env: Env,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.database = database
+        self.flows = flows
+        self.env = env
+        self.settings = settings
+        self.clock = clock
+        self.on_queued = on_queued  # told when messages are waiting in the outbox
+        self._lock = asyncio.Lock()
+
+    async def pending(self) -> list[Job]:
+        return await self.database.run(jobs.pending)
+
+    async def run_due(self, progress: Callable[[int], None] = lambda done: None) -> int:
+        """Do every job due now; returns how many were done here."""
+        async with self._lock:
+            now = self.clock()
+            done = 0
+            for job in await self.database.run(lambda tx: jobs.pending(tx, now)):
+                if await self._run(job, now, progress):
+                    done += 1
+            return done
+
+    async def resume(self, progress: Callable[[int], None] = lambda done: None) -> int:
+        """Finish writing broadcasts a stop or crash interrupted; returns how many."""
+        async with self._lock:
+            interrupted = await self.database.run(broadcasts.sending)
+            for broadcast_id in interrupted:
+                log.info("resuming broadcast %s", broadcast_id)
+                await self._write(broadcast_id, progress)
+            return len(interrupted)
+
+    async def _run(self, job: Job, now: datetime, progress: Callable[[int], None]) -> bool:
+        if job.kind == jobs.SEND:
+            started = await self.database.run(lambda tx: self._start(tx, job, now))
+        elif job.kind == jobs.REMIND:
+            started = await self.database.run(lambda tx: self._remind(tx, job, now))
+        else:
+            started = await self.database.run(lambda tx: self._close(tx, job, now))
+        if started is None:
+            return False
+        if started:
+            await self._write(started, progress)
+        return True
+
+    # -- claiming a job, in one transaction with its first effect ---------------------
+
+    def _start(self, tx: sqlite3.Connection, job: Job, now: datetime) -> int | None:
+        if not jobs.claim(tx, job, now):
+            return None
+        if not broadcasts.start(tx, job.target, now):
+            return 0  # cancelled, or started by another hand
+        broadcast = broadcasts.get(tx, job.target)
+        assert broadcast is not None
+        if broadcast.poll_id is not None:
+            polls.open_poll(tx, broadcast.poll_id)
+        if broadcast.remind_after is not None:
+            jobs.add(tx, jobs.REMIND, broadcast.id, now + broadcast.remind_after)
+        return broadcast.id
+
+    def _remind(self, tx: sqlite3.Connection, job: Job, now: datetime) -> int | None:
+        if not jobs.claim(tx, job, now):
+            return None
+        parent = broadcasts.get(tx, job.target)
+        if parent is None or parent.status == "cancelled" or parent.flow_id is None:
+            return 0
+        if parent.poll_id is not None:
+            poll = polls.get(tx, parent.poll_id)
+            if poll is None or poll.status == "closed":
+                return 0  # nothing left to answer
+        reminder = NewBroadcast(
+            broadcasts.REMINDER,
+            parent.audience,
+            flow_id=parent.flow_id,
+            poll_id=parent.poll_id,
+            parent_id=parent.id,
+            created_by="schedule",
+        )
+        return self._begin(tx, reminder, now)
+
+    def _close(self, tx: sqlite3.Connection, job: Job, now: datetime) -> int | None:
+        if not jobs.claim(tx, job, now):
+            return None
+        return self.close_poll(tx, job.target, now)
+
+    def close_poll(self, tx: sqlite3.Connection, poll_id: int, now: datetime) -> int:
+        """Close a poll now (on time, or early by an organiser). When its result goes to
+        voters, returns the broadcast that carries it (to be written); else 0."""
+        jobs.drop(tx, jobs.CLOSE, poll_id, now)
+        if not close(tx, poll_id, now):
+            return 0
+        poll = polls.get(tx, poll_id)
+        assert poll is not None
+        if poll.results != "send":
+            return 0
+        tally = results(tx, poll).overall
+        texts = {
+            code: resident_text(poll, tally, code, self.env)
+            for code in {*self.env.languages, poll.language}
+        }
+        result = NewBroadcast(
+            broadcasts.RESULTS,
+            Audience().to_json(),
+            texts=texts,
+            poll_id=poll.id,
+            created_by="schedule",
+        )
+        return self._begin(tx, result, now)
+
+    @staticmethod
+    def _begin(tx: sqlite3.Connection, new: NewBroadcast, now: datetime) -> int:
+        broadcast_id = broadcasts.create(tx, new, "sending", now)
+        tx.execute(
+            "UPDATE broadcasts SET started_at = ? WHERE id = ?", (now.isoformat(), broadcast_id)
+        )
+        return broadcast_id
+
+    # -- writing a broadcast to the outbox ---------------------------------------------
+
+    async def _write(self, broadcast_id: int, progress: Callable[[int], None]) -> None:
+        prepared = await self.database.run(lambda tx: self.prepare(tx, broadcast_id))
+        if prepared is None:
+            return
+        recipients, rendering = prepared
+        await fan_out(self.database, broadcast_id, recipients, rendering, progress)
+        now = self.clock()
+        count = await self.database.run(lambda tx: broadcasts.finish(tx, broadcast_id, now))
+        log.info("broadcast %s queued for %s residents", broadcast_id, count)
+        self.on_queued()
+
+    def prepare(
+        self, tx: sqlite3.Connection, broadcast_id: int
+    ) -> tuple[list[Recipient], Rendering] | None:
+        """Who still needs the broadcast (none twice), and what they are sent."""
+        broadcast = broadcasts.get(tx, broadcast_id)
+        if broadcast is None or broadcast.status != "sending":
+            return None
+        content = self.content(tx, broadcast)
+        if content is None:
+            log.warning("broadcast %s: its flow no longer exists; cancelled", broadcast_id)
+            broadcasts.cancel(tx, broadcast_id, self.clock())
+            return None
+        rendering = Rendering(content, self.env, self.settings.default_language, self.clock())
+        if broadcast.kind == broadcasts.REMINDER:
+            rendering.prefix = {
+                code: self.env.phrases.text(code, REMINDER) for code in self.env.languages
+            }
+        given = broadcasts.written(tx, broadcast_id)
+        chosen = self.recipients(tx, broadcast)
+        return [r for r in chosen if r.contact_id not in given], rendering
+
+    def content(self, tx: sqlite3.Connection, broadcast: Broadcast) -> Content | None:
+        if broadcast.texts is not None:
+            return Message(broadcast.texts)
+        flow = self.flow(tx, broadcast.flow_id or "")
+        return Survey(flow) if flow is not None else None
+
+    def flow(self, tx: sqlite3.Connection, flow_id: str) -> Flow | None:
+        if flow_id in self.flows:
+            return self.flows[flow_id]
+        poll_id = polls.poll_id_of(flow_id)
+        poll = polls.get(tx, poll_id) if poll_id is not None else None
+        return as_flow(poll, self.env) if poll is not None else None
+
+    @staticmethod
+    def recipients(tx: sqlite3.Connection, broadcast: Broadcast) -> list[Recipient]:
+        if broadcast.kind == broadcasts.REMINDER:
+            return _not_responded(tx, broadcast)
+        if broadcast.kind == broadcasts.RESULTS:
+            return _voters(tx, broadcast)
+        return select(tx, Audience.from_json(broadcast.audience))
+
+
+def _reachable(column: str) -> str:
+    return (
+        f"JOIN contacts c ON c.id = {column}"
+        " WHERE c.opted_out_at IS NULL AND c.unreachable_at IS NULL"
+    )
+
+
+def _not_responded(tx: sqlite3.Connection, reminder: Broadcast) -> list[Recipient]:
+    """Who was sent the reminded broadcast and has not answered it since."""
+    parent = broadcasts.get(tx, reminder.parent_id or 0)
+    if parent is None or parent.started_at is None:
+        return []
+    rows = tx.execute(
+        "SELECT DISTINCT c.id, c.channel, c.language FROM outbox o "
+        + _reachable("o.contact_id")
+        + " AND o.broadcast_id = ? AND o.status != 'cancelled'"
+        " AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.contact_id = c.id"
+        "   AND a.flow_id = ? AND a.answered_at >= ?)"
+        " ORDER BY c.id",
+        (parent.id, parent.flow_id, parent.started_at.isoformat()),
+    ).fetchall()
+    return [Recipient(row[0], row[1], row[2]) for row in rows]
+
+
+def _voters(tx: sqlite3.Connection, broadcast: Broadcast) -> list[Recipient]:
+    rows = tx.execute(
+        "SELECT c.id, c.channel, c.language FROM votes v "
+        + _reachable("v.contact_id")
+        + " AND v.poll_id = ? ORDER BY c.id",
+        (broadcast.poll_id,),
+    ).fetchall()
+    return [Recipient(row[0], row[1], row[2]) for row in rows]

@@ -1,0 +1,190 @@
+"""Broadcast rows: what is sent to whom and when, and where sending has got to.
+
+A broadcast is drafted (previewed, nothing sent), confirmed (scheduled: for a time, or
+for now), started (its recipients are being written to the outbox), then queued (all
+written; the dispatcher sends them). It can be paused at any point and cancelled
+until everything is sent."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+MESSAGE = "message"
+FLOW = "flow"
+POLL = "poll"
+REMINDER = "reminder"
+RESULTS = "results"
+
+
+@dataclass(frozen=True)
+class NewBroadcast:
+    kind: str
+    audience: str  # the audience as JSON (see bot.audience)
+    texts: dict[str, str] | None = None  # a message: language -> text
+    flow_id: str | None = None  # a flow or poll: the flow each recipient starts
+    poll_id: int | None = None
+    parent_id: int | None = None  # a reminder: the broadcast it reminds of
+    send_at: datetime | None = None  # None: once confirmed
+    remind_after: timedelta | None = None
+    created_by: str = "cli"
+
+
+@dataclass(frozen=True)
+class Broadcast(NewBroadcast):
+    id: int = 0
+    status: str = "draft"
+    recipients: int = 0
+    paused: bool = False
+    started_at: datetime | None = None
+
+
+def create(tx: sqlite3.Connection, new: NewBroadcast, status: str, now: datetime) -> int:
+    row = tx.execute(
+        "INSERT INTO broadcasts (kind, texts, flow_id, poll_id, parent_id, audience, status,"
+        " send_at, remind_after, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            new.kind,
+            json.dumps(new.texts, ensure_ascii=False) if new.texts is not None else None,
+            new.flow_id,
+            new.poll_id,
+            new.parent_id,
+            new.audience,
+            status,
+            new.send_at.isoformat() if new.send_at else None,
+            int(new.remind_after.total_seconds()) if new.remind_after else None,
+            new.created_by,
+            now.isoformat(),
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def get(tx: sqlite3.Connection, broadcast_id: int) -> Broadcast | None:
+    row = tx.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)).fetchone()
+    if row is None:
+        return None
+    return Broadcast(
+        kind=row["kind"],
+        audience=row["audience"],
+        texts=json.loads(row["texts"]) if row["texts"] else None,
+        flow_id=row["flow_id"],
+        poll_id=row["poll_id"],
+        parent_id=row["parent_id"],
+        send_at=_time(row["send_at"]),
+        remind_after=timedelta(seconds=row["remind_after"]) if row["remind_after"] else None,
+        created_by=row["created_by"],
+        id=row["id"],
+        status=row["status"],
+        recipients=row["recipients"],
+        paused=row["paused_at"] is not None,
+        started_at=_time(row["started_at"]),
+    )
+
+
+def set_status(tx: sqlite3.Connection, broadcast_id: int, status: str) -> None:
+    tx.execute("UPDATE broadcasts SET status = ? WHERE id = ?", (status, broadcast_id))
+
+
+def start(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> bool:
+    """Scheduled → sending; False if it was not scheduled (so it starts once)."""
+    cursor = tx.execute(
+        "UPDATE broadcasts SET status = 'sending', started_at = ?"
+        " WHERE id = ? AND status = 'scheduled'",
+        (now.isoformat(), broadcast_id),
+    )
+    return cursor.rowcount == 1
+
+
+def finish(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
+    """Sending → queued, counting the recipients written; returns that count."""
+    count = int(
+        tx.execute(
+            "SELECT count(*) FROM outbox WHERE broadcast_id = ?", (broadcast_id,)
+        ).fetchone()[0]
+    )
+    tx.execute(
+        "UPDATE broadcasts SET status = 'queued', queued_at = ?, recipients = ?"
+        " WHERE id = ? AND status = 'sending'",
+        (now.isoformat(), count, broadcast_id),
+    )
+    return count
+
+
+def sending(tx: sqlite3.Connection) -> list[int]:
+    """Broadcasts whose writing to the outbox was interrupted (a crash or a stop)."""
+    return [
+        int(row[0])
+        for row in tx.execute("SELECT id FROM broadcasts WHERE status = 'sending' ORDER BY id")
+    ]
+
+
+def written(tx: sqlite3.Connection, broadcast_id: int) -> set[int]:
+    """Contacts already given this broadcast (resuming must not give it twice)."""
+    return {
+        int(row[0])
+        for row in tx.execute(
+            "SELECT contact_id FROM outbox WHERE broadcast_id = ?", (broadcast_id,)
+        )
+    }
+
+
+def set_paused(tx: sqlite3.Connection, broadcast_id: int, paused: bool, now: datetime) -> None:
+    tx.execute(
+        "UPDATE broadcasts SET paused_at = ? WHERE id = ? OR parent_id = ?",
+        (now.isoformat() if paused else None, broadcast_id, broadcast_id),
+    )
+
+
+def cancel(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
+    """Cancel a broadcast and its reminders: nothing more of them is sent; residents who
+    were given a question they never received are put back where they were. Returns
+    the messages withdrawn."""
+    ids = [broadcast_id] + [
+        int(row[0])
+        for row in tx.execute("SELECT id FROM broadcasts WHERE parent_id = ?", (broadcast_id,))
+    ]
+    withdrawn = 0
+    for one in ids:
+        tx.execute(
+            "UPDATE broadcasts SET status = 'cancelled' WHERE id = ? AND status != 'cancelled'",
+            (one,),
+        )
+        withdrawn += tx.execute(
+            "UPDATE outbox SET status = 'cancelled', error = 'broadcast cancelled'"
+            " WHERE broadcast_id = ? AND status = 'queued'",
+            (one,),
+        ).rowcount
+        # Sessions opened by a question that was withdrawn: end them, and let the
+        # resident carry on with what they were doing before.
+        for session_id, parent_id in tx.execute(
+            "SELECT s.id, s.parent_id FROM sessions s WHERE s.broadcast_id = ?"
+            " AND s.status = 'active' AND EXISTS (SELECT 1 FROM outbox o WHERE"
+            " o.broadcast_id = ? AND o.contact_id = s.contact_id AND o.status = 'cancelled')",
+            (one, one),
+        ).fetchall():
+            tx.execute(
+                "UPDATE sessions SET status = 'expired', ended_at = ?, updated_at = ? WHERE id = ?",
+                (now.isoformat(), now.isoformat(), session_id),
+            )
+            if parent_id is not None:
+                tx.execute(
+                    "UPDATE sessions SET status = 'active', updated_at = ? WHERE id = ?"
+                    " AND status = 'interrupted'",
+                    (now.isoformat(), parent_id),
+                )
+    return withdrawn
+
+
+def recent(tx: sqlite3.Connection, limit: int = 10) -> list[Broadcast]:
+    ids = [r[0] for r in tx.execute("SELECT id FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,))]
+    return [b for one in ids if (b := get(tx, one)) is not None]

@@ -1,0 +1,178 @@
+"""Poll rows and votes: one vote per resident and poll, the last one counting."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.engine import Value
+
+_FLOW_ID = re.compile(r"^poll-([0-9]{1,12})$")
+
+
+@dataclass(frozen=True)
+class PollOption:
+    id: str
+    texts: Mapping[str, str]  # language -> label; the poll's language always present
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra words
+
+
+@dataclass(frozen=True)
+class NewPoll:
+    question: Mapping[str, str]  # language -> question; the poll's language always present
+    options: tuple[PollOption, ...]
+    language: str
+    multiple: bool = False
+    results: str = "send"  # 'send': public and sent to voters; 'public'; 'private'
+    closes_at: datetime | None = None
+    created_by: str = "cli"
+
+
+@dataclass(frozen=True)
+class Poll(NewPoll):
+    id: int = 0
+    status: str = "draft"  # 'draft' until first sent, then 'open', then 'closed'
+
+    @property
+    def flow_id(self) -> str:
+        return flow_id(self.id)
+
+    @property
+    def public(self) -> bool:
+        return self.results in ("send", "public")
+
+
+def flow_id(poll_id: int) -> str:
+    """The id of the one-question flow a poll is asked through."""
+    return f"poll-{poll_id}"
+
+
+def poll_id_of(flow: str) -> int | None:
+    """The poll a flow id belongs to, or None for a flow from a file."""
+    match = _FLOW_ID.match(flow)
+    return int(match.group(1)) if match else None
+
+
+def create(tx: sqlite3.Connection, poll: NewPoll, now: datetime) -> int:
+    options = [
+        {"id": o.id, "text": dict(o.texts), "words": {k: list(v) for k, v in o.words.items()}}
+        for o in poll.options
+    ]
+    row = tx.execute(
+        "INSERT INTO polls (question, options, language, multiple, results, closes_at,"
+        " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            json.dumps(dict(poll.question), ensure_ascii=False),
+            json.dumps(options, ensure_ascii=False),
+            poll.language,
+            int(poll.multiple),
+            poll.results,
+            poll.closes_at.isoformat() if poll.closes_at else None,
+            poll.created_by,
+            now.isoformat(),
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def get(tx: sqlite3.Connection, poll_id: int) -> Poll | None:
+    row = tx.execute("SELECT * FROM polls WHERE id = ?", (poll_id,)).fetchone()
+    if row is None:
+        return None
+    options = tuple(
+        PollOption(o["id"], o["text"], {k: tuple(v) for k, v in o.get("words", {}).items()})
+        for o in json.loads(row["options"])
+    )
+    return Poll(
+        id=row["id"],
+        question=json.loads(row["question"]),
+        options=options,
+        language=row["language"],
+        multiple=bool(row["multiple"]),
+        results=row["results"],
+        closes_at=datetime.fromisoformat(row["closes_at"]) if row["closes_at"] else None,
+        created_by=row["created_by"],
+        status=row["status"],
+    )
+
+
+def open_poll(tx: sqlite3.Connection, poll_id: int) -> None:
+    """A drafted poll opens when it is first sent."""
+    tx.execute("UPDATE polls SET status = 'open' WHERE id = ? AND status = 'draft'", (poll_id,))
+
+
+def close(tx: sqlite3.Connection, poll_id: int, now: datetime) -> bool:
+    """Close the poll; False when it was already closed (so closing happens once)."""
+    cursor = tx.execute(
+        "UPDATE polls SET status = 'closed', closed_at = ? WHERE id = ? AND status != 'closed'",
+        (now.isoformat(), poll_id),
+    )
+    return cursor.rowcount == 1
+
+
+def vote(
+    tx: sqlite3.Connection,
+    poll_id: int,
+    contact_id: int,
+    value: Value,
+    language: str,
+    channel: str,
+    now: datetime,
+) -> None:
+    """Record a resident's vote, replacing any earlier one."""
+    choice = value if isinstance(value, list) else [value]
+    tx.execute(
+        "INSERT INTO votes (poll_id, contact_id, choice, language, channel, voted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (poll_id, contact_id) DO UPDATE SET"
+        " choice = excluded.choice, language = excluded.language, channel = excluded.channel,"
+        " voted_at = excluded.voted_at, changes = changes + 1",
+        (poll_id, contact_id, json.dumps(choice), language, channel, now.isoformat()),
+    )
+
+
+@dataclass(frozen=True)
+class Vote:
+    contact_id: int
+    choice: tuple[str, ...]
+    language: str
+    channel: str
+    fields: Mapping[str, str]  # the voter's contact fields, for breakdowns
+
+
+def votes(tx: sqlite3.Connection, poll_id: int) -> Iterator[Vote]:
+    """Every current vote of a poll, with what results are broken down by."""
+    for row in tx.execute(
+        "SELECT v.contact_id, v.choice, v.language, v.channel, c.fields FROM votes v"
+        " JOIN contacts c ON c.id = v.contact_id WHERE v.poll_id = ? ORDER BY v.contact_id",
+        (poll_id,),
+    ):
+        yield Vote(
+            row[0], tuple(json.loads(row[1])), row[2], row[3], json.loads(row[4]) if row[4] else {}
+        )
+
+
+def latest_asked(tx: sqlite3.Connection, contact_id: int) -> int | None:
+    """The poll put to a contact, if that is the last thing they were asked."""
+    row = tx.execute(
+        "SELECT flow_id FROM sessions WHERE contact_id = ? ORDER BY id DESC LIMIT 1",
+        (contact_id,),
+    ).fetchone()
+    return poll_id_of(row[0]) if row else None
+
+
+def latest_session(tx: sqlite3.Connection, contact_id: int, poll_id: int) -> int | None:
+    row = tx.execute(
+        "SELECT id FROM sessions WHERE contact_id = ? AND flow_id = ? ORDER BY id DESC LIMIT 1",
+        (contact_id, flow_id(poll_id)),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def recent(tx: sqlite3.Connection, limit: int = 10) -> list[Poll]:
+    ids = [row[0] for row in tx.execute("SELECT id FROM polls ORDER BY id DESC LIMIT ?", (limit,))]
+    return [poll for poll_id in ids if (poll := get(tx, poll_id)) is not None]
