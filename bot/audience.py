@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,8 +55,14 @@ class Recipient:
     language: str | None
 
 
-def select(tx: sqlite3.Connection, audience: Audience) -> list[Recipient]:
-    """The residents ``audience`` describes, in contact order (sampled if asked)."""
+def select(
+    tx: sqlite3.Connection,
+    audience: Audience,
+    staff: Collection[tuple[str, str]] = (),
+) -> list[Recipient]:
+    """The residents ``audience`` describes, in contact order (sampled if asked).
+
+    Staff (their channel and address) are not residents: they are left out."""
     where = ["c.opted_out_at IS NULL", "c.unreachable_at IS NULL"]
     params: list[Any] = []
     if audience.languages:
@@ -76,11 +83,13 @@ def select(tx: sqlite3.Connection, audience: Audience) -> list[Recipient]:
         )
         params.append(audience.not_took_part_in)
     rows = tx.execute(
-        f"SELECT c.id, c.channel, c.language FROM contacts c WHERE {' AND '.join(where)}"
-        " ORDER BY c.id",
+        "SELECT c.id, c.channel, c.language, c.address FROM contacts c"
+        f" WHERE {' AND '.join(where)} ORDER BY c.id",
         params,
     ).fetchall()
-    recipients = [Recipient(row[0], row[1], row[2]) for row in rows]
+    recipients = [
+        Recipient(row[0], row[1], row[2]) for row in rows if (row[1], row[3]) not in staff
+    ]
     if audience.sample is not None and audience.sample < len(recipients):
         chosen = random.Random(audience.seed).sample(range(len(recipients)), audience.sample)
         recipients = [recipients[i] for i in sorted(chosen)]

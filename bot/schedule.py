@@ -203,13 +203,12 @@ class Jobs:
         poll = polls.get(tx, poll_id) if poll_id is not None else None
         return as_flow(poll, self.env) if poll is not None else None
 
-    @staticmethod
-    def recipients(tx: sqlite3.Connection, broadcast: Broadcast) -> list[Recipient]:
+    def recipients(self, tx: sqlite3.Connection, broadcast: Broadcast) -> list[Recipient]:
         if broadcast.kind == broadcasts.REMINDER:
             return _not_responded(tx, broadcast)
         if broadcast.kind == broadcasts.RESULTS:
             return _voters(tx, broadcast)
-        return select(tx, Audience.from_json(broadcast.audience))
+        return select(tx, Audience.from_json(broadcast.audience), self.settings.staff.keys())
 
 
 def _reachable(column: str) -> str:

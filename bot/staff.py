@@ -406,7 +406,7 @@ def draft(desk: Desk, new: NewBroadcast, content: Content) -> Drafted:
     chosen = Audience.from_json(new.audience)
     new = replace(new, created_by=desk.who)
     broadcast_id = broadcasts.create(desk.tx, new, "draft", desk.now)
-    recipients = select(desk.tx, chosen)
+    recipients = select(desk.tx, chosen, desk.settings.staff.keys())
     rendering = Rendering(content, desk.env, desk.settings.default_language, desk.now)
     shown = preview(recipients, rendering, desk.settings)
     lines = [f"Broadcast {broadcast_id} (draft) to {chosen.describe()}:", *shown.lines()]

@@ -8,6 +8,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sized
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.server import Server
+from bot.service import utc_now
 from bot.settings import Settings, load_settings
 from tests.fakes.servers import serving
 from tests.fakes.telegram_api import FakeTelegram, Residents
@@ -152,8 +154,10 @@ def live() -> Callable[[Settings], Any]:
     """``async with live(settings) as parley:`` runs Parley until the block ends."""
 
     @contextlib.asynccontextmanager
-    async def running(settings: Settings) -> AsyncIterator[Live]:
-        server = Server(settings)
+    async def running(
+        settings: Settings, clock: Callable[[], datetime] = utc_now
+    ) -> AsyncIterator[Live]:
+        server = Server(settings, clock)
         await server.start()
         try:
             base = f"http://127.0.0.1:{server.port}"
