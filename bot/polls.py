@@ -26,8 +26,6 @@ QUESTION_STEP = "vote"
 EXPIRY = timedelta(days=90)
 """A poll session waits this long at most; a closed poll's sessions end at closing."""
 
-THANKS = "Thank you for voting! We will send you the result when the poll closes."
-THANKS_NO_RESULT = "Thank you for voting!"
 
 
 def as_flow(poll: Poll, env: Env) -> Flow:
@@ -37,9 +35,7 @@ def as_flow(poll: Poll, env: Env) -> Flow:
         Option(option.id, Localized(dict(option.texts)), dict(option.words))
         for option in poll.options
     )
-    thanks = THANKS if poll.results == "send" else THANKS_NO_RESULT
-    thanks_texts = {code: env.phrases.text(code, thanks) for code in env.languages}
-    thanks_texts.setdefault(source, env.phrases.text(source, thanks))
+    thanks_texts = {code: _thanks(poll, env, code) for code in {*env.languages, source}}
     return Flow(
         id=poll.flow_id,
         title=poll.question[source],
@@ -56,6 +52,14 @@ def as_flow(poll: Poll, env: Env) -> Flow:
             EndStep(id="thanks", text=Localized(thanks_texts)),
         ),
     )
+
+
+def _thanks(poll: Poll, env: Env, language: str) -> str:
+    if poll.results == "send":
+        return env.phrases.text(
+            language, "Thank you for voting! We will send you the result when the poll closes."
+        )
+    return env.phrases.text(language, "Thank you for voting!")
 
 
 def check(poll: polls.NewPoll, now: datetime) -> str | None:

@@ -28,9 +28,6 @@ from bot.store.jobs import Job
 
 log = logging.getLogger(__name__)
 
-REMINDER = "Reminder: we would still like to hear from you."
-
-
 class Jobs:
     def __init__(
         self,
@@ -184,7 +181,8 @@ class Jobs:
         rendering = Rendering(content, self.env, self.settings.default_language, self.clock())
         if broadcast.kind == broadcasts.REMINDER:
             rendering.prefix = {
-                code: self.env.phrases.text(code, REMINDER) for code in self.env.languages
+                code: self.env.phrases.text(code, "Reminder: we would still like your answer.")
+                for code in self.env.languages
             }
         given = broadcasts.written(tx, broadcast_id)
         chosen = self.recipients(tx, broadcast)
