@@ -45,6 +45,7 @@ async def chat(
     app = await App.open(settings, {channel: SimulatorChannel(channel, show)})
     try:
         await app.recover()
+        await app.jobs.resume()
         while True:
             line = await asyncio.to_thread(_read_line, source, interactive)
             if line is None:
@@ -53,6 +54,7 @@ async def chat(
                 continue
             inbound = Inbound(channel, address, line, f"sim-{uuid.uuid4().hex}", language)
             await app.service.receive(inbound)
+            await app.jobs.run_due()  # a staff member may have confirmed a send
             await app.dispatcher.drain()
     finally:
         await app.close()
