@@ -28,6 +28,7 @@ from bot.store.jobs import Job
 
 log = logging.getLogger(__name__)
 
+
 class Jobs:
     def __init__(
         self,
@@ -91,6 +92,9 @@ class Jobs:
         broadcast = broadcasts.get(tx, job.target)
         assert broadcast is not None
         if broadcast.poll_id is not None:
+            if polls.status(tx, broadcast.poll_id) == "closed":
+                broadcasts.cancel(tx, broadcast.id, now)  # closed before its send time
+                return 0
             polls.open_poll(tx, broadcast.poll_id)
         if broadcast.remind_after is not None:
             jobs.add(tx, jobs.REMIND, broadcast.id, now + broadcast.remind_after)

@@ -457,6 +457,14 @@ class _Handling:
         flow = self.service.flow_named(self.tx, row.session.flow_id)
         step_id = row.session.step_id
         if flow is not None and step_id is not None and flow.has_step(step_id):
+            if not self.poll_open(flow):
+                # Closed while this resident was being asked: they carry on with what
+                # the poll interrupted, if anything; a vote now gets "closed".
+                sessions.set_status(self.tx, row.id, Status.EXPIRED, self.now)
+                if row.parent_id is None:
+                    return None
+                sessions.set_status(self.tx, row.parent_id, Status.ACTIVE, self.now)
+                return self.current()
             if not is_expired(flow, row.session, self.now):
                 return row
             status = Status.EXPIRED
@@ -466,6 +474,11 @@ class _Handling:
         if row.parent_id is not None:
             sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
         return None
+
+    def poll_open(self, flow: Flow) -> bool:
+        """False for the flow of a poll that has closed; True for any other flow."""
+        poll_id = polls.poll_id_of(flow.id)
+        return poll_id is None or polls.status(self.tx, poll_id) != "closed"
 
     def flow(self, row: SessionRow) -> Flow:
         flow = self.service.flow_named(self.tx, row.session.flow_id)

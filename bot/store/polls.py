@@ -101,6 +101,11 @@ def get(tx: sqlite3.Connection, poll_id: int) -> Poll | None:
     )
 
 
+def status(tx: sqlite3.Connection, poll_id: int) -> str | None:
+    row = tx.execute("SELECT status FROM polls WHERE id = ?", (poll_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
 def open_poll(tx: sqlite3.Connection, poll_id: int) -> None:
     """A drafted poll opens when it is first sent."""
     tx.execute("UPDATE polls SET status = 'open' WHERE id = ? AND status = 'draft'", (poll_id,))
