@@ -149,7 +149,7 @@ class Preview:
 
     def lines(self) -> list[str]:
         """The preview as a community worker reads it."""
-        out = [f"{self.recipients} residents"]
+        out = [f"{self.recipients} resident{'' if self.recipients == 1 else 's'}"]
         for (channel, language), count in sorted(self.by_channel_language.items()):
             out.append(f"  {channel:<9} {language:<4} {count}")
         if self.total_segments:

@@ -366,9 +366,11 @@ def _broadcast_action(name: str, help_text: str) -> click.Command:
             reply = await office.at_desk(
                 lambda desk: staff.perform(desk, command, f"/{name} {number}")
             )
+            if reply.refused:
+                raise click.ClickException(reply.text)
             _echo(reply.lines)
             if reply.scheduled:
-                await office.run_due(0)
+                await office.jobs.run_due()
 
         run_async(_office(settings_of(ctx), work))
 

@@ -27,7 +27,6 @@ EXPIRY = timedelta(days=90)
 """A poll session waits this long at most; a closed poll's sessions end at closing."""
 
 
-
 def as_flow(poll: Poll, env: Env) -> Flow:
     """The flow residents answer the poll through: the question, then thanks."""
     source = poll.language

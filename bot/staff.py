@@ -81,6 +81,7 @@ class StaffReply:
     lines: list[str] = field(default_factory=list)
     buttons: tuple[Button, ...] = ()
     scheduled: bool = False  # a job may be due now: wake the scheduler
+    refused: bool = False  # nothing was done (the lines say why)
 
     @property
     def text(self) -> str:
@@ -104,7 +105,7 @@ def perform(desk: Desk, command: Command, text: str) -> StaffReply:
     """Do a staff command; a problem with it is explained, never raised."""
     if command in ORGANISER_ONLY and desk.role is not Role.ORGANISER:
         log.warning("staff command /%s refused: %s is a worker", command.value, desk.who)
-        return StaffReply([f"/{command.value} is for organisers only."])
+        return StaffReply([f"/{command.value} is for organisers only."], refused=True)
     body = _COMMAND.sub("", text.strip(), count=1)
     try:
         match command:
@@ -124,7 +125,7 @@ def perform(desk: Desk, command: Command, text: str) -> StaffReply:
                 paused = command is Command.PAUSE
                 return pause(desk, _number(body, f"/{command.value} BROADCAST"), paused)
     except Refused as problem:
-        return StaffReply([str(problem)])
+        return StaffReply([str(problem)], refused=True)
     raise AssertionError(command)  # pragma: no cover
 
 

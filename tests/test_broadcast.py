@@ -204,7 +204,7 @@ def test_the_cli_shows_the_preview_and_sends_only_when_confirmed(tmp_path: Path)
     args = ("broadcast", "--text", "en=The panel meets on Tuesday.", "--text", "pl=Wtorek.")
     declined = parley(tmp_path, *args, stdin="n\n")
     assert declined.returncode == 0, declined.stderr
-    assert "1 residents" in declined.stdout
+    assert "1 resident\n" in declined.stdout
     assert "Not sent." in declined.stdout
     confirmed = parley(tmp_path, *args, "--yes")
     assert confirmed.returncode == 0, confirmed.stderr
