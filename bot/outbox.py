@@ -137,17 +137,37 @@ class Dispatcher:
     # -- sending everything now, in order (the simulator and tests) ------------------
 
     async def drain(self) -> int:
-        """Send everything due now, one by one, without pacing; returns how many went."""
-        names = tuple(self.channels)
+        """Send everything due now, one by one, without pacing; returns how many went.
+        As in :meth:`run`, broadcasts on a lane in its quiet hours wait."""
         sent = 0
         while True:
-            batch = await self.database.run(
-                partial(messages.due, channels=names, now=self.clock(), limit=self.batch_size)
-            )
+            now, batch = self.clock(), []
+            for names, broadcasts in self._drain_groups():
+                batch += await self.database.run(
+                    partial(
+                        messages.due,
+                        channels=names,
+                        now=now,
+                        limit=self.batch_size,
+                        broadcasts=broadcasts,
+                    )
+                )
             if not batch:
                 return sent
-            for message in batch:
+            for message in sorted(batch, key=lambda queued: queued.id):
                 sent += await self._deliver(message, None)
+
+    def _drain_groups(self) -> list[tuple[tuple[str, ...], bool]]:
+        """The channels, split by whether broadcasts may go on them now."""
+        held = {
+            name for lane in self.lanes if not lane.broadcasts_may_go() for name in lane.channels
+        }
+        names = tuple(self.channels)
+        groups = [
+            (tuple(name for name in names if name not in held), True),
+            (tuple(name for name in names if name in held), False),
+        ]
+        return [(channels, broadcasts) for channels, broadcasts in groups if channels]
 
     # -- the paced loop (``parley run``) ------------------------------------------------
 
