@@ -238,6 +238,7 @@ class _Handling:
         self.now = now
         self.reply = _Reply([])
         self.chained = 0
+        self.unasked = False  # a broadcast's question is asked now, instead of held
 
     @property
     def language(self) -> str:
@@ -394,7 +395,9 @@ class _Handling:
     def answer(self) -> None:
         assert self.inbound is not None
         row = self.current()
-        if row is not None:
+        if row is not None and self.unasked:
+            self.run(row, self.flow(row), Resume())
+        elif row is not None:
             self.run(row, self.flow(row), Reply(self.inbound.text), self.inbound.id)
         elif self.poll_answer():
             return
@@ -466,7 +469,7 @@ class _Handling:
                 sessions.set_status(self.tx, row.parent_id, Status.ACTIVE, self.now)
                 return self.current()
             if not is_expired(flow, row.session, self.now):
-                return row
+                return self.not_yet_asked(row)
             status = Status.EXPIRED
         else:
             status = Status.FAILED  # its flow was changed or removed under it
@@ -474,6 +477,22 @@ class _Handling:
         if row.parent_id is not None:
             sessions.set_status(self.tx, row.parent_id, Status.EXPIRED, self.now)
         return None
+
+    def not_yet_asked(self, row: SessionRow) -> SessionRow:
+        """The session to reply in, when a broadcast's question (a poll, a survey) is
+        still held in the outbox (quiet hours, a long queue) as the resident writes.
+
+        The held question is withdrawn: this reply asks it instead. If it interrupted
+        something, that goes first and the broadcast's question is asked after it."""
+        if row.broadcast_id is None or not messages.withdraw_unsent(
+            self.tx, row.broadcast_id, self.contact.id, "asked in conversation instead"
+        ):
+            return row
+        if row.parent_id is None:
+            self.unasked = True  # their message cannot be its answer: ask it now
+            return row
+        sessions.swap_with_parent(self.tx, row, self.now)
+        return sessions.get(self.tx, row.parent_id)
 
     def poll_open(self, flow: Flow) -> bool:
         """False for the flow of a poll that has closed; True for any other flow."""

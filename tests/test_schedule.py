@@ -732,3 +732,46 @@ async def test_at_start_up_the_scheduler_finishes_what_parley_missed_while_down_
 def _crash(written: int) -> None:
     """A fan-out's progress report, where the process dies after the first batch."""
     raise Crash
+
+
+async def test_a_resident_who_writes_before_a_held_question_reaches_them_is_asked_it_then(
+    harness: Harness,
+) -> None:
+    """At 22:30 the poll's SMS wait for morning. Anna, mid-survey, answers her survey at
+    23:00: that is a survey answer, not a vote, and the poll is asked once her survey
+    ends. Piotr texts "1" at 23:00: he is asked the poll now (his "1" is no vote), and
+    the held question does not go again in the morning."""
+    await into_survey(harness, ANNA.address)  # Anna: "What should be fixed first?"
+    await join(harness.app, harness.clock(), PIOTR)
+    harness.clock.advance(hours=12, minutes=30)  # 22:30, quiet hours
+    poll_id, broadcast_id = await ask(harness)
+    assert await run_due(harness) == 1
+    assert await drain(harness) == 0  # both SMS held
+
+    harness.clock.advance(minutes=30)  # 23:00
+    [piotr] = await says(harness, PIOTR, "1")
+    assert piotr.startswith(QUESTION["pl"])
+    await says(harness, ANNA, "1")  # housing: her survey's question
+    answers = await harness.rows(
+        "SELECT a.flow_id FROM answers a JOIN contacts c ON c.id = a.contact_id"
+        " WHERE c.address IN (?, ?) AND a.answered_at >= ? ORDER BY a.id",
+        ANNA.address,
+        PIOTR.address,
+        harness.clock().isoformat(),
+    )
+    assert [a["flow_id"] for a in answers] == ["priorities"]
+    assert await outbox(harness, broadcast_id) == {
+        ANNA.address: ["cancelled"],
+        PIOTR.address: ["cancelled"],
+    }
+    assert await poll_sessions(harness, ANNA, poll_id) == ["interrupted"]
+
+    harness.clock.advance(hours=10)  # 09:00: nothing held is left to go
+    assert await drain(harness) == 0
+    [vote] = await says(harness, PIOTR, "3")
+    assert vote.startswith("Dziękujemy za głos!")  # Piotr reads Polish
+    for text in ("2", "1 3", "4", "12", "1", "More street lights"):  # the rest of the survey
+        replies = await says(harness, ANNA, text)
+    assert QUESTION["en"] in replies[-1]  # the poll follows the survey's thanks
+    [counted] = await harness.rows("SELECT count(*) AS n FROM votes WHERE poll_id = ?", poll_id)
+    assert counted["n"] == 1

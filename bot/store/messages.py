@@ -130,6 +130,18 @@ def _buttons(buttons: tuple[Button, ...]) -> str | None:
     return json.dumps([[b.label, b.reply] for b in buttons], ensure_ascii=False)
 
 
+def withdraw_unsent(
+    tx: sqlite3.Connection, broadcast_id: int, contact_id: int, reason: str
+) -> bool:
+    """Cancel a broadcast's message to a contact if it is still waiting; True if it was."""
+    cursor = tx.execute(
+        "UPDATE outbox SET status = 'cancelled', error = ? WHERE broadcast_id = ?"
+        " AND contact_id = ? AND status = 'queued'",
+        (reason, broadcast_id, contact_id),
+    )
+    return cursor.rowcount > 0
+
+
 @dataclass(frozen=True)
 class QueuedMessage:
     id: int

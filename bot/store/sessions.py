@@ -26,11 +26,16 @@ class SessionRow:
     contact_id: int
     session: Session
     parent_id: int | None
+    broadcast_id: int | None = None  # the broadcast that opened it, if one did
 
 
 def _row(row: sqlite3.Row) -> SessionRow:
     return SessionRow(
-        row["id"], row["contact_id"], Session.from_json(row["state"]), row["parent_id"]
+        row["id"],
+        row["contact_id"],
+        Session.from_json(row["state"]),
+        row["parent_id"],
+        row["broadcast_id"],
     )
 
 
@@ -125,6 +130,22 @@ def set_status(tx: sqlite3.Connection, session_id: int, status: Status, now: dat
     tx.execute(
         "UPDATE sessions SET status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
         (status.value, now.isoformat(), _ended_at(status, now), session_id),
+    )
+
+
+def swap_with_parent(tx: sqlite3.Connection, child: SessionRow, now: datetime) -> None:
+    """Let the interrupted parent go first: it becomes active, and ``child`` waits
+    under it (to be resumed when the parent ends)."""
+    assert child.parent_id is not None
+    parent = get(tx, child.parent_id)
+    stamp = now.isoformat()
+    tx.execute(
+        "UPDATE sessions SET status = 'interrupted', parent_id = ?, updated_at = ? WHERE id = ?",
+        (parent.parent_id, stamp, child.id),
+    )
+    tx.execute(
+        "UPDATE sessions SET status = 'active', parent_id = ?, updated_at = ? WHERE id = ?",
+        (child.id, stamp, parent.id),
     )
 
 
