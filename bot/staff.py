@@ -107,6 +107,7 @@ def perform(desk: Desk, command: Command, text: str) -> StaffReply:
         log.warning("staff command /%s refused: %s is a worker", command.value, desk.who)
         return StaffReply([f"/{command.value} is for organisers only."], refused=True)
     body = _COMMAND.sub("", text.strip(), count=1)
+    desk.tx.execute("SAVEPOINT staff_command")  # a refused command leaves nothing behind
     try:
         match command:
             case Command.POLL:
@@ -125,7 +126,10 @@ def perform(desk: Desk, command: Command, text: str) -> StaffReply:
                 paused = command is Command.PAUSE
                 return pause(desk, _number(body, f"/{command.value} BROADCAST"), paused)
     except Refused as problem:
+        desk.tx.execute("ROLLBACK TO staff_command")
         return StaffReply([str(problem)], refused=True)
+    finally:
+        desk.tx.execute("RELEASE staff_command")
     raise AssertionError(command)  # pragma: no cover
 
 
@@ -185,7 +189,7 @@ def audience(text: str) -> Audience:
     fields: dict[str, str] = {}
     for item in text.split():
         name, equals, value = item.partition("=")
-        if not equals or not value:
+        if not name or not equals or not value:
             raise Refused(f"to: '{item}' should be name=value, like lang=pl or ward=North")
         name = name.lower()
         (found if name in _AUDIENCE_KEYS else fields)[name] = value
