@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.engine import Env, Flow
-from bot.engine.flow import MAX_OPTIONS, ChoiceQuestion, EndStep, Localized, Option
+from bot.engine.flow import MAX_OPTIONS, ChoiceQuestion, EndStep, Localized, OnFail, Option
 from bot.store import polls, sessions
 from bot.store.polls import Poll, PollOption, Vote
 from bot.store.sessions import Status
@@ -47,6 +47,7 @@ def as_flow(poll: Poll, env: Env) -> Flow:
                 options=options,
                 multiple=poll.multiple,
                 attempts=2,
+                on_fail=OnFail.END,  # no vote, so no "thank you for voting"
             ),
             EndStep(id="thanks", text=Localized(thanks_texts)),
         ),

@@ -434,6 +434,7 @@ class _Handling:
             return True
         session_id = polls.latest_session(self.tx, self.contact.id, poll.id)
         assert session_id is not None
+        first = not polls.has_voted(self.tx, poll.id, self.contact.id)
         self.record(
             session_id,
             flow,
@@ -447,7 +448,12 @@ class _Handling:
         labels = [
             o.label.get(self.language, flow.language) for o in question.options if o.id in chosen
         ]
-        self.say(self.sentence("Thank you. Your vote is now: %(choice)s", choice=", ".join(labels)))
+        if first:
+            self.say(self.sentence("Thank you for voting!"))
+        else:
+            self.say(
+                self.sentence("Thank you. Your vote is now: %(choice)s", choice=", ".join(labels))
+            )
         return True
 
     # -- sessions ----------------------------------------------------------------------

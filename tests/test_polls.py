@@ -185,6 +185,21 @@ async def test_residents_vote_by_number_letter_word_and_button(office: Harness) 
     }
 
 
+async def test_two_replies_not_understood_end_the_question_without_thanks(
+    office: Harness,
+) -> None:
+    """No "thank you for voting" for someone who did not vote; their next clear answer
+    is their first vote, thanked as one."""
+    ids = await join(office, Resident("+447700900001"))
+    await put(office, "/poll " + POLL)
+    assert await office.send("maybe later", "+447700900001") == [HINT]
+    [gave_up] = await office.send("no idea", "+447700900001")
+    assert "Thank you for voting" not in gave_up
+    assert ids["+447700900001"] not in await vote_rows(office)
+    assert await office.send("3", "+447700900001") == ["Thank you for voting!"]
+    assert await vote_rows(office) == {ids["+447700900001"]: (["friday"], 0)}
+
+
 async def test_the_last_vote_counts(office: Harness) -> None:
     ids = await join(
         office,

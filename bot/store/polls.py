@@ -140,6 +140,13 @@ def vote(
     )
 
 
+def has_voted(tx: sqlite3.Connection, poll_id: int, contact_id: int) -> bool:
+    row = tx.execute(
+        "SELECT 1 FROM votes WHERE poll_id = ? AND contact_id = ?", (poll_id, contact_id)
+    ).fetchone()
+    return row is not None
+
+
 @dataclass(frozen=True)
 class Vote:
     contact_id: int
