@@ -1,5 +1,6 @@
 """Who a broadcast goes to: an audience is a set of rules over contacts, turned into one
-query. Opted-out and unreachable residents are never in any audience."""
+query. Opted-out and unreachable residents, and those who declined when the welcome
+asked whether Parley may send them questions, are never in any audience."""
 
 from __future__ import annotations
 
@@ -63,7 +64,12 @@ def select(
     """The residents ``audience`` describes, in contact order (sampled if asked).
 
     Staff (their channel and address) are not residents: they are left out."""
-    where = ["c.opted_out_at IS NULL", "c.unreachable_at IS NULL"]
+    where = [
+        "c.opted_out_at IS NULL",
+        "c.unreachable_at IS NULL",
+        # A resident who said no when the welcome asked may we send questions.
+        "coalesce(json_extract(c.fields, '$.consent'), '') != 'no'",
+    ]
     params: list[Any] = []
     if audience.languages:
         where.append(f"c.language IN ({', '.join('?' * len(audience.languages))})")

@@ -97,6 +97,17 @@ async def test_opted_out_and_unreachable_residents_are_never_included(database: 
     assert await _ids(database, Audience()) == [1, 2, 3, 4, 5, 6, 7, 10]
 
 
+async def test_residents_who_declined_the_welcome_question_are_never_included(
+    database: Database,
+) -> None:
+    def decline(tx: sqlite3.Connection) -> None:
+        contacts.update(tx, contacts.get(tx, 2), {"consent": "no"})
+        contacts.update(tx, contacts.get(tx, 3), {"consent": "yes"})
+
+    await database.run(decline)
+    assert await _ids(database, Audience()) == [1, 3, 4, 5, 6, 7, 10]
+
+
 @pytest.mark.parametrize(
     ("audience", "expected"),
     [
