@@ -117,7 +117,7 @@ def poll(
     settings = settings_of(ctx)
 
     async def work(office: _Office) -> None:
-        from bot.polls import check, options_from_labels
+        from bot.polls import check, options_from_labels, translated
         from bot.staff import Refused, create_poll, poll_lines, when
         from bot.store.polls import NewPoll
 
@@ -129,14 +129,10 @@ def poll(
         else:
             texts, options = {source: question}, options_from_labels(labels, source)
             for language, line in name_values(translations, "--translation").items():
-                parts = [part.strip() for part in line.split("|")]
-                if len(parts) != len(options) + 1:
+                both = translated(texts, options, language, line)
+                if both is None:
                     raise Refused(f"--translation {language}: the question and each option, by |")
-                texts[language] = parts[0]
-                options = tuple(
-                    type(o)(o.id, {**o.texts, language: label}, o.words)
-                    for o, label in zip(options, parts[1:], strict=True)
-                )
+                texts, options = both
 
         def make(desk: Any) -> list[str]:
             new = NewPoll(

@@ -12,14 +12,13 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.engine import Env, Flow
 from bot.engine.flow import MAX_OPTIONS, ChoiceQuestion, EndStep, Localized, OnFail, Option
 from bot.store import polls, sessions
 from bot.store.polls import Poll, PollOption, Vote
-from bot.store.sessions import Status
 
 MIN_OPTIONS = 2
 QUESTION_STEP = "vote"
@@ -52,6 +51,46 @@ def as_flow(poll: Poll, env: Env) -> Flow:
             EndStep(id="thanks", text=Localized(thanks_texts)),
         ),
     )
+
+
+class FlowBook:
+    """Flows by id: those from the flow files, and each poll's (built once, on first use;
+    a poll's question and options never change after it is made)."""
+
+    def __init__(self, files: Mapping[str, Flow], env: Env) -> None:
+        self.files = files
+        self.env = env
+        self._polls: dict[int, Flow] = {}
+
+    def get(self, tx: sqlite3.Connection, flow_id: str) -> Flow | None:
+        flow = self.files.get(flow_id)
+        if flow is not None:
+            return flow
+        poll_id = polls.poll_id_of(flow_id)
+        if poll_id is None:
+            return None
+        flow = self._polls.get(poll_id)
+        if flow is None:
+            poll = polls.get(tx, poll_id)
+            if poll is None:
+                return None
+            flow = self._polls[poll_id] = as_flow(poll, self.env)
+        return flow
+
+
+def translated(
+    question: Mapping[str, str], options: tuple[PollOption, ...], language: str, line: str
+) -> tuple[dict[str, str], tuple[PollOption, ...]] | None:
+    """The poll with ``line`` ("question | option | option ...") as its ``language``
+    text; None unless the line gives the question and every option."""
+    parts = [part.strip() for part in line.split("|")]
+    if len(parts) != len(options) + 1 or not all(parts):
+        return None
+    labelled = tuple(
+        replace(option, texts={**option.texts, language: label})
+        for option, label in zip(options, parts[1:], strict=True)
+    )
+    return {**question, language: parts[0]}, labelled
 
 
 def _thanks(poll: Poll, env: Env, language: str) -> str:
@@ -205,7 +244,5 @@ def close(tx: sqlite3.Connection, poll_id: int, now: datetime) -> bool:
         "SELECT id, parent_id FROM sessions WHERE flow_id = ? AND status = 'active'",
         (polls.flow_id(poll_id),),
     ).fetchall():
-        sessions.set_status(tx, session_id, Status.EXPIRED, now)
-        if parent_id is not None:
-            sessions.set_status(tx, parent_id, Status.ACTIVE, now)
+        sessions.give_way(tx, session_id, parent_id, now)
     return True

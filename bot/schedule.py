@@ -20,7 +20,7 @@ from datetime import datetime
 from bot.audience import Audience, Recipient, select
 from bot.broadcast import Content, Message, Rendering, Survey, fan_out
 from bot.engine import Env, Flow
-from bot.polls import as_flow, close, resident_text, results
+from bot.polls import FlowBook, close, resident_text, results
 from bot.settings import Settings
 from bot.store import Database, broadcasts, jobs, polls
 from bot.store.broadcasts import Broadcast, NewBroadcast
@@ -45,6 +45,7 @@ class Jobs:
         self.settings = settings
         self.clock = clock
         self.on_queued = on_queued  # told when messages are waiting in the outbox
+        self.book = FlowBook(flows, env)
         self._lock = asyncio.Lock()
 
     async def pending(self) -> list[Job]:
@@ -151,11 +152,7 @@ class Jobs:
 
     @staticmethod
     def _begin(tx: sqlite3.Connection, new: NewBroadcast, now: datetime) -> int:
-        broadcast_id = broadcasts.create(tx, new, "sending", now)
-        tx.execute(
-            "UPDATE broadcasts SET started_at = ? WHERE id = ?", (now.isoformat(), broadcast_id)
-        )
-        return broadcast_id
+        return broadcasts.create(tx, new, "sending", now)
 
     # -- writing a broadcast to the outbox ---------------------------------------------
 
@@ -195,15 +192,8 @@ class Jobs:
     def content(self, tx: sqlite3.Connection, broadcast: Broadcast) -> Content | None:
         if broadcast.texts is not None:
             return Message(broadcast.texts)
-        flow = self.flow(tx, broadcast.flow_id or "")
+        flow = self.book.get(tx, broadcast.flow_id or "")
         return Survey(flow) if flow is not None else None
-
-    def flow(self, tx: sqlite3.Connection, flow_id: str) -> Flow | None:
-        if flow_id in self.flows:
-            return self.flows[flow_id]
-        poll_id = polls.poll_id_of(flow_id)
-        poll = polls.get(tx, poll_id) if poll_id is not None else None
-        return as_flow(poll, self.env) if poll is not None else None
 
     def recipients(self, tx: sqlite3.Connection, broadcast: Broadcast) -> list[Recipient]:
         if broadcast.kind == broadcasts.REMINDER:

@@ -40,7 +40,7 @@ from bot.engine import (
 from bot.engine.answers import Parsed, parse_choice
 from bot.engine.flow import ChoiceQuestion, Value
 from bot.lang.words import Keyword, keyword_of, keyword_word
-from bot.polls import QUESTION_STEP, as_flow, resident_text, results
+from bot.polls import QUESTION_STEP, FlowBook, resident_text, results
 from bot.settings import Settings
 from bot.store import Database, answers, contacts, messages, polls, sessions
 from bot.store.contacts import Contact
@@ -77,23 +77,7 @@ class ConversationService:
         self.on_queued = on_queued  # told when replies are waiting in the outbox
         self.on_scheduled: Callable[[], None] = lambda: None  # told when a job may be due
         self._scheduled = False
-        self._poll_flows: dict[int, Flow] = {}
-
-    def flow_named(self, tx: sqlite3.Connection, flow_id: str) -> Flow | None:
-        """A flow from the flow files, or the flow a poll is asked through."""
-        flow = self.flows.get(flow_id)
-        if flow is not None:
-            return flow
-        poll_id = polls.poll_id_of(flow_id)
-        if poll_id is None:
-            return None
-        flow = self._poll_flows.get(poll_id)
-        if flow is None:
-            poll = polls.get(tx, poll_id)
-            if poll is None:
-                return None
-            flow = self._poll_flows[poll_id] = as_flow(poll, self.env)
-        return flow
+        self.book = FlowBook(flows, env)  # the flow files' flows and the polls'
 
     def _after_commit(self) -> None:
         self.on_queued()
@@ -414,7 +398,7 @@ class _Handling:
         poll = polls.get(self.tx, poll_id) if poll_id is not None else None
         if poll is None or poll.status == "draft":
             return False
-        flow = self.service.flow_named(self.tx, poll.flow_id)
+        flow = self.service.book.get(self.tx, poll.flow_id)
         assert flow is not None
         question = flow.steps[0]
         assert isinstance(question, ChoiceQuestion)
@@ -463,17 +447,14 @@ class _Handling:
         row = sessions.active(self.tx, self.contact.id)
         if row is None:
             return None
-        flow = self.service.flow_named(self.tx, row.session.flow_id)
+        flow = self.service.book.get(self.tx, row.session.flow_id)
         step_id = row.session.step_id
         if flow is not None and step_id is not None and flow.has_step(step_id):
             if not self.poll_open(flow):
                 # Closed while this resident was being asked: they carry on with what
                 # the poll interrupted, if anything; a vote now gets "closed".
-                sessions.set_status(self.tx, row.id, Status.EXPIRED, self.now)
-                if row.parent_id is None:
-                    return None
-                sessions.set_status(self.tx, row.parent_id, Status.ACTIVE, self.now)
-                return self.current()
+                sessions.give_way(self.tx, row.id, row.parent_id, self.now)
+                return None if row.parent_id is None else self.current()
             if not is_expired(flow, row.session, self.now):
                 return self.not_yet_asked(row)
             status = Status.EXPIRED
@@ -506,7 +487,7 @@ class _Handling:
         return poll_id is None or polls.status(self.tx, poll_id) != "closed"
 
     def flow(self, row: SessionRow) -> Flow:
-        flow = self.service.flow_named(self.tx, row.session.flow_id)
+        flow = self.service.book.get(self.tx, row.session.flow_id)
         assert flow is not None, "current() ends sessions whose flow is gone"
         return flow
 

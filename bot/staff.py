@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from bot.audience import Audience, select
 from bot.broadcast import Content, Message, Preview, Rendering, Survey, preview
 from bot.engine import Button, Env, Flow
-from bot.polls import as_flow, check, options_from_labels, results
+from bot.polls import as_flow, check, options_from_labels, results, translated
 from bot.settings import Settings
 from bot.store import broadcasts, jobs, polls
 from bot.store.broadcasts import NewBroadcast
@@ -265,16 +265,12 @@ def draft_poll(desk: Desk, body: str) -> StaffReply:
     options = options_from_labels(labels, source)
     texts = {source: question}
     for language, line in draft.translations.items():
-        parts = [part.strip() for part in line.split("|")]
-        if len(parts) != len(labels) + 1 or not all(parts):
+        both = translated(texts, options, language, line)
+        if both is None:
             raise Refused(
                 f"{language}: give the question and all {len(labels)} options, split by |"
             )
-        texts[language] = parts[0]
-        options = tuple(
-            replace(option, texts={**option.texts, language: label})
-            for option, label in zip(options, parts[1:], strict=True)
-        )
+        texts, options = both
     results_rule = draft.settings.get("results", "send").lower()
     if results_rule not in ("send", "public", "private"):
         raise Refused("results: is send, public or private")

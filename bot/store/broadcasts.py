@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.store import sessions
+
 MESSAGE = "message"
 FLOW = "flow"
 POLL = "poll"
@@ -45,8 +47,8 @@ class Broadcast(NewBroadcast):
 def create(tx: sqlite3.Connection, new: NewBroadcast, status: str, now: datetime) -> int:
     row = tx.execute(
         "INSERT INTO broadcasts (kind, texts, flow_id, poll_id, parent_id, audience, status,"
-        " send_at, remind_after, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " send_at, remind_after, created_by, created_at, started_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             new.kind,
             json.dumps(new.texts, ensure_ascii=False) if new.texts is not None else None,
@@ -59,6 +61,7 @@ def create(tx: sqlite3.Connection, new: NewBroadcast, status: str, now: datetime
             int(new.remind_after.total_seconds()) if new.remind_after else None,
             new.created_by,
             now.isoformat(),
+            now.isoformat() if status == "sending" else None,  # written from now on
         ),
     ).fetchone()
     assert row is not None
@@ -172,16 +175,7 @@ def cancel(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
             " o.broadcast_id = ? AND o.contact_id = s.contact_id AND o.status = 'cancelled')",
             (one, one),
         ).fetchall():
-            tx.execute(
-                "UPDATE sessions SET status = 'expired', ended_at = ?, updated_at = ? WHERE id = ?",
-                (now.isoformat(), now.isoformat(), session_id),
-            )
-            if parent_id is not None:
-                tx.execute(
-                    "UPDATE sessions SET status = 'active', updated_at = ? WHERE id = ?"
-                    " AND status = 'interrupted'",
-                    (now.isoformat(), parent_id),
-                )
+            sessions.give_way(tx, session_id, parent_id, now)
     return withdrawn
 
 

@@ -133,6 +133,18 @@ def set_status(tx: sqlite3.Connection, session_id: int, status: Status, now: dat
     )
 
 
+def give_way(tx: sqlite3.Connection, session_id: int, parent_id: int | None, now: datetime) -> None:
+    """End a session that will not be answered (its poll closed, its question was
+    withdrawn); what it interrupted, if anything, is active again."""
+    set_status(tx, session_id, Status.EXPIRED, now)
+    if parent_id is not None:
+        tx.execute(
+            "UPDATE sessions SET status = 'active', updated_at = ? WHERE id = ?"
+            " AND status = 'interrupted'",
+            (now.isoformat(), parent_id),
+        )
+
+
 def swap_with_parent(tx: sqlite3.Connection, child: SessionRow, now: datetime) -> None:
     """Let the interrupted parent go first: it becomes active, and ``child`` waits
     under it (to be resumed when the parent ends)."""
