@@ -134,3 +134,30 @@ def test_twilio_with_a_messaging_service(tmp_path: Path) -> None:
     assert settings.twilio is not None
     assert settings.twilio.sender == "MG" + "b" * 32
     assert settings.public_url == "https://parley.example.org"  # no trailing slash
+
+
+def test_staff_are_read_by_channel_and_address(tmp_path: Path) -> None:
+    staff = "telegram:123456789=organiser, sms:+447700900001=worker"
+    settings = load_settings({"PARLEY_STAFF": staff}, config_file=_write(tmp_path, ""))
+    assert settings.staff == {
+        ("telegram", "123456789"): "organiser",
+        ("sms", "+447700900001"): "worker",
+    }
+
+
+@pytest.mark.parametrize(
+    ("staff", "message"),
+    [
+        ("telegram:123=boss", "entry 1: the role is organiser or worker"),
+        ("telegram:123=worker,telegram:alice=worker", "entry 2: a Telegram user id is a number"),
+        ("sms:07700900001=worker", "entry 1: a phone number is like"),
+        ("email:a@b.org=worker", "entry 1 is not CHANNEL:ADDRESS=ROLE"),
+    ],
+)
+def test_bad_staff_entries_are_named_without_the_address(
+    tmp_path: Path, staff: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"PARLEY_STAFF: {message}") as refused:
+        load_settings({"PARLEY_STAFF": staff}, config_file=_write(tmp_path, ""))
+    assert "07700900001" not in str(refused.value)
+    assert "alice" not in str(refused.value)
