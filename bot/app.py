@@ -13,6 +13,8 @@ from bot.channels.twilio import TwilioChannel
 from bot.engine import Env, Flow
 from bot.errors import ConfigError
 from bot.flowfile import load_flows
+from bot.flowfile.triggers import load_triggers
+from bot.lang.guess import LanguageGuesser
 from bot.lang.names import language_names
 from bot.lang.phrases import load_phrases
 from bot.outbox import Dispatcher, Lane
@@ -35,7 +37,11 @@ def load_content(settings: Settings) -> tuple[dict[str, Flow], Env]:
             raise ConfigError(
                 f"PARLEY_{setting.upper()}: there is no flow '{flow_id}' in {settings.flows_dir}"
             )
-    env = Env(load_phrases(settings.locales_dir), language_names(settings.languages))
+    env = Env(
+        load_phrases(settings.locales_dir),
+        language_names(settings.languages),
+        timezone=settings.timezone,
+    )
     return flows, env
 
 
@@ -76,6 +82,7 @@ class App:
     service: ConversationService
     dispatcher: Dispatcher
     jobs: Jobs
+    guesser: LanguageGuesser
     twilio: TwilioChannel | None = None
     telegram: TelegramChannel | None = None
 
@@ -88,6 +95,8 @@ class App:
     ) -> App:
         """Open with the given channels, or (None) with the providers the settings name."""
         flows, env = load_content(settings)
+        triggers = load_triggers(settings.flows_dir, flows)
+        guesser = LanguageGuesser(settings.languages)
         twilio = telegram = None
         if channels is None:
             channels, twilio, telegram = _providers(settings)
@@ -102,9 +111,18 @@ class App:
             attempts=pace.attempts,
             retry_delay=pace.retry_delay,
         )
-        service = ConversationService(database, flows, env, settings, clock, dispatcher.wake)
+        service = ConversationService(
+            database,
+            flows,
+            env,
+            settings,
+            clock,
+            dispatcher.wake,
+            triggers=triggers,
+            guess=guesser,
+        )
         jobs = Jobs(database, flows, env, settings, clock, dispatcher.wake)
-        return cls(settings, database, service, dispatcher, jobs, twilio, telegram)
+        return cls(settings, database, service, dispatcher, jobs, guesser, twilio, telegram)
 
     async def recover(self) -> None:
         """After a restart: act on stored messages, then send what is still queued."""

@@ -13,6 +13,7 @@ import click
 
 from bot.chat import chat
 from bot.cli_common import run_async, settings_of
+from bot.cli_flows import flows
 from bot.cli_staff import STAFF_COMMANDS
 from bot.errors import FlowError
 from bot.flowfile import load_flows
@@ -106,30 +107,6 @@ def chat_command(
     _chat(ctx, channel, address, language)
 
 
-@main.group()
-def flows() -> None:
-    """Flow files."""
-
-
-@flows.command()
-@click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.pass_context
-def check(ctx: click.Context, folder: Path | None) -> None:
-    """Check every flow file; print each problem as file:line, exit 1 if any."""
-    folder = folder or settings_of(ctx).flows_dir
-    if not folder.is_dir():
-        raise click.ClickException(f"{folder} is not a folder")
-    try:
-        loaded = load_flows(folder)
-    except FlowError as error:
-        for problem in error.problems:
-            click.echo(problem, err=True)
-        count = len(error.problems)
-        click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
-        sys.exit(1)
-    click.echo(f"{len(loaded)} flows OK: {', '.join(sorted(loaded))}")
-
-
 @main.command()
 @click.option("--flow", "flow_id", help="Only this flow's answers.")
 @click.option("--limit", default=50, show_default=True, help="How many of the latest answers.")
@@ -169,5 +146,6 @@ async def _print_answers(settings: Settings, flow_id: str | None, limit: int) ->
         )
 
 
+main.add_command(flows)
 for command in STAFF_COMMANDS:
     main.add_command(command)

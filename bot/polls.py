@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.engine import Env, Flow
 from bot.engine.flow import MAX_OPTIONS, ChoiceQuestion, EndStep, Localized, OnFail, Option
+from bot.lang import formats
 from bot.store import polls, sessions
 from bot.store.polls import Poll, PollOption, Vote
 
@@ -33,6 +34,17 @@ def as_flow(poll: Poll, env: Env) -> Flow:
         Option(option.id, Localized(dict(option.texts)), dict(option.words))
         for option in poll.options
     )
+    question = dict(poll.question)
+    if poll.closes_at is not None:
+        closes_at = poll.closes_at
+        question = {
+            code: text
+            + "\n"
+            + env.phrases.text(
+                code, "Voting closes %(when)s.", when=formats.when(closes_at, code, env.timezone)
+            )
+            for code, text in question.items()
+        }
     thanks_texts = {code: _thanks(poll, env, code) for code in {*env.languages, source}}
     return Flow(
         id=poll.flow_id,
@@ -42,7 +54,7 @@ def as_flow(poll: Poll, env: Env) -> Flow:
         steps=(
             ChoiceQuestion(
                 id=QUESTION_STEP,
-                text=Localized(dict(poll.question)),
+                text=Localized(question),
                 options=options,
                 multiple=poll.multiple,
                 attempts=2,
@@ -146,6 +158,10 @@ class Tally:
         """Share of voters who chose the option, rounded."""
         return round(100 * self.counts.get(option_id, 0) / self.voters) if self.voters else 0
 
+    def share(self, option_id: str) -> float:
+        """Share of voters who chose the option, 0 to 1."""
+        return self.counts.get(option_id, 0) / self.voters if self.voters else 0.0
+
 
 @dataclass(frozen=True)
 class Results:
@@ -203,22 +219,18 @@ def results(tx: sqlite3.Connection, poll: Poll, by: str | None = None) -> Result
 
 
 def resident_text(poll: Poll, tally: Tally, language: str, env: Env) -> str:
-    """The result as a resident reads it, in their language (options in theirs too)."""
+    """The result as a resident reads it, wholly in their language when the poll has it
+    (question and every option), else wholly in the poll's own: never half-translated."""
+    texts = [poll.question, *(option.texts for option in poll.options)]
+    if not all(texts.get(language) for texts in texts):
+        language = poll.language
     phrases = env.phrases
-    lines = [
-        phrases.text(
-            language,
-            "Poll result: %(question)s",
-            question=_in(poll.question, language, poll.language),
-        )
-    ]
+    lines = [phrases.text(language, "Poll result: %(question)s", question=poll.question[language])]
     for n, option in enumerate(poll.options, start=1):
         votes = tally.counts.get(option.id, 0)
-        lines.append(
-            f"{n}. {_in(option.texts, language, poll.language)}: "
-            + phrases.plural(language, "%(n)d vote", "%(n)d votes", votes, n=votes)
-            + f" ({tally.percent(option.id)}%)"
-        )
+        count = phrases.plural(language, "%(n)d vote", "%(n)d votes", votes, n=votes)
+        share = formats.percent(tally.share(option.id), language)
+        lines.append(f"{n}. {option.texts[language]}: {count} ({share})")
     lines.append(
         phrases.plural(
             language,
@@ -229,10 +241,6 @@ def resident_text(poll: Poll, tally: Tally, language: str, env: Env) -> str:
         )
     )
     return "\n".join(lines)
-
-
-def _in(texts: Mapping[str, str], language: str, source: str) -> str:
-    return texts.get(language) or texts[source]
 
 
 def close(tx: sqlite3.Connection, poll_id: int, now: datetime) -> bool:

@@ -57,6 +57,8 @@ class Server:
         self.app = app = await App.open(settings, None, self.clock)
         if app.telegram is not None:
             await _telegram_start(app.telegram.start())
+        # Load the language model before the first new resident writes, not on their message.
+        await asyncio.to_thread(app.guesser.warm)
         await app.service.resume_pending()  # messages stored before the last stop
         config = uvicorn.Config(
             build_web(app),

@@ -16,7 +16,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import staff
 from bot.channels.base import Inbound
@@ -38,7 +38,8 @@ from bot.engine import (
     is_expired,
 )
 from bot.engine.answers import Parsed, parse_choice
-from bot.engine.flow import ChoiceQuestion, Value
+from bot.engine.flow import ChoiceQuestion, TextQuestion, Value
+from bot.lang import formats
 from bot.lang.words import Keyword, keyword_of, keyword_word
 from bot.polls import QUESTION_STEP, FlowBook, resident_text, results
 from bot.settings import Settings
@@ -46,10 +47,14 @@ from bot.store import Database, answers, contacts, messages, polls, sessions
 from bot.store.contacts import Contact
 from bot.store.messages import NewOutbound, StoredInbound
 from bot.store.sessions import SessionRow, Status
+from bot.triggers import Triggered, Triggers
 
 log = logging.getLogger(__name__)
 
 _DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")
+
+WELCOME_BACK_AFTER = timedelta(days=30)
+"""A resident who writes after this long away is greeted before anything else."""
 
 MAX_CHAINED_FLOWS = 5
 """How many flows one message may start through ``then``, against accidental cycles."""
@@ -68,8 +73,15 @@ class ConversationService:
         settings: Settings,
         clock: Callable[[], datetime] = utc_now,
         on_queued: Callable[[], None] = lambda: None,
+        *,
+        triggers: Triggers | None = None,
+        guess: Callable[[str], str | None] = lambda text: None,
     ) -> None:
         self.database = database
+        self.triggers = triggers or Triggers()
+        # The language a new SMS contact's first message seems to be in (a hint only:
+        # the welcome's language menu lists it first, and the resident confirms it).
+        self.guess = guess
         self.flows = flows
         self.env = env
         self.settings = settings
@@ -100,6 +112,10 @@ class ConversationService:
 
         def work(tx: sqlite3.Connection) -> bool:
             contact = contacts.touch(tx, message.channel, message.address, language, now)
+            if contact.is_new and hint is None:
+                guessed = self.guess(message.text)
+                if guessed in self.env.languages and guessed != contact.language:
+                    contact = contacts.update(tx, contact, {"language": guessed})
             inbound_id = messages.add_inbound(
                 tx, contact.id, message.channel, message.provider_id, message.text, now
             )
@@ -242,6 +258,9 @@ class _Handling:
         command = staff.command_of(self.inbound.text)
         role = self.service.settings.staff.get((self.contact.channel, self.contact.address))
         linked = self.deep_link()
+        triggered = self.service.triggers.match(self.inbound.text) if keyword is None else None
+        if self.returning() and keyword is not Keyword.STOP and command is None:
+            self.say(self.sentence("Welcome back to %(name)s!", name=self.service.settings.name))
         if command is not None and role is not None:
             self.staff_command(command, staff.Role(role))
         elif command is not None and keyword is not Keyword.STOP and not self.contact.opted_out:
@@ -253,7 +272,7 @@ class _Handling:
         elif linked is not None:
             self.open_link(linked)
         elif self.contact.opted_out:
-            self.while_opted_out(keyword)
+            self.while_opted_out(keyword, triggered is not None)
         elif keyword is Keyword.STOP:
             self.opt_out()
         elif keyword is Keyword.START:
@@ -263,9 +282,18 @@ class _Handling:
             self.reask()
         elif keyword is Keyword.LANGUAGE:
             self.change_language()
+        elif triggered is not None and not (triggered.unknown_code and self.at_text_question()):
+            self.trigger(triggered)
         else:
             self.answer()
         self.send_reply()
+
+    def returning(self) -> bool:
+        """Back after a long time away (an opted-out resident is not greeted)."""
+        seen = self.contact.previous_seen_at
+        return (
+            seen is not None and not self.contact.opted_out and self.now - seen > WELCOME_BACK_AFTER
+        )
 
     def staff_command(self, command: staff.Command, role: staff.Role) -> None:
         assert self.inbound is not None
@@ -285,8 +313,9 @@ class _Handling:
             service._scheduled = True
         self.say(reply.text, reply.buttons)
 
-    def while_opted_out(self, keyword: Keyword | None) -> None:
-        """An opted-out resident hears nothing, except in answer to START and HELP."""
+    def while_opted_out(self, keyword: Keyword | None, triggered: bool) -> None:
+        """An opted-out resident hears nothing, except in answer to START and HELP, and
+        to a poster's trigger word (told how to opt back in, never signed up by it)."""
         if keyword is Keyword.START:
             contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
             self.say(
@@ -295,7 +324,7 @@ class _Handling:
                     stop=self.word(Keyword.STOP),
                 )
             )
-        elif keyword is Keyword.HELP:
+        elif keyword is Keyword.HELP or triggered:
             self.reply.compliance = True
             self.say(
                 self.sentence(
@@ -335,6 +364,31 @@ class _Handling:
             language=self.word(Keyword.LANGUAGE),
             stop=self.word(Keyword.STOP),
         )
+
+    def trigger(self, triggered: Triggered) -> None:
+        """A poster's word: start its flow, recording the code's value (the area)."""
+        trigger = triggered.trigger
+        if triggered.unknown_code:
+            self.say(
+                self.sentence(
+                    "Sorry, we do not know the code %(code)s. Please check the poster and "
+                    "try again.",
+                    code=triggered.code,
+                )
+            )
+            self.reask()
+            return
+        if trigger.field is not None and triggered.value is not None:
+            self.contact = contacts.update(self.tx, self.contact, {trigger.field: triggered.value})
+        log.info("trigger for flow %s (contact %s)", trigger.flow, self.contact.id)
+        self.begin(trigger.flow)
+
+    def at_text_question(self) -> bool:
+        """Whether the resident is being asked for free text (any reply is an answer)."""
+        row = self.current()
+        if row is None or row.session.step_id is None:
+            return False
+        return isinstance(self.flow(row).step(row.session.step_id), TextQuestion)
 
     def deep_link(self) -> str | None:
         """The flow a Telegram ``/start <flow>`` link opens (from a poster, say)."""
@@ -428,16 +482,22 @@ class _Handling:
             self.language,
             self.inbound.id,
         )
-        chosen = parsed.value if isinstance(parsed.value, list) else [parsed.value]
-        labels = [
-            o.label.get(self.language, flow.language) for o in question.options if o.id in chosen
-        ]
         if first:
             self.say(self.sentence("Thank you for voting!"))
-        else:
-            self.say(
-                self.sentence("Thank you. Your vote is now: %(choice)s", choice=", ".join(labels))
+            return True
+        # Said in the language the poll was asked in, so the labels are never foreign.
+        language = self.language
+        if not all(language in option.label.texts for option in question.options):
+            language = flow.language
+        chosen = parsed.value if isinstance(parsed.value, list) else [parsed.value]
+        labels = [o.label.texts[language] for o in question.options if o.id in chosen]
+        self.say(
+            self.service.env.phrases.text(
+                language,
+                "Thank you. Your vote is now: %(choice)s",
+                choice=formats.listing(labels, language),
             )
+        )
         return True
 
     # -- sessions ----------------------------------------------------------------------

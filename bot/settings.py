@@ -108,7 +108,9 @@ SETTINGS: dict[str, Setting] = {
     "database": Setting("parley.db", "SQLite file, created on first run"),
     "flows": Setting("", "folder of flow files (default: the bundled flows)"),
     "locales": Setting("", "folder of gettext catalogs (default: the bundled catalogs)"),
-    "languages": Setting("en,pl,ro,ar,ur", "languages offered; the first is default"),
+    "languages": Setting(
+        "en,pl,ro,pa,ur,pt,es,ar,bn,gu,lt,so,uk,fa,ps,ti", "languages offered; the first is default"
+    ),
     "name": Setting("Parley", "the name residents see in HELP"),
     "timezone": Setting("Europe/London", "time zone of the deployment (IANA name)"),
     "start_flow": Setting("welcome", "flow for a new contact's first message"),

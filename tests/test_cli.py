@@ -92,7 +92,7 @@ def test_chat_in_polish_with_lang_option(tmp_path: Path) -> None:
     result = parley(tmp_path, "chat", "--lang", "pl", "--channel", "telegram", stdin="hej\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Witamy")
-    assert "[English] [Polski] [Română]" in result.stdout  # buttons on Telegram
+    assert "[Polski] [English] [Română]" in result.stdout  # buttons, its language first
 
 
 def test_run_without_providers_starts_the_simulator(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from bot.lang.bidi import for_display
+
 # GSM 03.38 basic character set (the escape 0x1B is not a character of its own).
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -134,7 +136,9 @@ SEGMENTED_CHANNELS = frozenset({"sms"})
 
 def as_sent(text: str, channel: str) -> tuple[str, int | None]:
     """Exactly what goes out on ``channel``, and its segments when billed per segment:
+    lines that would run the wrong way marked with their direction (right-to-left text);
     on SMS, typographic punctuation made plain if that saves."""
+    text = for_display(text)
     if channel not in SEGMENTED_CHANNELS:
         return text, None
     text = gsm7_friendly(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Protocol
 
 from bot.engine.flow import Localized, Option, option_words
@@ -41,20 +42,37 @@ class LanguageName:
 
 
 @dataclass(frozen=True)
+class LanguageMenu:
+    """The language menu as numbered options, with the words that pick each one."""
+
+    options: tuple[Option, ...]
+    words: Mapping[str, int]
+
+
+@dataclass(frozen=True)
 class Env:
     phrases: Phrases = field(default_factory=EnglishPhrases)
     # The deployment's languages in menu order.
     languages: Mapping[str, LanguageName] = field(
         default_factory=lambda: {"en": LanguageName("English", "English")}
     )
-    # The language menu as options, and its word index; derived once from ``languages``.
-    language_options: tuple[Option, ...] = field(init=False, repr=False, compare=False)
-    language_words: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    # Where the deployment is: dates and times are shown to residents in this zone.
+    timezone: tzinfo = UTC
+    # One menu per language listed first (the resident's current language leads, so a
+    # guessed or preselected language is always option 1); derived once from ``languages``.
+    language_menus: Mapping[str, LanguageMenu] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        options = tuple(
-            Option(code, Localized({code: name.own}), {"en": (name.english,)})
+        options = {
+            code: Option(code, Localized({code: name.own}), {"en": (name.english,)})
             for code, name in self.languages.items()
-        )
-        object.__setattr__(self, "language_options", options)
-        object.__setattr__(self, "language_words", option_words(options))
+        }
+        menus: dict[str, LanguageMenu] = {}
+        for first in self.languages:
+            ordered = (options[first], *(o for code, o in options.items() if code != first))
+            menus[first] = LanguageMenu(ordered, option_words(ordered))
+        object.__setattr__(self, "language_menus", menus)
+
+    def language_menu(self, first: str) -> LanguageMenu:
+        """The menu with ``first`` as option 1 (deployment order for an unknown code)."""
+        return self.language_menus.get(first) or self.language_menus[next(iter(self.languages))]

@@ -166,9 +166,9 @@ class Flow:
     on_fail: OnFail = OnFail.SKIP
     path: str = ""
     _positions: Mapping[str, int] = field(init=False, repr=False, compare=False)
-    # Questions as rendered per (step id, language, phrases); filled by the engine as it
+    # Questions as rendered per (step id, language, page, env); filled by the engine as it
     # goes. A memo of a pure function, so it never changes what the engine returns.
-    rendered: dict[tuple[str, str, int], Any] = field(
+    rendered: dict[tuple[object, ...], Any] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 

@@ -7,9 +7,10 @@ inputs always give the same turn, which is what makes golden tests and replays p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from bot.engine.answers import Parsed, Problem, parse, parse_choice
 from bot.engine.env import Env
@@ -46,10 +47,21 @@ from bot.engine.flow import (
     YesNoQuestion,
 )
 from bot.engine.session import Session
+from bot.lang.normalize import key
+
+_T = TypeVar("_T")
 
 LANGUAGE_FIELD = "language"
 MAX_STEPS_PER_TURN = 500
 """A guard against loops of steps that never wait; flow checks reject such loops."""
+
+MENU_PAGE_UNITS = 3 * 67
+"""The most UTF-16 units one page of the language menu takes: three SMS segments even in
+UCS-2, which every menu with a non-Latin name needs. Longer menus are paged. Each line
+is counted one unit longer, for the direction mark a line of another script may get."""
+
+NEXT_PAGE = "0"
+MORE_LANGUAGES = "More languages"
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,9 @@ class _Turn:
     def reply(self, session: Session, text: str) -> Turn:
         step = self.flow.step(session.step_id or "")
         assert isinstance(step, Question)
+        if isinstance(step, LanguageQuestion) and self.wants_next_page(step, session, text):
+            pages = len(self.language_pages(step, session.language))
+            return self.ask(session, step, page=(session.page + 1) % pages)
         result = self.parse(step, text, session.language)
         if isinstance(result, Parsed):
             session = self.record(session, step, result.value, text)
@@ -112,11 +127,11 @@ class _Turn:
         self.notice(session.language, "Let's skip this question.")
         return self.run_from(session.evolve(tries=0), self.next_position(step))
 
-    def ask(self, session: Session, step: Step) -> Turn:
+    def ask(self, session: Session, step: Step, page: int = 0) -> Turn:
         assert isinstance(step, Question)
-        text, buttons = self.render_question(step, session.language)
+        text, buttons = self.render_question(step, session.language, page)
         self.say(text, MessageKind.QUESTION, step, buttons)
-        return self.finish(session.evolve(step_id=step.id, tries=0))
+        return self.finish(session.evolve(step_id=step.id, tries=0, page=page))
 
     def run_from(self, session: Session, position: int) -> Turn:
         for _ in range(MAX_STEPS_PER_TURN):
@@ -213,46 +228,106 @@ class _Turn:
     def notice(self, language: str, message: str) -> None:
         self.say(self.phrase(language, message), MessageKind.NOTICE)
 
+    def question_language(self, step: Question, language: str) -> str:
+        """``language`` if the whole question (text and every option) is translated into
+        it, else the flow's own: a resident never gets a half-translated question."""
+        texts = [step.text]
+        if isinstance(step, ChoiceQuestion):
+            texts += [option.label for option in step.options]
+        if all(language in text.texts for text in texts):
+            return language
+        return self.flow.language
+
     def choices(self, step: Question, language: str) -> list[str] | None:
         """The labels a question numbers, or None for questions answered in words."""
         match step:
             case ChoiceQuestion(options=options):
                 return [self.localize(o.label, language) for o in options]
             case LanguageQuestion():
-                return [name.own for name in self.env.languages.values()]
+                menu = self.env.language_menu(language)
+                return [self.env.languages[o.id].own for o in menu.options]
             case YesNoQuestion():
                 return [self.phrase(language, "Yes"), self.phrase(language, "No")]
         return None
 
-    def render_question(self, step: Question, language: str) -> tuple[str, tuple[Button, ...]]:
+    def memo(self, memo_key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+        """A rendering of this flow, computed once per env (renderings are pure)."""
         # The memo holds the env itself, so its id cannot be reused by another env.
-        memo_key = (step.id, language, id(self.env))
-        memo = self.flow.rendered.get(memo_key)
-        if memo is None or memo[0] is not self.env:
-            memo = self.flow.rendered[memo_key] = (
-                self.env,
-                self._render_question(step, language),
-            )
-        rendered: tuple[str, tuple[Button, ...]] = memo[1]
-        return rendered
+        full_key = (*memo_key, id(self.env))
+        found = self.flow.rendered.get(full_key)
+        if found is None or found[0] is not self.env:
+            found = self.flow.rendered[full_key] = (self.env, compute())
+        value: _T = found[1]
+        return value
 
-    def _render_question(self, step: Question, language: str) -> tuple[str, tuple[Button, ...]]:
-        lines = [self.localize(step.text, language)]
+    def render_question(
+        self, step: Question, language: str, page: int = 0
+    ) -> tuple[str, tuple[Button, ...]]:
+        return self.memo(
+            (step.id, language, page), lambda: self._render_question(step, language, page)
+        )
+
+    def _render_question(
+        self, step: Question, language: str, page: int
+    ) -> tuple[str, tuple[Button, ...]]:
+        language = self.question_language(step, language)
+        prompt = self.localize(step.text, language)
         labels = self.choices(step, language)
         if labels is not None:
-            lines += [f"{n}. {label}" for n, label in enumerate(labels, 1)]
+            numbered = list(enumerate(labels, 1))
+            extra: list[tuple[str, str]] = []
+            if isinstance(step, LanguageQuestion):
+                pages = self.language_pages(step, language)
+                numbered = [numbered[i] for i in pages[page % len(pages)]]
+                if len(pages) > 1:
+                    extra.append((NEXT_PAGE, self.phrase(language, MORE_LANGUAGES)))
+            lines = [prompt, *(f"{n}. {label}" for n, label in numbered)]
+            lines += [f"{n}. {label}" for n, label in extra]
             if isinstance(step, ChoiceQuestion) and step.multiple:
                 lines.append(self.phrase(language, "You can choose more than one, like: 1 3"))
-            buttons = tuple(Button(label, str(n)) for n, label in enumerate(labels, 1))
+            buttons = tuple(Button(label, str(n)) for n, label in numbered)
+            buttons += tuple(Button(label, n) for n, label in extra)
             return "\n".join(lines), buttons
         if isinstance(step, ScaleQuestion):
             numbers = range(step.low, step.high + 1)
-            return lines[0], tuple(Button(str(n), str(n)) for n in numbers)
-        return lines[0], ()
+            return prompt, tuple(Button(str(n), str(n)) for n in numbers)
+        return prompt, ()
+
+    def language_pages(self, step: LanguageQuestion, language: str) -> list[range]:
+        """The language menu split into pages of at most :data:`MENU_PAGE_UNITS`."""
+        return self.memo((step.id, language, "pages"), lambda: self._pages(step, language))
+
+    def _pages(self, step: LanguageQuestion, language: str) -> list[range]:
+        language = self.question_language(step, language)
+        prompt = self.localize(step.text, language)
+        labels = self.choices(step, language) or []
+        lines = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
+        if _units(prompt) + sum(_units(line) + 2 for line in lines) <= MENU_PAGE_UNITS:
+            return [range(len(lines))]
+        more = f"{NEXT_PAGE}. {self.phrase(language, MORE_LANGUAGES)}"
+        fixed = _units(prompt) + 2 + _units(more)
+        pages: list[range] = []
+        start, used = 0, fixed
+        for index, line in enumerate(lines):
+            if index > start and used + _units(line) + 2 > MENU_PAGE_UNITS:
+                pages.append(range(start, index))
+                start, used = index, fixed
+            used += _units(line) + 2
+        pages.append(range(start, len(lines)))
+        return pages
+
+    def wants_next_page(self, step: LanguageQuestion, session: Session, text: str) -> bool:
+        """ "0" or "More languages" (in the resident's language or English) on a paged menu."""
+        if len(self.language_pages(step, session.language)) < 2:
+            return False
+        asked = key(text)
+        more = (self.phrase(session.language, MORE_LANGUAGES), MORE_LANGUAGES, "more")
+        return asked == NEXT_PAGE or asked in {key(word) for word in more}
 
     def parse(self, step: Question, text: str, language: str) -> Parsed | Problem:
         if isinstance(step, LanguageQuestion):
-            return parse_choice(self.env.language_options, self.env.language_words, False, text)
+            menu = self.env.language_menu(language)
+            return parse_choice(menu.options, menu.words, False, text)
         return parse(step, text, (language,))
 
     def hint(self, step: Question, problem: Problem, language: str) -> str:
@@ -315,6 +390,11 @@ class _Turn:
         return self.phrase(language, "Please reply with a number, like: 3")
 
 
+def _units(text: str) -> int:
+    """UTF-16 code units: what a UCS-2 SMS counts."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
@@ -337,3 +417,10 @@ def _case_matches(
         if maximum is not None and answer > maximum:
             return False
     return bool(values) or minimum is not None or maximum is not None
+
+
+def render_question(
+    flow: Flow, step: Question, language: str, env: Env | None = None, page: int = 0
+) -> tuple[str, tuple[Button, ...]]:
+    """A question as the resident gets it in ``language``: text, numbered options, buttons."""
+    return _Turn(flow, env or Env(), datetime.min).render_question(step, language, page)

@@ -25,6 +25,7 @@ class Session:
     answers: Mapping[str, Value] = field(default_factory=dict)
     tries: int = 0  # unparseable replies to the current question so far
     ended: bool = False
+    page: int = 0  # the page of a long menu (the language menu) last shown
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with ``changes``; like ``dataclasses.replace`` without its per-call
@@ -57,6 +58,7 @@ def _to_dict(session: Session) -> dict[str, Any]:
         "answers": dict(session.answers),
         "tries": session.tries,
         "ended": session.ended,
+        **({"page": session.page} if session.page else {}),
     }
 
 
@@ -70,6 +72,7 @@ def _from_dict(data: dict[str, Any]) -> Session:
         answers=data["answers"],
         tries=data["tries"],
         ended=data["ended"],
+        page=data.get("page", 0),
     )
 
 

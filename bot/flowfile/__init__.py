@@ -16,6 +16,7 @@ from bot.errors import FlowError
 from bot.flowfile.checks import check_graph
 from bot.flowfile.reader import FlowReader
 from bot.flowfile.yamllines import load_yaml
+from bot.triggers import TRIGGERS_FILE
 
 __all__ = ["load_flow", "load_flows", "read_flow"]
 
@@ -45,11 +46,14 @@ def load_flow(path: Path, shown_as: str | None = None) -> Flow:
 
 
 def load_flows(directory: Path, shown_as: str | None = None) -> dict[str, Flow]:
-    """Load every ``*.yaml`` in ``directory``; all problems of all files in one error."""
+    """Load every ``*.yaml`` in ``directory`` but ``triggers.yaml`` (see
+    :mod:`.triggers`); all problems of all files in one error."""
     flows: dict[str, Flow] = {}
     problems: list[str] = []
     prefix = shown_as if shown_as is not None else str(directory)
     for path in sorted(directory.glob("*.yaml")):
+        if path.name == TRIGGERS_FILE:
+            continue
         flow, found = read_flow(path.read_text(encoding="utf-8"), f"{prefix}/{path.name}")
         problems.extend(message for _, message in found)
         if flow is not None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from bot.engine.flow import BranchStep, EndStep, Flow, Question, Step
 
 
-def _targets(flow: Flow, step: Step) -> Iterator[tuple[str, int]]:
+def targets(flow: Flow, step: Step) -> Iterator[tuple[str, int]]:
     """The steps that ``step`` can lead to, with the line that says so."""
     following = flow.position(step.id) + 1
     next_id = flow.steps[following].id if following < len(flow.steps) else None
@@ -35,7 +35,7 @@ def check_graph(flow: Flow) -> list[tuple[int, str]]:
     edges: dict[str, list[str]] = {}
     for step in flow.steps:
         edges[step.id] = []
-        for target, line in _targets(flow, step):
+        for target, line in targets(flow, step):
             if flow.has_step(target):
                 edges[step.id].append(target)
             else:

@@ -59,7 +59,7 @@ STEP_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Skip(Exception):
+class Skip(Exception):
     """Raised inside a step after a problem was reported, to stop reading that step."""
 
 
@@ -77,9 +77,9 @@ class FlowReader:
     def problem(self, line: int, message: str) -> None:
         self.problems.append((line, f"{self.path}:{line}: {self.where}{message}"))
 
-    def fail(self, line: int, message: str) -> _Skip:
+    def fail(self, line: int, message: str) -> Skip:
         self.problem(line, message)
-        return _Skip()
+        return Skip()
 
     def unknown_keys(self, data: LineMap, allowed: tuple[str, ...]) -> None:
         for key in data:
@@ -135,7 +135,7 @@ class FlowReader:
             else:
                 texts[language] = str(text).strip()
         if texts.get(self.source) == "":
-            raise _Skip()  # already reported as empty or not a text
+            raise Skip()  # already reported as empty or not a text
         texts = {language: text for language, text in texts.items() if text}
         if self.source not in texts:
             raise self.fail(
@@ -199,7 +199,7 @@ class FlowReader:
             title = self.required(data, "title")
             expiry = self.duration(data)
             steps_data = self.required(data, "steps")
-        except _Skip:
+        except Skip:
             return None
         if flow_id != expected_id:
             self.problem(
@@ -226,7 +226,7 @@ class FlowReader:
     def _guard(self, read: Callable[[], Any]) -> Any:
         try:
             return read()
-        except _Skip:
+        except Skip:
             return None
 
     def duration(self, data: LineMap) -> timedelta:
@@ -252,7 +252,7 @@ class FlowReader:
             self.where = f"step '{raw_id}': " if raw_id else f"step {index + 1}: "
             try:
                 step = self.step(item)
-            except _Skip:
+            except Skip:
                 continue
             if step.id in first_line:
                 self.problem(line, f"duplicate step id (first used on line {first_line[step.id]})")
@@ -346,7 +346,7 @@ class FlowReader:
                 option_id = self.identifier(item, "id", "option id")
                 label = self.text(item)
                 words = self.words(item)
-            except _Skip:
+            except Skip:
                 continue
             if option_id in seen:
                 self.problem(at, f"duplicate option id '{option_id}'")
@@ -384,7 +384,7 @@ class FlowReader:
             try:
                 goto = self.identifier(item, "goto", "goto")
                 low, high = self.number(item, "min"), self.number(item, "max")
-            except _Skip:
+            except Skip:
                 continue
             raw = item.get("is")
             values = tuple(raw) if isinstance(raw, list) else (() if raw is None else (raw,))

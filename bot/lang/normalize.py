@@ -50,11 +50,19 @@ def _mark_is_droppable(base: str) -> bool:
     return base < "\u0590" or "\u0590" <= base <= "\u06ff" or "\u0750" <= base <= "\u077f"
 
 
+# Ethiopic numerals (Tigrinya, Amharic) are not decimal digits (there is no zero), but
+# the single ones ፩-፱ are what a resident types for options 1 to 9.
+_ETHIOPIC_DIGITS = {chr(0x1369 + n): str(n + 1) for n in range(9)}
+
+
 def fold_digits(text: str) -> str:
-    """Replace decimal digits of any script with ASCII digits."""
+    """Replace decimal digits of any script, and Ethiopic ፩-፱, with ASCII digits."""
     if text.isascii():
         return text
-    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() else _ETHIOPIC_DIGITS.get(ch, ch)
+        for ch in text
+    )
 
 
 def fold(text: str) -> str:

@@ -67,6 +67,72 @@ KEYWORDS: Mapping[str, Mapping[Keyword, tuple[str, ...]]] = {
         Keyword.HELP: ("مدد",),
         Keyword.LANGUAGE: ("زبان",),
     },
+    "pa": {
+        Keyword.STOP: ("ਬੰਦ", "ਰੋਕੋ"),
+        Keyword.START: ("ਸ਼ੁਰੂ", "ਸੁਰੂ"),
+        Keyword.HELP: ("ਮਦਦ", "ਸਹਾਇਤਾ"),
+        Keyword.LANGUAGE: ("ਭਾਸ਼ਾ", "ਭਾਸਾ", "ਬੋਲੀ"),
+    },
+    "pt": {
+        Keyword.STOP: ("parar", "sair", "cancelar"),
+        Keyword.START: ("começar", "iniciar"),
+        Keyword.HELP: ("ajuda",),
+        Keyword.LANGUAGE: ("idioma", "língua"),
+    },
+    "es": {
+        Keyword.STOP: ("baja", "parar", "cancelar"),
+        Keyword.START: ("empezar", "iniciar", "comenzar"),
+        Keyword.HELP: ("ayuda",),
+        Keyword.LANGUAGE: ("idioma",),
+    },
+    "bn": {
+        Keyword.STOP: ("বন্ধ", "থামুন", "bondho"),
+        Keyword.START: ("শুরু", "চালু"),
+        Keyword.HELP: ("সাহায্য",),
+        Keyword.LANGUAGE: ("ভাষা",),
+    },
+    "gu": {
+        Keyword.STOP: ("બંધ", "રોકો", "bandh"),
+        Keyword.START: ("શરૂ", "ચાલુ"),
+        Keyword.HELP: ("મદદ",),
+        Keyword.LANGUAGE: ("ભાષા",),
+    },
+    "lt": {
+        Keyword.STOP: ("stabdyti", "atsisakyti", "sustabdyti"),
+        Keyword.START: ("pradėti", "užsisakyti"),
+        Keyword.HELP: ("pagalba",),
+        Keyword.LANGUAGE: ("kalba",),
+    },
+    "so": {
+        Keyword.STOP: ("jooji", "joogso"),
+        Keyword.START: ("bilow", "bilaw"),
+        Keyword.HELP: ("caawimaad", "caawi"),
+        Keyword.LANGUAGE: ("luqad", "luqadda"),
+    },
+    "uk": {
+        Keyword.STOP: ("стоп", "відписатися", "відписка"),
+        Keyword.START: ("старт", "підписатися", "почати знову"),
+        Keyword.HELP: ("допомога", "довідка"),
+        Keyword.LANGUAGE: ("мова", "змінити мову"),
+    },
+    "fa": {
+        Keyword.STOP: ("لغو", "توقف", "لغو عضویت"),
+        Keyword.START: ("شروع", "عضویت"),
+        Keyword.HELP: ("راهنما", "کمک"),
+        Keyword.LANGUAGE: ("زبان",),
+    },
+    "ps": {
+        Keyword.STOP: ("بند", "ودروئ", "لغو"),
+        Keyword.START: ("شروع", "پیل"),
+        Keyword.HELP: ("مرسته", "لارښود"),
+        Keyword.LANGUAGE: ("ژبه", "ژبې"),
+    },
+    "ti": {
+        Keyword.STOP: ("ኣቋርጽ", "አቋርጽ", "ኣቋርጹ", "ኣቋርጺ", "ደው በል"),
+        Keyword.START: ("ጀምር", "ጀምሩ", "ጀምሪ"),
+        Keyword.HELP: ("ሓገዝ", "ሓግዙ", "ሓግዘኒ"),
+        Keyword.LANGUAGE: ("ቋንቋ",),
+    },
 }
 
 YES_NO: Mapping[str, Mapping[bool, tuple[str, ...]]] = {
@@ -78,6 +144,29 @@ YES_NO: Mapping[str, Mapping[bool, tuple[str, ...]]] = {
         True: ("ہاں", "جی", "جی ہاں", "haan", "han", "ji", "jee"),
         False: ("نہیں", "نا", "nahi", "nahin", "na"),
     },
+    "pa": {
+        True: ("ਹਾਂ", "ਹਾਂ ਜੀ", "ਜੀ", "ਜੀ ਹਾਂ", "haan", "han", "haan ji", "hanji", "ji"),
+        False: ("ਨਹੀਂ", "ਨਾ", "ਜੀ ਨਹੀਂ", "nahi", "nahin", "na", "nai", "nahi ji"),
+    },
+    "pt": {True: ("sim", "s", "ss", "claro"), False: ("não", "nao", "n")},
+    "es": {True: ("sí", "si", "s", "claro", "vale"), False: ("no", "n")},
+    "bn": {
+        True: ("হ্যাঁ", "হ্যা", "হাঁ", "জি", "জি হ্যাঁ", "ha", "haa", "hya", "ji", "jee"),
+        False: ("না", "জি না", "na", "naa"),
+    },
+    "gu": {
+        True: ("હા", "હાં", "જી", "જી હા", "ha", "haa", "han", "haan", "ji"),
+        False: ("ના", "નહીં", "નહિ", "na", "naa", "nahi", "nai"),
+    },
+    "lt": {True: ("taip", "jo"), False: ("ne", "nea")},
+    "so": {True: ("haa", "haye", "waa yahay", "hagaag"), False: ("maya", "may", "mya")},
+    "uk": {True: ("так", "ага", "авжеж", "да", "tak"), False: ("ні", "нє", "нет", "ni")},
+    "fa": {
+        True: ("بله", "آره", "بلی", "baleh", "bale", "bali", "areh", "are"),
+        False: ("نه", "نخیر", "na", "nah", "nakheir", "nakhair"),
+    },
+    "ps": {True: ("هو", "بلې", "ho", "hoo", "aw", "ao"), False: ("نه", "na", "nah")},
+    "ti": {True: ("እወ", "ሕራይ", "ewe", "iwe", "hray"), False: ("ኣይፋል", "አይፋል", "ኣይ", "ayfal", "ay")},
 }
 
 

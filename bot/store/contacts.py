@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +19,12 @@ class Contact:
     language: str | None
     opted_out: bool
     fields: dict[str, str] = field(default_factory=dict)
-    is_new: bool = False
+    is_new: bool = False  # this message is the first the contact ever sent
+    previous_seen_at: datetime | None = None  # their message before this one
 
 
-def _contact(row: sqlite3.Row, is_new: bool = False) -> Contact:
+def _contact(row: sqlite3.Row) -> Contact:
+    previous = row["previous_seen_at"]
     return Contact(
         id=row["id"],
         channel=row["channel"],
@@ -30,27 +32,30 @@ def _contact(row: sqlite3.Row, is_new: bool = False) -> Contact:
         language=row["language"],
         opted_out=row["opted_out_at"] is not None,
         fields=json.loads(row["fields"]),
-        is_new=is_new,
+        is_new=previous is None,
+        previous_seen_at=datetime.fromisoformat(previous) if previous else None,
     )
 
 
 def touch(
     tx: sqlite3.Connection, channel: str, address: str, language: str | None, now: datetime
 ) -> Contact:
-    """The contact at (channel, address), created on first contact; marks it seen now.
+    """The contact at (channel, address), created on first contact; marks it seen now,
+    keeping when it was seen before (None: this is its first message).
 
     A contact who writes is reachable again (a Telegram user who unblocked the bot)."""
     stamp = now.isoformat()
     row = tx.execute(
         "INSERT INTO contacts (channel, address, language, created_at, last_seen_at)"
         " VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (channel, address) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
+        " ON CONFLICT (channel, address) DO UPDATE SET"
+        " previous_seen_at = contacts.last_seen_at, last_seen_at = excluded.last_seen_at,"
         " unreachable_at = NULL"
-        " RETURNING *, created_at = ? AS is_new",
-        (channel, address, language, stamp, stamp, stamp),
+        " RETURNING *",
+        (channel, address, language, stamp, stamp),
     ).fetchone()
     assert row is not None
-    return _contact(row, bool(row["is_new"]))
+    return _contact(row)
 
 
 def get(tx: sqlite3.Connection, contact_id: int) -> Contact:
@@ -101,9 +106,7 @@ def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) ->
             fields[name] = value
     params: tuple[Any, ...] = (language, json.dumps(fields, ensure_ascii=False), contact.id)
     tx.execute("UPDATE contacts SET language = ?, fields = ? WHERE id = ?", params)
-    return Contact(
-        contact.id, contact.channel, contact.address, language, contact.opted_out, fields
-    )
+    return replace(contact, language=language, fields=fields)
 
 
 def opt_out(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:

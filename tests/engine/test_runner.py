@@ -657,7 +657,7 @@ def test_the_bots_own_sentences_follow_the_new_language() -> None:
     assert texts(turns[-1]) == ["[pl] Please reply 1 for [pl] Yes or 2 for [pl] No."]
 
 
-def test_missing_translation_falls_back_to_the_source_language() -> None:
+def test_a_question_not_wholly_translated_is_asked_wholly_in_the_source_language() -> None:
     flow = make_flow(
         """
         - {id: m, type: message, text: Only in English}
@@ -670,8 +670,11 @@ def test_missing_translation_falls_back_to_the_source_language() -> None:
         """
     )
     turn = start(flow, "pl", TWO_LANGUAGES)
-    assert texts(turn) == ["Only in English", "Wybierz\n1. Alfa\n2. Beta"]
+    # Never "Wybierz / Alfa / Beta": a question with English holes is asked in English.
+    assert texts(turn) == ["Only in English", "Pick\n1. Alpha\n2. Beta"]
     assert all(text for text in texts(turn))
+    # Its answers are still understood in either language.
+    assert play(flow, "alfa", language="pl", env=TWO_LANGUAGES)[-1].session.answers["q"] == "a"
 
 
 def test_unknown_language_gets_the_source_language() -> None:
