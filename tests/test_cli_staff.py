@@ -37,7 +37,8 @@ def test_a_poll_from_the_command_line(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "parley.db") as db:
         asked = db.execute("SELECT text FROM outbox WHERE broadcast_id = 1").fetchall()
         due = db.execute("SELECT kind FROM jobs WHERE done_at IS NULL ORDER BY kind").fetchall()
-    assert asked[0][0].startswith("Which evening?\n1. Monday")
+    assert asked[0][0].startswith("Which evening?\nVoting closes ")
+    assert "\n1. Monday" in asked[0][0]
     assert due == [("close",), ("remind",)]  # closing in 3 days, the reminder in 1
 
     live = parley(tmp_path, "results", "1", "--by", "language")
@@ -65,4 +66,4 @@ def test_command_line_mistakes_are_explained(tmp_path: Path) -> None:
     assert "the closing time has already passed" in late.stderr
     flow = parley(tmp_path, "poll", "--from-flow", "poll_fund", "--closes", "1d")
     assert flow.returncode == 0, flow.stderr
-    assert "also in ar, pl, ro, ur" in flow.stdout
+    assert "also in ar, bn, es, fa, gu, lt, pa, pl, ps, pt, ro, so, ti, uk, ur" in flow.stdout

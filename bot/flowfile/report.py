@@ -45,7 +45,7 @@ MAX_PATHS = 2000
 
 _PLACEHOLDER = re.compile(r"\{[^{}\s]*\}|https?://\S+")
 _PERCENT = re.compile(r"%\([a-z_]+\)[sd]")
-_SENTENCE_END = re.compile(r"[.!?؟।።\n]+")
+_SENTENCE_END = re.compile(r"[.!?؟।።۔\n]+")
 _KEYWORD_IN_TEXT = {
     keyword: re.compile(rf"\b{KEYWORDS['en'][keyword][0].upper()}\b") for keyword in Keyword
 }

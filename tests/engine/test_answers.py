@@ -414,11 +414,16 @@ def test_yes_no_empty() -> None:
 # -- digits that are not menu numbers ----------------------------------------------------
 
 
+def test_ethiopic_numerals_one_to_nine_pick_options() -> None:
+    """Tigrinya keyboards type ፩-፱, which Unicode does not call decimal digits."""
+    assert parse(CHOICE, "፩", ("ti",)) == Parsed("housing")
+    assert parse(MULTIPLE, "፩ ፫", ("ti",)) == parse(MULTIPLE, "1 3", ("en",))
+
+
 @pytest.mark.parametrize(
     "reply",
     [
         pytest.param("⓵", id="double-circled-1"),
-        pytest.param("፩", id="ethiopic-1"),
         pytest.param("᧚", id="new-tai-lue-1"),
         pytest.param("1 ⓷", id="1-and-double-circled-3"),
         pytest.param("1" * 4301, id="4301-digits"),

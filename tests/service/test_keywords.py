@@ -106,7 +106,7 @@ async def test_language_mid_survey_changes_language_and_returns_to_the_question(
     assert "Choose your language" in menu
     [reply] = await harness.send("2")
     assert "po polsku" in reply
-    assert "Co trzeba poprawić najpierw?" in reply  # the same question, now in Polish
+    assert "Co naprawić najpierw?" in reply  # the same question, now in Polish
     await harness.send("1")
     [answer] = await harness.rows(
         "SELECT step_id, value, language FROM answers WHERE flow_id = 'priorities'"
