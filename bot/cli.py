@@ -15,8 +15,6 @@ from bot.chat import chat
 from bot.cli_common import run_async, settings_of
 from bot.cli_flows import flows
 from bot.cli_staff import STAFF_COMMANDS
-from bot.errors import FlowError
-from bot.flowfile import load_flows
 from bot.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])

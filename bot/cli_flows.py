@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -11,6 +13,7 @@ from bot.cli_common import settings_of
 from bot.errors import ConfigError, FlowError
 from bot.flowfile import load_flows
 from bot.flowfile.report import (
+    CatalogReport,
     FlowReport,
     Note,
     report_catalogs,
@@ -71,7 +74,7 @@ def check(ctx: click.Context, folder: Path | None, quiet: bool) -> None:
         _fail([str(note) for note in errors])
 
 
-def _fail(problems: list[str]) -> None:
+def _fail(problems: Sequence[str]) -> NoReturn:
     for problem in problems:
         click.echo(problem, err=True)
     count = len(problems)
@@ -79,7 +82,9 @@ def _fail(problems: list[str]) -> None:
     sys.exit(1)
 
 
-def _coverage(reports: dict[str, FlowReport], catalogs: list, languages: list[str]) -> None:  # type: ignore[type-arg]
+def _coverage(
+    reports: dict[str, FlowReport], catalogs: list[CatalogReport], languages: list[str]
+) -> None:
     click.echo(f"\nTranslations ({len(languages)} languages: {' '.join(languages)})")
     for flow_id, report in reports.items():
         if not report.missing:
@@ -92,14 +97,13 @@ def _coverage(reports: dict[str, FlowReport], catalogs: list, languages: list[st
     if not incomplete:
         click.echo(f"  the bot's own sentences: {sentences}, complete in every language")
     for catalog in incomplete:
-        click.echo(
-            f"  the bot's own sentences: {catalog.language} is missing {len(catalog.missing) or 'all'}"
-        )
+        missing = len(catalog.missing) or "all"
+        click.echo(f"  the bot's own sentences: {catalog.language} is missing {missing}")
 
 
 def _segments(reports: dict[str, FlowReport], languages: list[str]) -> None:
-    cells = [_range(found) for r in reports.values() for found in r.completed.values()]
-    width = max(4, *(len(cell) + 2 for cell in cells), *(len(lang) + 1 for lang in languages))
+    ranges = [_range(found) for r in reports.values() for found in r.completed.values()]
+    width = max(4, *(len(cell) + 2 for cell in ranges), *(len(lang) + 1 for lang in languages))
     label_width = max(len(label) for r in reports.values() for label, _ in r.rows) + 4
     click.echo(
         "\nSMS segments per reply (the messages sent together, up to the question that"

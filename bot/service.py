@@ -114,7 +114,7 @@ class ConversationService:
             contact = contacts.touch(tx, message.channel, message.address, language, now)
             if contact.is_new and hint is None:
                 guessed = self.guess(message.text)
-                if guessed in self.env.languages and guessed != contact.language:
+                if guessed is not None and guessed in self.env.languages:
                     contact = contacts.update(tx, contact, {"language": guessed})
             inbound_id = messages.add_inbound(
                 tx, contact.id, message.channel, message.provider_id, message.text, now

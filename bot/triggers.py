@@ -9,8 +9,8 @@ message, case, accents and punctuation aside — and are configured in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.lang.normalize import key

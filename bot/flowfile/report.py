@@ -20,7 +20,6 @@ from babel.messages.pofile import read_po
 from bot.channels.segments import as_sent, segments
 from bot.engine import Env
 from bot.engine.flow import (
-    BranchStep,
     ChoiceQuestion,
     EndStep,
     Flow,
@@ -163,7 +162,7 @@ def _said(flow: Flow, step: Step, language: str, env: Env) -> str | None:
     return None
 
 
-def _replies(flow: Flow) -> list[list[Step]]:
+def _replies(flow: Flow) -> list[list[list[Step]]]:
     """Each path through the flow, as the replies a resident gets: the steps whose texts
     go together in one reply (messages, then the question that waits)."""
     paths: list[list[list[Step]]] = []
@@ -281,9 +280,10 @@ def report_catalog(path: Path, language: str, source: str = "en") -> CatalogRepo
         if not message.id:
             continue
         report.sentences += 1
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        line = message.lineno
+        ids = [str(i) for i in (message.id if isinstance(message.id, tuple) else (message.id,))]
+        found = message.string
+        strings = [str(t) for t in (found if isinstance(found, tuple | list) else (found,))]
+        line = message.lineno or 1
         shown = ids[0][:50]
         if language != source and (message.fuzzy or not all(strings)):
             report.missing.append(ids[0])

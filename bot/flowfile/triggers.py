@@ -104,7 +104,7 @@ def _read_trigger(reader: FlowReader, item: LineMap, flows: Mapping[str, Flow]) 
         field = reader.identifier(item, "field", "field")
         if field in _RESERVED_FIELDS:
             reader.problem(item.line_of("field"), f"'{field}' is set by its own question")
-        if not isinstance(codes_data, dict) or not codes_data:
+        if not isinstance(codes_data, LineMap) or not codes_data:
             raise reader.fail(item.line_of("field"), "'field' needs 'codes', like NORTH: North")
         for code, value in codes_data.items():
             at = codes_data.line_of(code)
