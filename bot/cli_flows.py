@@ -103,7 +103,7 @@ def _coverage(
 
 def _segments(reports: dict[str, FlowReport], languages: list[str]) -> None:
     ranges = [_range(found) for r in reports.values() for found in r.completed.values()]
-    width = max(4, *(len(cell) + 2 for cell in ranges), *(len(lang) + 1 for lang in languages))
+    width = max(4, *(len(cell) + 1 for cell in ranges), *(len(lang) + 1 for lang in languages))
     label_width = max(len(label) for r in reports.values() for label, _ in r.rows) + 4
     click.echo(
         "\nSMS segments per reply (the messages sent together, up to the question that"

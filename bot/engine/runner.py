@@ -61,7 +61,6 @@ UCS-2, which every menu with a non-Latin name needs. Longer menus are paged. Eac
 is counted one unit longer, for the direction mark a line of another script may get."""
 
 NEXT_PAGE = "0"
-MORE_LANGUAGES = "More languages"
 
 
 @dataclass(frozen=True)
@@ -280,7 +279,7 @@ class _Turn:
                 pages = self.language_pages(step, language)
                 numbered = [numbered[i] for i in pages[page % len(pages)]]
                 if len(pages) > 1:
-                    extra.append((NEXT_PAGE, self.phrase(language, MORE_LANGUAGES)))
+                    extra.append((NEXT_PAGE, self.more_languages(language)))
             lines = [prompt, *(f"{n}. {label}" for n, label in numbered)]
             lines += [f"{n}. {label}" for n, label in extra]
             if isinstance(step, ChoiceQuestion) and step.multiple:
@@ -304,7 +303,7 @@ class _Turn:
         lines = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
         if _units(prompt) + sum(_units(line) + 2 for line in lines) <= MENU_PAGE_UNITS:
             return [range(len(lines))]
-        more = f"{NEXT_PAGE}. {self.phrase(language, MORE_LANGUAGES)}"
+        more = f"{NEXT_PAGE}. {self.more_languages(language)}"
         fixed = _units(prompt) + 2 + _units(more)
         pages: list[range] = []
         start, used = 0, fixed
@@ -316,12 +315,15 @@ class _Turn:
         pages.append(range(start, len(lines)))
         return pages
 
+    def more_languages(self, language: str) -> str:
+        return self.phrase(language, "More languages")
+
     def wants_next_page(self, step: LanguageQuestion, session: Session, text: str) -> bool:
         """ "0" or "More languages" (in the resident's language or English) on a paged menu."""
         if len(self.language_pages(step, session.language)) < 2:
             return False
         asked = key(text)
-        more = (self.phrase(session.language, MORE_LANGUAGES), MORE_LANGUAGES, "more")
+        more = (self.more_languages(session.language), self.more_languages("en"), "more")
         return asked == NEXT_PAGE or asked in {key(word) for word in more}
 
     def parse(self, step: Question, text: str, language: str) -> Parsed | Problem:
