@@ -237,13 +237,15 @@ class _Turn:
             return language
         return self.flow.language
 
-    def choices(self, step: Question, language: str) -> list[str] | None:
-        """The labels a question numbers, or None for questions answered in words."""
+    def choices(self, step: Question, language: str, first: str | None = None) -> list[str] | None:
+        """The labels a question numbers, or None for questions answered in words. The
+        language menu lists ``first`` (the resident's language) first, as :meth:`parse`
+        reads it, even when the question is shown in the flow's language."""
         match step:
             case ChoiceQuestion(options=options):
                 return [self.localize(o.label, language) for o in options]
             case LanguageQuestion():
-                menu = self.env.language_menu(language)
+                menu = self.env.language_menu(first or language)
                 return [self.env.languages[o.id].own for o in menu.options]
             case YesNoQuestion():
                 return [self.phrase(language, "Yes"), self.phrase(language, "No")]
@@ -269,14 +271,14 @@ class _Turn:
     def _render_question(
         self, step: Question, language: str, page: int
     ) -> tuple[str, tuple[Button, ...]]:
-        language = self.question_language(step, language)
+        resident, language = language, self.question_language(step, language)
         prompt = self.localize(step.text, language)
-        labels = self.choices(step, language)
+        labels = self.choices(step, language, resident)
         if labels is not None:
             numbered = list(enumerate(labels, 1))
             extra: list[tuple[str, str]] = []
             if isinstance(step, LanguageQuestion):
-                pages = self.language_pages(step, language)
+                pages = self.language_pages(step, resident)
                 numbered = [numbered[i] for i in pages[page % len(pages)]]
                 if len(pages) > 1:
                     extra.append((NEXT_PAGE, self.more_languages(language)))
@@ -297,9 +299,9 @@ class _Turn:
         return self.memo((step.id, language, "pages"), lambda: self._pages(step, language))
 
     def _pages(self, step: LanguageQuestion, language: str) -> list[range]:
-        language = self.question_language(step, language)
+        resident, language = language, self.question_language(step, language)
         prompt = self.localize(step.text, language)
-        labels = self.choices(step, language) or []
+        labels = self.choices(step, language, resident) or []
         lines = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
         if _units(prompt) + sum(_units(line) + 2 for line in lines) <= MENU_PAGE_UNITS:
             return [range(len(lines))]
