@@ -15,7 +15,6 @@ from bot.flowfile import load_flows
 from bot.flowfile.report import (
     CatalogReport,
     FlowReport,
-    Note,
     report_catalogs,
     report_flow,
 )
@@ -126,6 +125,3 @@ def _range(found: tuple[int, int] | None) -> str:
         return ""
     low, high = found
     return str(low) if low == high else f"{low}-{high}"
-
-
-__all__ = ["Note", "flows"]

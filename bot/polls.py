@@ -156,7 +156,7 @@ class Tally:
 
     def percent(self, option_id: str) -> int:
         """Share of voters who chose the option, rounded."""
-        return round(100 * self.counts.get(option_id, 0) / self.voters) if self.voters else 0
+        return round(100 * self.share(option_id))
 
     def share(self, option_id: str) -> float:
         """Share of voters who chose the option, 0 to 1."""

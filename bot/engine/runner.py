@@ -268,12 +268,16 @@ class _Turn:
             (step.id, language, page), lambda: self._render_question(step, language, page)
         )
 
+    def shown(self, step: Question, resident: str) -> tuple[str, str, list[str] | None]:
+        """The language a question is shown in, its text and the labels it numbers."""
+        language = self.question_language(step, resident)
+        return language, self.localize(step.text, language), self.choices(step, language, resident)
+
     def _render_question(
         self, step: Question, language: str, page: int
     ) -> tuple[str, tuple[Button, ...]]:
-        resident, language = language, self.question_language(step, language)
-        prompt = self.localize(step.text, language)
-        labels = self.choices(step, language, resident)
+        resident = language
+        language, prompt, labels = self.shown(step, resident)
         if labels is not None:
             numbered = list(enumerate(labels, 1))
             extra: list[tuple[str, str]] = []
@@ -298,11 +302,9 @@ class _Turn:
         """The language menu split into pages of at most :data:`MENU_PAGE_UNITS`."""
         return self.memo((step.id, language, "pages"), lambda: self._pages(step, language))
 
-    def _pages(self, step: LanguageQuestion, language: str) -> list[range]:
-        resident, language = language, self.question_language(step, language)
-        prompt = self.localize(step.text, language)
-        labels = self.choices(step, language, resident) or []
-        lines = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
+    def _pages(self, step: LanguageQuestion, resident: str) -> list[range]:
+        language, prompt, labels = self.shown(step, resident)
+        lines = [f"{n}. {label}" for n, label in enumerate(labels or [], 1)]
         if _units(prompt) + sum(_units(line) + 2 for line in lines) <= MENU_PAGE_UNITS:
             return [range(len(lines))]
         more = f"{NEXT_PAGE}. {self.more_languages(language)}"

@@ -11,7 +11,7 @@ sentences (the gettext catalogs) are checked the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,30 +190,31 @@ def _replies(flow: Flow) -> list[list[list[Step]]]:
     return paths
 
 
-def _label(reply: Sequence[Step]) -> str:
-    last = reply[-1]
-    return last.id
-
-
 def count_segments(report: FlowReport, env: Env) -> None:
     flow = report.flow
-    paths = _replies(flow)
     rows: dict[str, dict[str, int]] = {}
     lines: dict[str, int] = {}
+    # What each reply sends, by its steps and language: paths share most replies.
+    sent: dict[tuple[tuple[str, ...], str], tuple[str, int]] = {}
+    shown: dict[tuple[str, str], str] = {}  # (label, language) -> text, for warnings
     totals: dict[str, list[int]] = {language: [] for language in report.languages}
     thanks = {language: env.phrases.text(language, "Thank you!") for language in report.languages}
-    for path in paths:
+    for path in _replies(flow):
         sums = dict.fromkeys(report.languages, 0)
         for reply in path:
-            label = _label(reply)
+            label = reply[-1].id
             lines.setdefault(label, reply[-1].line)
+            steps = tuple(step.id for step in reply)
             for language in report.languages:
-                texts = [t for step in reply if (t := _said(flow, step, language, env))]
-                if not texts:  # an end with no text: the engine thanks the resident
-                    texts = [thanks[language]]
-                text, count = as_sent("\n\n".join(texts), "sms")
-                assert count is not None
+                if (steps, language) not in sent:
+                    texts = [t for step in reply if (t := _said(flow, step, language, env))]
+                    # an end with no text: the engine thanks the resident
+                    text, count = as_sent("\n\n".join(texts or [thanks[language]]), "sms")
+                    assert count is not None
+                    sent[steps, language] = text, count
+                text, count = sent[steps, language]
                 rows.setdefault(label, {})[language] = count
+                shown[label, language] = text
                 sums[language] += count
         for language, total in sums.items():
             totals[language].append(total)
@@ -226,8 +227,7 @@ def count_segments(report: FlowReport, env: Env) -> None:
         limit = MENU_SEGMENTS if isinstance(step, LanguageQuestion) else MAX_SEGMENTS
         for language, count in by_language.items():
             if count > limit:
-                text = _reply_text(flow, paths, label, language, env)
-                found = segments(text)
+                found = segments(shown[label, language])
                 report.notes.append(
                     Note(
                         flow.path,
@@ -237,17 +237,6 @@ def count_segments(report: FlowReport, env: Env) -> None:
                         error=False,
                     )
                 )
-
-
-def _reply_text(
-    flow: Flow, paths: list[list[list[Step]]], label: str, language: str, env: Env
-) -> str:
-    for path in paths:
-        for reply in path:
-            if _label(reply) == label:
-                texts = [t for step in reply if (t := _said(flow, step, language, env))]
-                return as_sent("\n\n".join(texts), "sms")[0]
-    return ""  # pragma: no cover
 
 
 def report_flow(flow: Flow, languages: Sequence[str], env: Env) -> FlowReport:
@@ -317,11 +306,3 @@ def report_catalogs(locales: Path, languages: Sequence[str]) -> list[CatalogRepo
             continue
         reports.append(report_catalog(path, language))
     return reports
-
-
-def missing_by_language(reports: Mapping[str, FlowReport]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for report in reports.values():
-        for language, items in report.missing.items():
-            counts[language] = counts.get(language, 0) + len(items)
-    return counts

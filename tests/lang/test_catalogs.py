@@ -24,6 +24,7 @@ from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, EndStep, Localized, MessageStep, Question
 from bot.flowfile import load_flows
 from bot.flowfile.report import FlowReport, report_catalogs, report_flow
+from bot.lang.guess import script_of
 from bot.lang.phrases import DOMAIN, compile_po
 from bot.paths import bundled
 from bot.settings import SETTINGS, load_settings
@@ -34,17 +35,7 @@ LOCALES = bundled("locales")
 TRANSLATED = tuple(language for language in LANGUAGES if language != SOURCE)
 
 # Languages not written in Latin letters, and the Unicode script their letters are named by.
-SCRIPTS = {
-    "ar": "ARABIC",
-    "ur": "ARABIC",
-    "fa": "ARABIC",
-    "ps": "ARABIC",
-    "pa": "GURMUKHI",
-    "bn": "BENGALI",
-    "gu": "GUJARATI",
-    "uk": "CYRILLIC",
-    "ti": "ETHIOPIC",
-}
+SCRIPTS = {code: script_of(code) for code in LANGUAGES if script_of(code) != "LATIN"}
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)([a-zA-Z])")
 
