@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from bot.store import ideas
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,14 @@ class Audience:
     not_took_part_in: str | None = None  # a flow id: only residents without one
     sample: int | None = None  # a random sample of this many
     seed: int = 0  # the sample's seed: the same seed, the same residents
+    strata: str | None = None  # a contact field the sample is spread over in proportion
+    # Who took part in any of these: "poll:3" (voted), "flow:priorities" (answered),
+    # "idea:12" (sent it, or an idea merged into it). Set by decisions and idea news.
+    participants: tuple[str, ...] = ()
+    received: int | None = None  # only residents given this broadcast (the same people)
+    panel: int | None = None  # only members of this panel ...
+    panel_status: tuple[str, ...] = ()  # ... in these states (empty: any)
+    contacts: tuple[int, ...] = ()  # only these contacts (one resident told one thing)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -28,7 +38,7 @@ class Audience:
     @classmethod
     def from_json(cls, text: str) -> Audience:
         data = json.loads(text)
-        for name in ("languages", "channels"):
+        for name in ("languages", "channels", "participants", "panel_status", "contacts"):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
@@ -44,9 +54,29 @@ class Audience:
             parts.append(f"took part in {self.took_part_in}")
         if self.not_took_part_in:
             parts.append(f"not in {self.not_took_part_in}")
+        if self.participants:
+            parts.append("took part in " + ", ".join(self.participants))
+        if self.received is not None:
+            parts.append(f"given broadcast {self.received}")
+        if self.panel is not None:
+            states = "/".join(self.panel_status) or "all"
+            parts.append(f"panel {self.panel} ({states})")
+        if self.contacts:
+            parts.append(f"{len(self.contacts)} chosen residents")
         if self.sample is not None:
-            parts.append(f"a random {self.sample} (seed {self.seed})")
+            spread = f", spread by {self.strata}" if self.strata else ""
+            parts.append(f"a random {self.sample} (seed {self.seed}{spread})")
         return "everyone opted in" + (": " + ", ".join(parts) if parts else "")
+
+    @property
+    def asked_for(self) -> bool:
+        """Residents who took part in something, hearing back about it: the welcome's
+        "may we send you questions?" does not hold this back."""
+        return (
+            bool(self.participants or self.contacts)
+            or self.received is not None
+            or self.panel is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -64,12 +94,10 @@ def select(
     """The residents ``audience`` describes, in contact order (sampled if asked).
 
     Staff (their channel and address) are not residents: they are left out."""
-    where = [
-        "c.opted_out_at IS NULL",
-        "c.unreachable_at IS NULL",
+    where = ["c.opted_out_at IS NULL", "c.unreachable_at IS NULL"]
+    if not audience.asked_for:
         # A resident who said no when the welcome asked may we send questions.
-        "coalesce(json_extract(c.fields, '$.consent'), '') != 'no'",
-    ]
+        where.append("coalesce(json_extract(c.fields, '$.consent'), '') != 'no'")
     params: list[Any] = []
     if audience.languages:
         where.append(f"c.language IN ({', '.join('?' * len(audience.languages))})")
@@ -88,15 +116,78 @@ def select(
             "NOT EXISTS (SELECT 1 FROM answers a WHERE a.contact_id = c.id AND a.flow_id = ?)"
         )
         params.append(audience.not_took_part_in)
+    if audience.participants:
+        took_part = [_took_part(item) for item in audience.participants]
+        where.append("(" + " OR ".join(clause for clause, _ in took_part) + ")")
+        params += [value for _, value in took_part]
+    if audience.received is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM outbox o WHERE o.broadcast_id = ? AND o.contact_id = c.id)"
+        )
+        params.append(audience.received)
+    if audience.contacts:
+        where.append(f"c.id IN ({', '.join('?' * len(audience.contacts))})")
+        params += audience.contacts
+    if audience.panel is not None:
+        states = audience.panel_status
+        where.append(
+            "EXISTS (SELECT 1 FROM panel_members m WHERE m.panel_id = ? AND m.contact_id = c.id"
+            + (f" AND m.status IN ({', '.join('?' * len(states))})" if states else "")
+            + ")"
+        )
+        params += [audience.panel, *states]
     rows = tx.execute(
-        "SELECT c.id, c.channel, c.language, c.address FROM contacts c"
+        "SELECT c.id, c.channel, c.language, c.address, c.fields FROM contacts c"
         f" WHERE {' AND '.join(where)} ORDER BY c.id",
         params,
     ).fetchall()
-    recipients = [
-        Recipient(row[0], row[1], row[2]) for row in rows if (row[1], row[3]) not in staff
-    ]
-    if audience.sample is not None and audience.sample < len(recipients):
-        chosen = random.Random(audience.seed).sample(range(len(recipients)), audience.sample)
-        recipients = [recipients[i] for i in sorted(chosen)]
-    return recipients
+    rows = [row for row in rows if (row[1], row[3]) not in staff]
+    if audience.sample is not None and audience.sample < len(rows):
+        if audience.strata:
+            strata = [json.loads(row[4]).get(audience.strata) or "" for row in rows]
+            chosen = stratified_sample(strata, audience.sample, audience.seed)
+        else:
+            chosen = random.Random(audience.seed).sample(range(len(rows)), audience.sample)
+        rows = [rows[i] for i in sorted(chosen)]
+    return [Recipient(row[0], row[1], row[2]) for row in rows]
+
+
+def _took_part(item: str) -> tuple[str, Any]:
+    """The condition for having taken part in ``item`` ("poll:3", "flow:x", "idea:12")."""
+    kind, _, name = item.partition(":")
+    if kind == "poll":
+        return "EXISTS (SELECT 1 FROM votes v WHERE v.poll_id = ? AND v.contact_id = c.id)", int(
+            name
+        )
+    if kind == "flow":
+        return "EXISTS (SELECT 1 FROM answers a WHERE a.flow_id = ? AND a.contact_id = c.id)", name
+    if kind == "idea":
+        return (
+            f"c.id IN ({ideas.FAMILY} SELECT i.contact_id FROM ideas i"
+            " JOIN family f ON f.id = i.id)",
+            int(name),
+        )
+    raise ValueError(f"'{item}' is not poll:N, flow:ID or idea:N")
+
+
+def stratified_sample(strata: Sequence[str], size: int, seed: int) -> list[int]:
+    """Positions of a seeded random sample of ``size``, each stratum (an area, say)
+    getting its share in proportion to its size, by largest remainder (ties to the
+    larger stratum, then by name), then a seeded shuffle within each stratum."""
+    members: dict[str, list[int]] = {}
+    for position, stratum in enumerate(strata):
+        members.setdefault(stratum, []).append(position)
+    total = len(strata)
+    exact = {name: size * len(group) / total for name, group in members.items()}
+    shares = {name: int(value) for name, value in exact.items()}
+    left = size - sum(shares.values())
+    by_remainder = sorted(
+        members, key=lambda name: (-(exact[name] - shares[name]), -len(members[name]), name)
+    )
+    for name in by_remainder[:left]:
+        shares[name] += 1
+    chooser = random.Random(seed)
+    chosen: list[int] = []
+    for name in sorted(members):
+        chosen += chooser.sample(members[name], shares[name])
+    return chosen

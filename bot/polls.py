@@ -179,6 +179,14 @@ class Results:
         for group, tally in sorted(self.groups.items()):
             out.append(f"{self.by} = {group}: {tally.voters} voters")
             out += _tally_lines(poll, tally, "    ")
+        if poll.panel_id is not None:
+            out.append(
+                f"Panel {poll.panel_id} vote: quorum {poll.quorum}, threshold {poll.threshold}."
+            )
+            if poll.outcome is not None:
+                from bot.panels import Outcome  # panels builds on polls
+
+                out += Outcome.from_json(poll.outcome).lines()
         return out
 
 

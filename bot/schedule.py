@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from bot import panels as panel_votes
 from bot.audience import Audience, Recipient, select
 from bot.broadcast import Content, Message, Rendering, Survey, fan_out
 from bot.engine import Env, Flow
@@ -134,6 +135,14 @@ class Jobs:
             return 0
         poll = polls.get(tx, poll_id)
         assert poll is not None
+        if poll.panel_id is not None:
+            counts = results(tx, poll).overall.counts
+            members = panel_votes.seated(tx, poll.panel_id)
+            assert poll.quorum is not None
+            assert poll.threshold is not None
+            decided = panel_votes.outcome(counts, members, poll.quorum, poll.threshold)
+            polls.set_outcome(tx, poll.id, decided.to_json())
+            log.info("panel vote %s closed: passed=%s", poll.id, decided.passed)
         if poll.results != "send":
             return 0
         tally = results(tx, poll).overall

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot import staff
+from bot import ideas, panels, staff
 from bot.channels.base import Inbound
 from bot.channels.segments import as_sent
 from bot.engine import (
@@ -44,6 +44,7 @@ from bot.lang.words import Keyword, keyword_of, keyword_word
 from bot.polls import QUESTION_STEP, FlowBook, resident_text, results
 from bot.settings import Settings
 from bot.store import Database, answers, contacts, messages, polls, sessions
+from bot.store import ideas as ideas_store
 from bot.store.contacts import Contact
 from bot.store.messages import NewOutbound, StoredInbound
 from bot.store.sessions import SessionRow, Status
@@ -282,7 +283,9 @@ class _Handling:
             self.reask()
         elif keyword is Keyword.LANGUAGE:
             self.change_language()
-        elif triggered is not None and not (triggered.unknown_code and self.at_text_question()):
+        elif triggered is not None and not (
+            (triggered.unknown_code or triggered.text is not None) and self.at_text_question()
+        ):
             self.trigger(triggered)
         else:
             self.answer()
@@ -381,7 +384,15 @@ class _Handling:
         if trigger.field is not None and triggered.value is not None:
             self.contact = contacts.update(self.tx, self.contact, {trigger.field: triggered.value})
         log.info("trigger for flow %s (contact %s)", trigger.flow, self.contact.id)
+        said = len(self.reply.texts)
         self.begin(trigger.flow)
+        row = self.current()
+        if triggered.text is not None and row is not None:
+            # "IDEA more benches": the words answer the first question, so it is not asked.
+            del self.reply.texts[said:]
+            self.reply.buttons = ()
+            assert self.inbound is not None
+            self.run(row, self.flow(row), Reply(triggered.text), self.inbound.id)
 
     def at_text_question(self) -> bool:
         """Whether the resident is being asked for free text (any reply is an answer)."""
@@ -592,6 +603,8 @@ class _Handling:
             return
         status = Status.COMPLETED if ended.reason is EndReason.COMPLETED else Status.FAILED
         sessions.save(self.tx, row.id, turn.session, status, self.now)
+        if status is Status.COMPLETED:
+            self.completed(row, flow, turn.session.answers)
         if ended.then is not None and self.chained < MAX_CHAINED_FLOWS:
             self.chained += 1
             self.start(ended.then, parent_id=row.parent_id)
@@ -599,6 +612,49 @@ class _Handling:
             parent = sessions.get(self.tx, row.parent_id)
             sessions.set_status(self.tx, parent.id, Status.ACTIVE, self.now)
             self.run(parent, self.flow(parent), Resume())
+
+    def completed(self, row: SessionRow, flow: Flow, answers: Mapping[str, Value]) -> None:
+        """A finished panel invitation makes a volunteer; a finished seat question seats
+        a member, or gives the seat to a reserve."""
+        settings = self.service.settings
+        if flow.id == settings.panel_flow:
+            panel_id = panels.volunteered(
+                self.tx, flow, answers, self.contact.id, row.broadcast_id, self.now
+            )
+            if panel_id is not None:
+                log.info("contact %s volunteered for panel %s", self.contact.id, panel_id)
+        elif flow.id == settings.panel_seat_flow and panels.SEAT in answers:
+            taken = panels.seat_answered(
+                self.tx, self.contact.id, answers[panels.SEAT], flow.id, self.now
+            )
+            if taken is not None:
+                log.info("a declined panel seat goes to a reserve (%s)", taken.member.label)
+                self.service._scheduled = True
+
+    def idea_answer(
+        self, session_id: int, flow: Flow, step_id: str, value: Value, language: str
+    ) -> None:
+        """The idea flow's first text answer is the idea: stored now, its reference said."""
+        step = flow.step(step_id)
+        first_text = next(s for s in flow.steps if isinstance(s, TextQuestion))
+        if step is first_text and isinstance(value, str):
+            idea = ideas.submit(
+                self.tx,
+                self.contact,
+                value,
+                language,
+                self.now,
+                session_id=session_id,
+                inbound_id=self.inbound.id if self.inbound else None,
+            )
+            log.info(
+                "idea %s from contact %s (flagged: %s)", idea.id, self.contact.id, idea.flagged
+            )
+            self.say(ideas.saved_text(self.service.env, language, idea))
+        elif isinstance(step, ChoiceQuestion) and step_id == "category" and isinstance(value, str):
+            earlier = ideas_store.of_session(self.tx, session_id)
+            if earlier is not None:
+                ideas_store.set_category(self.tx, earlier.id, value)
 
     def record(
         self,
@@ -630,6 +686,8 @@ class _Handling:
         poll_id = polls.poll_id_of(flow.id)
         if poll_id is not None:
             polls.vote(self.tx, poll_id, self.contact.id, value, language, channel, self.now)
+        elif flow.id == self.service.settings.idea_flow:
+            self.idea_answer(session_id, flow, step_id, value, language)
 
     # -- the reply ---------------------------------------------------------------------
 

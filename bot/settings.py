@@ -73,6 +73,9 @@ class Settings:
     sms_price: float = 0.04  # per SMS segment, for cost estimates
     currency: str = "GBP"
     staff: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (channel, address) -> role
+    idea_flow: str = "idea"  # its first text question is an idea, stored as given
+    panel_flow: str = "panel"  # a panel invitation's profile questions; ends as a volunteer
+    panel_seat_flow: str = "panel_seat"  # a chosen volunteer takes their seat or declines
 
     def is_quiet(self, now: datetime) -> bool:
         """Whether ``now`` falls in quiet hours, in the deployment's time zone."""
@@ -116,6 +119,9 @@ SETTINGS: dict[str, Setting] = {
     "start_flow": Setting("welcome", "flow for a new contact's first message"),
     "menu_flow": Setting("menu", "flow for a message when no survey is under way"),
     "language_flow": Setting("language", "flow the LANGUAGE keyword opens"),
+    "idea_flow": Setting("idea", "flow whose first text answer is stored as an idea"),
+    "panel_flow": Setting("panel", "flow a panel invitation starts (profile questions)"),
+    "panel_seat_flow": Setting("panel_seat", "flow asking a chosen volunteer to take a seat"),
     "host": Setting("127.0.0.1", "address the web service listens on"),
     "port": Setting("8080", "port the web service listens on"),
     "public_url": Setting("", "the https URL providers call (needed for Twilio and webhooks)"),
@@ -214,6 +220,9 @@ def _convert(raw: dict[str, str]) -> Settings:
         start_flow=raw["start_flow"],
         menu_flow=raw["menu_flow"],
         language_flow=raw["language_flow"],
+        idea_flow=raw["idea_flow"],
+        panel_flow=raw["panel_flow"],
+        panel_seat_flow=raw["panel_seat_flow"],
         host=raw["host"] or "127.0.0.1",
         port=int(_number(raw, "port", whole=True, high=65535)),
         public_url=public_url,

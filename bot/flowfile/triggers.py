@@ -11,6 +11,9 @@
         codes:                 # code on the poster: the value stored
           NORTH: North
           SOUTH: South
+      - flow: idea
+        words: {en: [idea]}
+        answer: true           # "IDEA more benches": the rest answers the first question
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from bot.engine.flow import Flow
+from bot.engine.flow import Flow, Question, TextQuestion
 from bot.errors import FlowError
 from bot.flowfile.reader import FlowReader, Skip
 from bot.flowfile.yamllines import LineList, LineMap, load_yaml
@@ -29,7 +32,7 @@ from bot.lang.normalize import key
 from bot.lang.words import is_reserved, yes_no_of
 from bot.triggers import MAX_CODE, TRIGGERS_FILE, Trigger, Triggers
 
-TRIGGER_KEYS = ("flow", "words", "field", "codes")
+TRIGGER_KEYS = ("flow", "words", "field", "codes", "answer")
 _RESERVED_FIELDS = frozenset({"language", "consent"})
 
 
@@ -119,7 +122,25 @@ def _read_trigger(reader: FlowReader, item: LineMap, flows: Mapping[str, Flow]) 
                 codes[folded] = str(value).strip()
     elif codes_data is not None:
         reader.problem(item.line_of("codes"), "'codes' need 'field': the contact field they set")
-    return Trigger(flow_id, words, field, codes, item.line)
+    answer = item.get("answer", False)
+    if not isinstance(answer, bool):
+        reader.problem(item.line_of("answer"), "'answer' is true or false")
+        answer = False
+    elif answer and field is not None:
+        reader.problem(item.line_of("answer"), "a trigger takes a code or an answer, not both")
+        answer = False
+    elif answer and not _asks_text_first(flows[flow_id]):
+        reader.problem(
+            item.line_of("answer"),
+            f"'answer: true' needs flow '{flow_id}' to start with a text question",
+        )
+        answer = False
+    return Trigger(flow_id, words, field, codes, item.line, answer)
+
+
+def _asks_text_first(flow: Flow) -> bool:
+    first = next((step for step in flow.steps if isinstance(step, Question)), None)
+    return isinstance(first, TextQuestion)
 
 
 def load_triggers(

@@ -30,12 +30,16 @@ class NewPoll:
     results: str = "send"  # 'send': public and sent to voters; 'public'; 'private'
     closes_at: datetime | None = None
     created_by: str = "cli"
+    panel_id: int | None = None  # a panel vote: put to this panel's members
+    quorum: str | None = None  # a panel vote's quorum: '50%' or a number of members
+    threshold: str | None = None  # 'majority', 'two-thirds' or '80%'
 
 
 @dataclass(frozen=True)
 class Poll(NewPoll):
     id: int = 0
     status: str = "draft"  # 'draft' until first sent, then 'open', then 'closed'
+    outcome: str | None = None  # a panel vote's outcome (JSON), once closed
 
     @property
     def flow_id(self) -> str:
@@ -64,7 +68,8 @@ def create(tx: sqlite3.Connection, poll: NewPoll, now: datetime) -> int:
     ]
     row = tx.execute(
         "INSERT INTO polls (question, options, language, multiple, results, closes_at,"
-        " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " created_by, created_at, panel_id, quorum, threshold)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             json.dumps(dict(poll.question), ensure_ascii=False),
             json.dumps(options, ensure_ascii=False),
@@ -74,6 +79,9 @@ def create(tx: sqlite3.Connection, poll: NewPoll, now: datetime) -> int:
             poll.closes_at.isoformat() if poll.closes_at else None,
             poll.created_by,
             now.isoformat(),
+            poll.panel_id,
+            poll.quorum,
+            poll.threshold,
         ),
     ).fetchone()
     assert row is not None
@@ -97,7 +105,11 @@ def get(tx: sqlite3.Connection, poll_id: int) -> Poll | None:
         results=row["results"],
         closes_at=datetime.fromisoformat(row["closes_at"]) if row["closes_at"] else None,
         created_by=row["created_by"],
+        panel_id=row["panel_id"],
+        quorum=row["quorum"],
+        threshold=row["threshold"],
         status=row["status"],
+        outcome=row["outcome"],
     )
 
 
@@ -138,6 +150,10 @@ def vote(
         " voted_at = excluded.voted_at, changes = changes + 1",
         (poll_id, contact_id, json.dumps(choice), language, channel, now.isoformat()),
     )
+
+
+def set_outcome(tx: sqlite3.Connection, poll_id: int, outcome: str) -> None:
+    tx.execute("UPDATE polls SET outcome = ? WHERE id = ?", (outcome, poll_id))
 
 
 def has_voted(tx: sqlite3.Connection, poll_id: int, contact_id: int) -> bool:

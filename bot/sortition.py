@@ -1,0 +1,157 @@
+"""Drawing a panel by lot, with the Sortition Foundation's ``sortition-algorithms``.
+
+Stage 2 of the civic lottery: from the volunteers, choose ``size`` people so that every
+category (area, age band, ...) stays within its minimum and maximum, as fairly as
+possible. Parley does not implement the lottery itself: the library's *maximin*
+algorithm (solved with the open HiGHS solver) finds a probability distribution over
+valid panels that makes the least likely volunteer's chance as high as it can be; one
+panel is then drawn from that distribution with the library's own rounding, seeded, so
+the same seed and volunteers give the same panel. Each volunteer's chance is reported.
+
+The library is an optional extra (``pip install 'parley[panels]'``): it brings numpy,
+cvxpy and HiGHS, which a deployment that never draws a panel does not need.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+SOLVER = "highspy"
+ALGORITHM = "maximin"
+
+
+@dataclass(frozen=True)
+class Quota:
+    category: str
+    value: str
+    minimum: int
+    maximum: int
+
+
+@dataclass(frozen=True)
+class Draw:
+    chosen: frozenset[str]  # volunteer keys
+    probabilities: Mapping[str, float]  # each volunteer's chance of being chosen
+    panels: int  # valid panels the lottery chose among (with a chance above zero)
+    seed: int
+
+    @property
+    def minimum(self) -> float:
+        return min(self.probabilities.values())
+
+    @property
+    def maximum(self) -> float:
+        return max(self.probabilities.values())
+
+
+class Infeasible(Exception):
+    """The quotas cannot be met by these volunteers; the message names the category."""
+
+
+class Unavailable(Exception):
+    """The sortition library is not installed."""
+
+
+def check(pool: Mapping[str, Mapping[str, str]], quotas: Sequence[Quota], size: int) -> None:
+    """Problems the library would find, said plainly and naming the category."""
+    if size < 1:
+        raise Infeasible("the panel needs at least 1 member")
+    if size > len(pool):
+        raise Infeasible(f"only {len(pool)} volunteers for a panel of {size}")
+    by_category: dict[str, list[Quota]] = {}
+    for quota in quotas:
+        by_category.setdefault(quota.category, []).append(quota)
+    for category, listed in by_category.items():
+        values = {quota.value for quota in listed}
+        have: Counter[str] = Counter()
+        for key, profile in pool.items():
+            value = profile.get(category)
+            if value not in values:
+                raise Infeasible(
+                    f"category '{category}': volunteer {key} has '{value or ''}',"
+                    f" which the quotas do not list ({', '.join(sorted(values))})"
+                )
+            have[value] += 1
+        lowest = sum(quota.minimum for quota in listed)
+        highest = sum(quota.maximum for quota in listed)
+        if lowest > size:
+            raise Infeasible(
+                f"category '{category}' cannot be met: its minimums add up to {lowest},"
+                f" more than the panel of {size}"
+            )
+        if highest < size:
+            raise Infeasible(
+                f"category '{category}' cannot be met: its maximums add up to {highest},"
+                f" fewer than the panel of {size}"
+            )
+        for quota in listed:
+            if quota.minimum > have[quota.value]:
+                raise Infeasible(
+                    f"category '{category}' cannot be met: at least {quota.minimum} must be"
+                    f" '{quota.value}', but only {have[quota.value]} volunteers are"
+                )
+
+
+def draw(
+    pool: Mapping[str, Mapping[str, str]], quotas: Sequence[Quota], size: int, seed: int
+) -> Draw:
+    """Choose a panel of ``size`` from ``pool`` (key -> category -> value) by maximin.
+
+    Slow (seconds): call it off the event loop. Raises :class:`Infeasible` when the
+    quotas cannot be met, naming the category, and :class:`Unavailable` without the
+    library."""
+    check(pool, quotas, size)
+    try:
+        import sortition_algorithms as library
+        from sortition_algorithms.committee_generation import standardize_distribution
+        from sortition_algorithms.committee_generation.maximin import find_distribution_maximin
+        from sortition_algorithms.core import lottery_rounding
+        from sortition_algorithms.utils import set_random_provider
+    except ImportError:
+        raise Unavailable(
+            "drawing a panel needs the sortition library: pip install 'parley[panels]'"
+        ) from None
+    categories = sorted({quota.category for quota in quotas})
+    features, _, _ = library.read_in_features(
+        ["feature", "value", "min", "max"],
+        [
+            {"feature": q.category, "value": q.value, "min": str(q.minimum), "max": str(q.maximum)}
+            for q in quotas
+        ],
+        size,
+    )
+    people, _ = library.read_in_people(
+        ["id", *categories],
+        [{"id": key, **{c: profile[c] for c in categories}} for key, profile in pool.items()],
+        features,
+        library.Settings(id_column="id", columns_to_keep=[]),
+    )
+    set_random_provider(seed)  # the library's randomness: its solver and its rounding
+    try:
+        panels, chances, _ = find_distribution_maximin(features, people, size, [], SOLVER)
+    except library.InfeasibleQuotasError as error:
+        raise Infeasible(_explain(error.all_lines[1:], categories)) from None
+    except library.SelectionError as error:
+        raise Infeasible(str(error)) from None
+    panels, chances = standardize_distribution(panels, chances)
+    probabilities = dict.fromkeys(pool, 0.0)
+    for panel, chance in zip(panels, chances, strict=True):
+        for key in panel:
+            probabilities[key] += chance
+    set_random_provider(seed)
+    chosen = lottery_rounding(panels, chances, 1)[0]
+    return Draw(frozenset(chosen), probabilities, sum(1 for c in chances if c > 0), seed)
+
+
+def _explain(suggestions: Sequence[str], categories: Sequence[str]) -> str:
+    named = [c for c in categories if any(line.startswith(f"{c}:") for line in suggestions)]
+    which = ", ".join(f"'{c}'" for c in named) or "some categories"
+    return (
+        f"quotas for {which} cannot all be met with these volunteers; the sortition library"
+        " suggests: " + "; ".join(" ".join(line.split()) for line in suggestions)
+    )
