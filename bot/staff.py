@@ -13,7 +13,9 @@ Community workers and organisers are configured by channel and address with a ro
 answers with the poll, who would get it, what the SMS cost and how long sending takes,
 and buttons to send or cancel. ``/send 4`` confirms; ``/results 2``, ``/close 2``,
 ``/pause 4``, ``/resume 4`` and ``/cancel 4`` do what they say. Live results and closing
-a poll early are for organisers. Staff replies are in English; residents never see them.
+a poll early are for organisers. Ideas are moderated with ``/ideas``, ``/idea``,
+``/approve``, ``/reject``, ``/merge`` and ``/shortlist`` (:mod:`bot.moderation`).
+Staff replies are in English; residents never see them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import moderation
 from bot.audience import Audience, select
 from bot.broadcast import Content, Message, Preview, Rendering, Survey, preview
 from bot.engine import Button, Env, Flow
@@ -53,6 +56,12 @@ class Command(enum.Enum):
     CANCEL = "cancel"
     PAUSE = "pause"
     RESUME = "resume"
+    IDEAS = "ideas"
+    IDEA = "idea"
+    APPROVE = "approve"
+    REJECT = "reject"
+    MERGE = "merge"
+    SHORTLIST = "shortlist"
 
 
 ORGANISER_ONLY = frozenset({Command.CLOSE})
@@ -125,6 +134,18 @@ def perform(desk: Desk, command: Command, text: str) -> StaffReply:
             case Command.PAUSE | Command.RESUME:
                 paused = command is Command.PAUSE
                 return pause(desk, _number(body, f"/{command.value} BROADCAST"), paused)
+            case Command.IDEAS:
+                return moderation.listing(desk)
+            case Command.IDEA:
+                return moderation.show(desk, body)
+            case Command.APPROVE:
+                return moderation.approve(desk, body)
+            case Command.REJECT:
+                return moderation.reject(desk, body)
+            case Command.MERGE:
+                return moderation.merge(desk, body)
+            case Command.SHORTLIST:
+                return moderation.shortlist(desk, body)
     except Refused as problem:
         desk.tx.execute("ROLLBACK TO staff_command")
         return StaffReply([str(problem)], refused=True)
@@ -210,6 +231,17 @@ def audience(text: str) -> Audience:
     )
 
 
+def is_setting(line: str, settings: Settings) -> bool:
+    """Whether a line of a /poll body is a setting or a translation, not text."""
+    setting = _SETTING.match(line.strip())
+    if line.strip().lower() == "multiple":
+        return True
+    if setting is None:
+        return False
+    name = setting.group(1).lower()
+    return name in settings.languages or name in _SEND_KEYS | _POLL_KEYS
+
+
 @dataclass
 class _Draft:
     """A command's body: its text lines, and its ``name: value`` settings."""
@@ -241,6 +273,7 @@ def _read(body: str, languages: Sequence[str], known: set[str]) -> _Draft:
 # -- drafting -----------------------------------------------------------------------------
 
 _SEND_KEYS = {"to", "at", "remind"}
+_POLL_KEYS = {"closes", "multiple", "results"}
 
 POLL_USAGE = (
     "Use: /poll then the question, then one option per line (2 to 9).\n"
@@ -256,8 +289,13 @@ BROADCAST_USAGE = (
 
 
 def draft_poll(desk: Desk, body: str) -> StaffReply:
+    return make_poll(desk, body)[0]
+
+
+def make_poll(desk: Desk, body: str) -> tuple[StaffReply, Poll]:
+    """Make the poll ``/poll`` describes and draft its broadcast."""
     settings = desk.settings
-    draft = _read(body, settings.languages, _SEND_KEYS | {"closes", "multiple", "results"})
+    draft = _read(body, settings.languages, _SEND_KEYS | _POLL_KEYS)
     if len(draft.lines) < 3:
         raise Refused(POLL_USAGE)
     source = settings.default_language
@@ -301,7 +339,7 @@ def draft_poll(desk: Desk, body: str) -> StaffReply:
         draft.settings,
         Survey(as_flow(poll, desk.env)),
     )
-    return reply
+    return reply, poll
 
 
 def create_poll(tx: sqlite3.Connection, new: NewPoll, now: datetime) -> Poll:
