@@ -30,11 +30,11 @@ _STREET_WORDS = (
     "شارع|خیابان|کوچه|سړک|جادة|زقاق|ਗਲੀ|ਸੜਕ|গলি|সড়ক|রোড|રોડ|ગલી|ጎዳና|jidka|waddada"
 )
 _NUMBER_FIRST = re.compile(
-    rf"(?<![\w])\d{{1,4}}[a-z]?,?\s+(?:[\w'-]+\s+){{0,3}}(?:{_STREET_WORDS})\b\.?",
+    rf"(?<![\w,.£$€])\d{{1,4}}[a-z]?,?\s+(?:[\w'-]+\s+){{0,3}}(?:{_STREET_WORDS})\b\.?",
     re.IGNORECASE,
 )
 _WORD_FIRST = re.compile(
-    rf"(?<![\w])(?:{_STREET_WORDS})\.?\s+(?:[\w'-]+\s+){{0,3}}\d{{1,4}}[a-z]?(?![\w])",
+    rf"(?<![\w])(?:{_STREET_WORDS})\.?\s+(?:[\w'-]+\s+){{0,2}}\d{{1,3}}[a-z]?(?![\w])",
     re.IGNORECASE,
 )
 # A UK postcode: SW1A 1AA, E1 6AN.
