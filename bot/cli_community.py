@@ -107,7 +107,6 @@ def shortlist(
 ) -> None:
     """Make a poll of approved ideas, tell their senders, and send it."""
     from bot import moderation, staff
-    from bot.store import broadcasts
 
     lines = [" ".join(refs)]
     if question:
@@ -119,14 +118,27 @@ def shortlist(
     ]
 
     async def work(office: _Office) -> None:
-        reply = await office.at_desk(lambda desk: moderation.shortlist(desk, "\n".join(lines)))
-        _echo([line for line in reply.lines if not line.startswith("Reply /send")])
-        drafted = int(reply.buttons[0].reply.split()[1])
-        if yes or click.confirm("Send the poll now?", default=False):
-            _echo((await office.at_desk(lambda desk: staff.confirm(desk, drafted))).lines)
-        else:
-            await office.at_desk(lambda desk: broadcasts.cancel(desk.tx, drafted, desk.now))
-            click.echo("The poll is made but not sent: parley broadcast --poll N sends it.")
+        def preview(desk: Any) -> list[str]:
+            desk.tx.execute("SAVEPOINT preview")  # shown, then undone: nothing kept or told
+            try:
+                return list(moderation.shortlist(desk, "\n".join(lines)).lines)
+            finally:
+                desk.tx.execute("ROLLBACK TO preview")
+                desk.tx.execute("RELEASE preview")
+
+        _echo([line for line in await office.at_desk(preview) if not line.startswith("Reply")])
+        if not yes and not click.confirm(
+            "Shortlist them, tell their senders and send the poll?", default=False
+        ):
+            click.echo("Nothing done.")
+            return
+
+        def act(desk: Any) -> list[str]:
+            reply = moderation.shortlist(desk, "\n".join(lines))
+            drafted = int(reply.buttons[0].reply.split()[1])
+            return staff.confirm(desk, drafted).lines
+
+        _echo(await office.at_desk(act))
         await office.run_due(1)
 
     run_async(_office(settings_of(ctx), work))
@@ -140,8 +152,9 @@ def panel() -> None:
     """Resident panels chosen by lot: invite, select, notify, vote."""
 
 
-async def _send(office: _Office, make: Callable[[Any], Any], yes: bool) -> None:
-    """Draft a broadcast with ``make(desk)``, show its preview, send it if confirmed."""
+async def _send(office: _Office, make: Callable[[Any], Any], yes: bool) -> int | None:
+    """Draft a broadcast with ``make(desk)``, show its preview, send it if confirmed;
+    returns the broadcast sent, or None."""
     from bot import staff
     from bot.store import broadcasts
 
@@ -152,9 +165,10 @@ async def _send(office: _Office, make: Callable[[Any], Any], yes: bool) -> None:
     elif yes or click.confirm("Send it?", default=False):
         _echo((await office.at_desk(lambda desk: staff.confirm(desk, drafted.id))).lines)
         await office.run_due(drafted.preview.recipients)
-        return
+        return int(drafted.id)
     await office.at_desk(lambda desk: broadcasts.cancel(desk.tx, drafted.id, desk.now))
     click.echo("Not sent.")
+    return None
 
 
 @panel.command()
@@ -188,7 +202,8 @@ def invite(
             panels.set_invite(desk.tx, panel_id, drafted.id)
             return replace(drafted, lines=[f"Panel {panel_id} '{name}':", *drafted.lines[1:]])
 
-        await _send(office, make, yes)
+        if await _send(office, make, yes) is None:  # no panel without its invitation
+            await office.at_desk(lambda desk: panels.drop_uninvited(desk.tx))
 
     run_async(_office(settings, work))
 
@@ -234,9 +249,9 @@ def select(ctx: click.Context, panel_id: int, size: int, quotas: Path, seed: int
     from bot.staff import Refused
     from bot.store import panels
 
-    chosen_quotas = panel_work.load_quotas(quotas)
-
     async def work(office: _Office) -> None:
+        chosen_quotas = panel_work.load_quotas(quotas)  # a problem: "file:line: what"
+
         def members(desk: Any) -> Any:
             found = panels.get(desk.tx, panel_id)
             if found is None:
@@ -332,7 +347,7 @@ def vote(
         from bot import staff
         from bot.audience import Audience
         from bot.broadcast import Survey
-        from bot.polls import as_flow
+        from bot.polls import as_flow, check
         from bot.store import broadcasts, panels
         from bot.store.broadcasts import NewBroadcast
 
@@ -351,8 +366,14 @@ def vote(
                     at,
                     "cli",
                 )
-            except ValueError as problem:
-                raise staff.Refused(str(problem)) from None
+            except ValueError as bad:
+                raise staff.Refused(str(bad)) from None
+            wrong = check(new_poll, desk.now)
+            seated = panel_work.seated(desk.tx, panel_id)
+            if wrong is None and quorum.strip().isdigit() and int(quorum) > seated:
+                wrong = f"a quorum of {quorum} is more than the {seated} members seated"
+            if wrong is not None:
+                raise staff.Refused(f"vote not made: {wrong}")
             poll = staff.create_poll(desk.tx, new_poll, desk.now)
             audience = Audience(panel=panel_id, panel_status=(panels.ACCEPTED,))
             new = NewBroadcast(

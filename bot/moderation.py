@@ -171,12 +171,8 @@ def shortlist(desk: staff.Desk, body: str) -> staff.StaffReply:
     settings = [line for line in lines if staff.is_setting(line, desk.settings)]
     if len(question) > 1:
         raise staff.Refused("Give one question line (or none), then the settings.")
-    poll_body = "\n".join(
-        [question[0] if question else SHORTLIST_QUESTION]
-        + [ideas.label(idea) for idea in chosen]
-        + settings
-    )
-    reply, poll = staff.make_poll(desk, poll_body)
+    poll_body = "\n".join([question[0] if question else SHORTLIST_QUESTION, *settings])
+    reply, poll = staff.make_poll(desk, poll_body, [ideas.label(idea) for idea in chosen])
     for idea in chosen:
         stored.moderate(desk.tx, idea.id, stored.SHORTLISTED, desk.who, desk.now, poll_id=poll.id)
         _tell_shortlisted(desk, idea)

@@ -292,10 +292,15 @@ def draft_poll(desk: Desk, body: str) -> StaffReply:
     return make_poll(desk, body)[0]
 
 
-def make_poll(desk: Desk, body: str) -> tuple[StaffReply, Poll]:
-    """Make the poll ``/poll`` describes and draft its broadcast."""
+def make_poll(
+    desk: Desk, body: str, labels: Sequence[str] | None = None
+) -> tuple[StaffReply, Poll]:
+    """Make the poll ``/poll`` describes and draft its broadcast. Given ``labels`` (a
+    shortlist's ideas), those are the options and ``body`` only the question and settings."""
     settings = desk.settings
     draft = _read(body, settings.languages, _SEND_KEYS | _POLL_KEYS)
+    if labels is not None:
+        draft.lines[1:] = list(labels)
     if len(draft.lines) < 3:
         raise Refused(POLL_USAGE)
     source = settings.default_language

@@ -67,6 +67,7 @@ def test_references_are_short_unique_and_read_back() -> None:
         assert stored.idea_id_of(ref) == n
         assert stored.idea_id_of(ref.lower().replace("-", "")) == n
     assert stored.idea_id_of("12") is None
+    assert stored.idea_id_of("ID-0821") is None  # no reference starts with 0
     assert stored.idea_id_of("hello") is None
 
 
@@ -115,6 +116,10 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
         assert "only approved ideas" in refusal.text
         for ref in (flagged.reference, plain.reference):
             assert not staff.perform(organiser, staff.Command.APPROVE, f"/approve {ref}").refused
+        # Approved by an organiser: now workers see it, still redacted.
+        approved = moderation.listing(worker).text
+        assert f"{flagged.reference} approved · FLAGGED phone/address" in approved
+        assert "900123" not in approved
         shortlisted = staff.perform(
             organiser, staff.Command.SHORTLIST, f"/shortlist {flagged.reference} {plain.reference}"
         )

@@ -37,7 +37,7 @@ def reference(idea_id: int) -> str:
 def idea_id_of(text: str) -> int | None:
     """The idea a reference names (``ID-4821``, ``id4821``), or None."""
     match = _REFERENCE.match(text.strip())
-    if match is None or len(match.group(1)) < 4:
+    if match is None or len(match.group(1)) < 4 or match.group(1).startswith("0"):
         return None
     number = match.group(1)
     digits = len(number)
@@ -141,9 +141,10 @@ def set_category(tx: sqlite3.Connection, idea_id: int, category: str) -> None:
 def listing(
     tx: sqlite3.Connection, statuses: Sequence[str], flagged: bool, limit: int = 20
 ) -> list[Idea]:
-    """Ideas in ``statuses``, oldest first; flagged ones only when ``flagged``."""
+    """Ideas in ``statuses``, oldest first; flagged ones not yet approved only when
+    ``flagged`` (an organiser's approval makes the redacted text shown to all staff)."""
     marks = ", ".join("?" * len(statuses))
-    where = f"status IN ({marks})" + ("" if flagged else " AND pii IS NULL")
+    where = f"status IN ({marks})" + ("" if flagged else " AND (pii IS NULL OR status != 'new')")
     rows = tx.execute(
         f"SELECT * FROM ideas WHERE {where} ORDER BY id LIMIT ?", (*statuses, limit)
     ).fetchall()
