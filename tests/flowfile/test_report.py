@@ -167,10 +167,12 @@ def test_flows_check_prints_coverage_and_segments_for_the_bundled_flows(tmp_path
     result = parley(tmp_path, "flows", "check")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("6 flows OK: idea, language, menu, poll_fund, priorities, welcome\n")
+    assert out.startswith(
+        "8 flows OK: idea, language, menu, panel, panel_seat, poll_fund, priorities, welcome\n"
+    )
     assert "3 triggers OK" in out
     assert "  priorities: complete\n" in out
-    assert "the bot's own sentences: 34, complete in every language" in out
+    assert "the bot's own sentences: 48, complete in every language" in out
     assert "  whole flow" in out
     header = next(line for line in out.splitlines() if line.startswith("priorities "))
     assert header.split()[1:] == LANGUAGES
