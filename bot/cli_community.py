@@ -9,12 +9,15 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from bot.cli_common import name_values, run_async, settings_of
 from bot.cli_staff import _echo, _Office, _office
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _staff_text(ctx: click.Context, text: str) -> None:
@@ -33,6 +36,16 @@ def _staff_text(ctx: click.Context, text: str) -> None:
             await office.jobs.run_due()
 
     run_async(_office(settings_of(ctx), work))
+
+
+def _dry_run(desk: Any, work: Callable[[Any], T]) -> T:
+    """``work(desk)`` for its preview only: everything it wrote is undone."""
+    desk.tx.execute("SAVEPOINT preview")
+    try:
+        return work(desk)
+    finally:
+        desk.tx.execute("ROLLBACK TO preview")
+        desk.tx.execute("RELEASE preview")
 
 
 # -- parley ideas ---------------------------------------------------------------------------
@@ -118,15 +131,11 @@ def shortlist(
     ]
 
     async def work(office: _Office) -> None:
-        def preview(desk: Any) -> list[str]:
-            desk.tx.execute("SAVEPOINT preview")  # shown, then undone: nothing kept or told
-            try:
-                return list(moderation.shortlist(desk, "\n".join(lines)).lines)
-            finally:
-                desk.tx.execute("ROLLBACK TO preview")
-                desk.tx.execute("RELEASE preview")
+        def preview(desk: Any) -> list[str]:  # shown, then undone: nothing kept or told
+            return moderation.shortlist(desk, "\n".join(lines)).lines
 
-        _echo([line for line in await office.at_desk(preview) if not line.startswith("Reply")])
+        shown = await office.at_desk(lambda desk: _dry_run(desk, preview))
+        _echo([line for line in shown if not line.startswith("Reply")])
         if not yes and not click.confirm(
             "Shortlist them, tell their senders and send the poll?", default=False
         ):
@@ -399,16 +408,32 @@ def decision() -> None:
 _STATUS = click.Choice(["agreed", "rejected", "in_progress", "done"])
 
 
+def _sending(what: str) -> Callable[[F], F]:
+    """The options a decision's sending takes: its status, its text by language, --yes."""
+
+    def add(command: F) -> F:
+        for option in reversed(
+            (
+                click.option("--status", type=_STATUS, required=True),
+                click.option(
+                    "--text",
+                    "texts",
+                    multiple=True,
+                    required=True,
+                    metavar="LANG=TEXT",
+                    help=f"The {what} in a language (the default one is needed).",
+                ),
+                click.option("--yes", is_flag=True, help="Send without asking."),
+            )
+        ):
+            command = option(command)
+        return command
+
+    return add
+
+
 @decision.command()
-@click.option("--status", type=_STATUS, required=True)
-@click.option(
-    "--text",
-    "texts",
-    multiple=True,
-    required=True,
-    metavar="LANG=TEXT",
-    help="The decision in a language (the default one is needed).",
-)
+@_sending("decision")
 @click.option(
     "--answers",
     "answers",
@@ -417,7 +442,6 @@ _STATUS = click.Choice(["agreed", "rejected", "in_progress", "done"])
     metavar="ITEM",
     help="What it answers: poll:3, flow:priorities, idea:ID-4821 (repeatable).",
 )
-@click.option("--yes", is_flag=True, help="Send without asking.")
 @click.pass_context
 def record(
     ctx: click.Context, status: str, texts: tuple[str, ...], answers: tuple[str, ...], yes: bool
@@ -428,7 +452,6 @@ def record(
 
     def make(desk: Any) -> Any:
         from bot import decisions, staff
-        from bot.broadcast import Message
 
         try:
             made = decisions.record(
@@ -444,25 +467,14 @@ def record(
             )
         except decisions.Unknown as problem:
             raise staff.Refused(str(problem)) from None
-        assert made.broadcast.texts is not None
-        drafted = staff.draft(desk, made.broadcast, Message(made.broadcast.texts))
-        return made.decision_id, drafted
+        return made.decision_id, made.broadcast
 
     run_async(_office(settings, lambda office: _decide(office, make, status, given, yes)))
 
 
 @decision.command()
 @click.argument("decision_id", type=int)
-@click.option("--status", type=_STATUS, required=True)
-@click.option(
-    "--text",
-    "texts",
-    multiple=True,
-    required=True,
-    metavar="LANG=TEXT",
-    help="The update in a language (the default one is needed).",
-)
-@click.option("--yes", is_flag=True, help="Send without asking.")
+@_sending("update")
 @click.pass_context
 def update(
     ctx: click.Context, decision_id: int, status: str, texts: tuple[str, ...], yes: bool
@@ -473,7 +485,6 @@ def update(
 
     def make(desk: Any) -> Any:
         from bot import decisions, staff
-        from bot.broadcast import Message
         from bot.store import decisions as stored
 
         found = stored.get(desk.tx, decision_id)
@@ -483,8 +494,7 @@ def update(
             new = decisions.progress(desk.env, found, status, given, desk.who)
         except decisions.Unknown as problem:
             raise staff.Refused(str(problem)) from None
-        assert new.texts is not None
-        return decision_id, staff.draft(desk, new, Message(new.texts))
+        return decision_id, new
 
     run_async(_office(settings, lambda office: _decide(office, make, status, given, yes)))
 
@@ -492,27 +502,23 @@ def update(
 async def _decide(
     office: _Office, make: Callable[[Any], Any], status: str, texts: dict[str, str], yes: bool
 ) -> None:
-    """Preview a decision's sending (nothing kept), then, if confirmed, do it for real."""
-    from bot import staff
-    from bot.store import decisions
+    """Preview a decision's sending (nothing kept), then, if confirmed, do it for real.
+    ``make(desk)`` records what is needed and gives (decision, its broadcast)."""
+    from bot import decisions, staff
+    from bot.broadcast import Message
 
     def preview(desk: Any) -> list[str]:
-        desk.tx.execute("SAVEPOINT preview")
-        try:
-            return list(make(desk)[1].lines)
-        finally:
-            desk.tx.execute("ROLLBACK TO preview")
-            desk.tx.execute("RELEASE preview")
+        new = make(desk)[1]
+        return staff.draft(desk, new, Message(new.texts)).lines
 
-    _echo(await office.at_desk(preview))
+    _echo(await office.at_desk(lambda desk: _dry_run(desk, preview)))
     if not yes and not click.confirm("Send it?", default=False):
         click.echo("Nothing recorded or sent.")
         return
 
     def send(desk: Any) -> tuple[int, int]:
-        decision_id, drafted = make(desk)
-        decisions.add_send(desk.tx, decision_id, status, texts, drafted.id, desk.now)
-        staff.confirm(desk, drafted.id)
+        decision_id, new = make(desk)
+        drafted = decisions.send(desk, decision_id, new, status, texts)
         return decision_id, drafted.preview.recipients
 
     decision_id, recipients = await office.at_desk(send)

@@ -16,7 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import staff
 from bot.audience import Audience
+from bot.broadcast import Message
 from bot.engine import Env, Flow
 from bot.store import broadcasts, decisions, ideas, polls
 from bot.store.broadcasts import NewBroadcast
@@ -122,6 +124,22 @@ def progress(
         texts=resident_texts(env, decision.language, status, texts),
         created_by=who,
     )
+
+
+def send(
+    desk: staff.Desk,
+    decision_id: int,
+    new: NewBroadcast,
+    status: str,
+    texts: Mapping[str, str],
+) -> staff.Drafted:
+    """Send one sending of a decision (first, or an update): drafted with its preview,
+    recorded with the decision, confirmed."""
+    assert new.texts is not None
+    drafted = staff.draft(desk, new, Message(new.texts))
+    decisions.add_send(desk.tx, decision_id, status, texts, drafted.id, desk.now)
+    staff.confirm(desk, drafted.id)
+    return drafted
 
 
 def _check(source: str, status: str, texts: Mapping[str, str]) -> None:

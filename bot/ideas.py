@@ -19,7 +19,7 @@ from datetime import datetime
 from bot import pii
 from bot.audience import Audience
 from bot.engine import Env
-from bot.store import broadcasts, ideas, jobs
+from bot.store import broadcasts, ideas
 from bot.store.broadcasts import NewBroadcast
 from bot.store.contacts import Contact
 from bot.store.ideas import Idea, NewIdea
@@ -133,6 +133,4 @@ def tell_submitters(
         texts=texts,
         created_by=who,
     )
-    broadcast_id = broadcasts.create(tx, new, "scheduled", now)
-    jobs.add(tx, jobs.SEND, broadcast_id, now)
-    return broadcast_id
+    return broadcasts.send_now(tx, new, now)

@@ -41,13 +41,11 @@ from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, YesNoQuestion
 from bot.errors import ConfigError
 from bot.sortition import Draw, Quota
-from bot.store import broadcasts, jobs, panels
+from bot.store import broadcasts, panels
 from bot.store.broadcasts import NewBroadcast
 from bot.store.panels import Member, Panel
 from bot.store.polls import NewPoll, PollOption
 
-INTERESTED = "interested"
-ELIGIBLE = "eligible"
 SEAT = "seat"  # the panel_seat flow's question
 
 # -- stage 1: volunteers -----------------------------------------------------------------
@@ -203,13 +201,7 @@ def notify(
         texts={code: not_chosen_text(env, code) for code in env.languages},
         created_by=who,
     )
-    return [_send_now(tx, new, now) for new in (asked, thanked)]
-
-
-def _send_now(tx: sqlite3.Connection, new: NewBroadcast, now: datetime) -> int:
-    broadcast_id = broadcasts.create(tx, new, "scheduled", now)
-    jobs.add(tx, jobs.SEND, broadcast_id, now)
-    return broadcast_id
+    return [broadcasts.send_now(tx, new, now) for new in (asked, thanked)]
 
 
 # -- taking a seat, declining it, and the replacement rule -----------------------------------
@@ -267,7 +259,7 @@ def seat_answered(
     if chosen is None:
         return None
     panels.set_status(tx, panel_id, chosen.member.contact_id, panels.SELECTED, now, contact_id)
-    _send_now(
+    broadcasts.send_now(
         tx,
         NewBroadcast(
             broadcasts.FLOW,

@@ -14,12 +14,9 @@ cvxpy and HiGHS, which a deployment that never draws a panel does not need.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-log = logging.getLogger(__name__)
 
 SOLVER = "highspy"
 ALGORITHM = "maximin"
@@ -37,7 +34,6 @@ class Quota:
 class Draw:
     chosen: frozenset[str]  # volunteer keys
     probabilities: Mapping[str, float]  # each volunteer's chance of being chosen
-    panels: int  # valid panels the lottery chose among (with a chance above zero)
     seed: int
 
     @property
@@ -145,7 +141,7 @@ def draw(
             probabilities[key] += chance
     set_random_provider(seed)
     chosen = lottery_rounding(panels, chances, 1)[0]
-    return Draw(frozenset(chosen), probabilities, sum(1 for c in chances if c > 0), seed)
+    return Draw(frozenset(chosen), probabilities, seed)
 
 
 def _explain(suggestions: Sequence[str], categories: Sequence[str]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.store import sessions
+from bot.store import jobs, sessions
 
 MESSAGE = "message"
 FLOW = "flow"
@@ -66,6 +66,14 @@ def create(tx: sqlite3.Connection, new: NewBroadcast, status: str, now: datetime
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def send_now(tx: sqlite3.Connection, new: NewBroadcast, now: datetime) -> int:
+    """Create a broadcast that needs no confirming (news for idea senders, a panel's
+    invitations to take a seat), due now: the scheduler writes it like any other."""
+    broadcast_id = create(tx, new, "scheduled", now)
+    jobs.add(tx, jobs.SEND, broadcast_id, now)
+    return broadcast_id
 
 
 def _time(value: Any) -> datetime | None:

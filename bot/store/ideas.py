@@ -151,11 +151,11 @@ def listing(
     return [_idea(row) for row in rows]
 
 
-def counts(tx: sqlite3.Connection) -> dict[str, int]:
-    return {
-        str(status): int(n)
-        for status, n in tx.execute("SELECT status, count(*) FROM ideas GROUP BY status")
-    }
+def flagged_waiting(tx: sqlite3.Connection) -> int:
+    """New ideas held back for an organiser because they look like they hold personal
+    details."""
+    row = tx.execute("SELECT count(*) FROM ideas WHERE status = 'new' AND pii IS NOT NULL")
+    return int(row.fetchone()[0])
 
 
 def moderate(

@@ -135,11 +135,6 @@ def members(tx: sqlite3.Connection, panel_id: int) -> list[Member]:
     ]
 
 
-def member(tx: sqlite3.Connection, panel_id: int, contact_id: int) -> Member | None:
-    found = [m for m in members(tx, panel_id) if m.contact_id == contact_id]
-    return found[0] if found else None
-
-
 def record_selection(
     tx: sqlite3.Connection,
     panel_id: int,

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from bot import decisions, panels, sortition, staff
 from bot.audience import Audience
-from bot.broadcast import Message, Survey
+from bot.broadcast import Survey
 from bot.polls import as_flow
 from bot.store import Database, broadcasts, contacts
 from bot.store import decisions as stored_decisions
@@ -374,12 +374,7 @@ async def test_ideas_to_panel_to_decision_every_participant_hears_in_their_langu
             made = decisions.record(
                 desk.tx, desk.env, desk.flows, "en", "agreed", texts, answers, "cli", desk.now
             )
-            assert made.broadcast.texts is not None
-            drafted = staff.draft(desk, made.broadcast, Message(made.broadcast.texts))
-            stored_decisions.add_send(
-                desk.tx, made.decision_id, "agreed", texts, drafted.id, desk.now
-            )
-            staff.confirm(desk, drafted.id)
+            drafted = decisions.send(desk, made.decision_id, made.broadcast, "agreed", texts)
             return made.decision_id, drafted.preview.recipients
 
         decision_id, recipients = await organiser.at_desk(record)
@@ -423,11 +418,7 @@ async def test_ideas_to_panel_to_decision_every_participant_hears_in_their_langu
             assert found is not None
             done = {"en": "The youth club is now open on Monday, Wednesday and Friday."}
             new = decisions.progress(desk.env, found, "done", done, "cli")
-            assert new.texts is not None
-            drafted = staff.draft(desk, new, Message(new.texts))
-            stored_decisions.add_send(desk.tx, decision_id, "done", done, drafted.id, desk.now)
-            staff.confirm(desk, drafted.id)
-            return drafted.preview.recipients
+            return decisions.send(desk, decision_id, new, "done", done).preview.recipients
 
         assert await organiser.at_desk(update) == 6
         await organiser.run_due()
