@@ -14,6 +14,7 @@ import click
 from bot.chat import chat
 from bot.cli_common import run_async, settings_of
 from bot.cli_community import COMMUNITY_COMMANDS
+from bot.cli_exports import EXPORT_COMMANDS
 from bot.cli_flows import flows
 from bot.cli_staff import STAFF_COMMANDS
 from bot.settings import Settings
@@ -146,5 +147,5 @@ async def _print_answers(settings: Settings, flow_id: str | None, limit: int) ->
 
 
 main.add_command(flows)
-for command in [*STAFF_COMMANDS, *COMMUNITY_COMMANDS]:
+for command in [*STAFF_COMMANDS, *COMMUNITY_COMMANDS, *EXPORT_COMMANDS]:
     main.add_command(command)

@@ -3,6 +3,7 @@
     ParleyError                 base: a message a person can act on, never a traceback
     ├── ConfigError             a setting is missing or wrong; names the setting
     ├── FlowError               a flow file is malformed; one ``file:line: what`` per problem
+    ├── ExportError             an export or chart cannot be made as asked; says why
     └── ChannelError            a channel could not deliver or parse a message
         ├── TryAgain            a transient failure (rate limit, 5xx, timeout): retry later
         └── Undeliverable       a permanent failure: never retried, the reason is stored
@@ -30,6 +31,10 @@ class FlowError(ParleyError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(self.problems))
+
+
+class ExportError(ParleyError):
+    """An export or results chart cannot be made as asked (no such flow, a bad date)."""
 
 
 class ChannelError(ParleyError):

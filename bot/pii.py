@@ -84,3 +84,16 @@ def redact(text: str, found: list[Found]) -> str:
         at = item.end
     out.append(text[at:])
     return "".join(out)
+
+
+_CONTACT_KINDS = (PHONE, EMAIL)
+_MAYBE_CONTACT = re.compile(r"@|\d(?:\D{0,3}\d){6}")
+
+
+def hide_contact_details(text: str) -> str:
+    """``text`` with phone numbers and emails replaced (``[phone]``, ``[email]``): what
+    default exports give of what residents wrote. Addresses stay, since a survey answer
+    naming a street is usually about the street."""
+    if not _MAYBE_CONTACT.search(text):  # \d is any script's digit
+        return text  # most answers: a quick look, no full search
+    return redact(text, [f for f in find(text) if f.kind in _CONTACT_KINDS])

@@ -76,6 +76,8 @@ class Settings:
     idea_flow: str = "idea"  # its first text question is an idea, stored as given
     panel_flow: str = "panel"  # a panel invitation's profile questions; ends as a volunteer
     panel_seat_flow: str = "panel_seat"  # a chosen volunteer takes their seat or declines
+    export_secret: str | None = None  # key of pseudonymous ids; None: one kept in the database
+    fonts_dir: Path | None = None  # more fonts for results charts
 
     def is_quiet(self, now: datetime) -> bool:
         """Whether ``now`` falls in quiet hours, in the deployment's time zone."""
@@ -122,6 +124,12 @@ SETTINGS: dict[str, Setting] = {
     "idea_flow": Setting("idea", "flow whose first text answer is stored as an idea"),
     "panel_flow": Setting("panel", "flow a panel invitation starts (profile questions)"),
     "panel_seat_flow": Setting("panel_seat", "flow asking a chosen volunteer to take a seat"),
+    "export_secret": Setting(
+        "",
+        "key (16+ characters) that makes residents' ids in exports; default: one made"
+        " once and kept in the database",
+    ),
+    "fonts": Setting("", "folder of extra fonts for results charts (e.g. for Gurmukhi)"),
     "host": Setting("127.0.0.1", "address the web service listens on"),
     "port": Setting("8080", "port the web service listens on"),
     "public_url": Setting("", "the https URL providers call (needed for Twilio and webhooks)"),
@@ -223,6 +231,8 @@ def _convert(raw: dict[str, str]) -> Settings:
         idea_flow=raw["idea_flow"],
         panel_flow=raw["panel_flow"],
         panel_seat_flow=raw["panel_seat_flow"],
+        export_secret=_export_secret(raw["export_secret"]),
+        fonts_dir=_folder(raw, "fonts"),
         host=raw["host"] or "127.0.0.1",
         port=int(_number(raw, "port", whole=True, high=65535)),
         public_url=public_url,
@@ -324,6 +334,26 @@ def _staff(text: str) -> dict[tuple[str, str], str]:
             raise ConfigError(f"PARLEY_STAFF: entry {number}: a phone number is like +447700900001")
         staff[(channel, address)] = role
     return staff
+
+
+def _export_secret(text: str) -> str | None:
+    if not text:
+        return None
+    if len(text) < 16:
+        raise ConfigError(
+            "PARLEY_EXPORT_SECRET: use at least 16 characters, so that ids in exports"
+            " cannot be traced back to phone numbers by guessing"
+        )
+    return text
+
+
+def _folder(raw: dict[str, str], name: str) -> Path | None:
+    if not raw[name]:
+        return None
+    folder = Path(raw[name]).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"{_env(name)}: the folder {folder} does not exist")
+    return folder
 
 
 _HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])-([01]?[0-9]|2[0-3]):([0-5][0-9])$")

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -47,6 +47,19 @@ def migrations() -> list[tuple[int, str, str]]:
     if versions != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations must be numbered 0001, 0002, ... without gaps: {versions}")
     return found
+
+
+@contextlib.contextmanager
+def snapshot(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection holding one consistent view of the database, for long
+    reads (exports): in WAL mode it never blocks the writer, nor waits for it."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    try:
+        connection.execute("BEGIN")
+        yield connection
+    finally:
+        connection.close()
 
 
 class Database:

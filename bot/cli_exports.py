@@ -1,0 +1,202 @@
+"""``parley export`` and ``parley exports``: results out of Parley, for spreadsheets,
+reports and other tools, with residents shown by pseudonymous id."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from bot.cli_common import run_async, settings_of
+from bot.exports import KINDS, Filters, Request
+from bot.settings import Settings
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+
+
+def moment(text: str | None, settings: Settings, option: str, end: bool = False) -> datetime | None:
+    """A date (``2026-11-01``) or time (``2026-11-01 18:00``) in the deployment's time
+    zone. A bare date given as the end of a range includes that whole day."""
+    if text is None:
+        return None
+    for layout in _DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(text.strip(), layout)
+        except ValueError:
+            continue
+        if end and layout == _DATE_FORMATS[0]:
+            parsed += timedelta(days=1)
+        return parsed.replace(tzinfo=settings.timezone)
+    raise click.BadParameter(f"'{text}' is not a date like 2026-11-01 or 2026-11-01 18:00",
+                             param_hint=option)  # fmt: skip
+
+
+@click.command()
+@click.argument("what", type=click.Choice(list(KINDS)))
+@click.option("--flow", "flow_id", metavar="ID", help="responses: the survey flow (poll-N for a poll).")
+@click.option("--poll", "poll_id", type=int, metavar="N", help="votes: only this poll.")
+@click.option("--since", metavar="DATE", help="From this date or time (local), like 2026-11-01.")
+@click.option("--until", metavar="DATE", help="Up to this date (included) or time (local).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=True),
+    help="File to write (default: standard output). For floip: a folder, or a .zip file.",
+)  # fmt: skip
+@click.option("--format", "form", type=click.Choice(["csv", "floip"]), default="csv",
+              show_default=True, help="CSV, or a FLOIP Flow Results package.")  # fmt: skip
+@click.option("--bom", is_flag=True, help="Start with a byte order mark, for Excel.")
+@click.option(
+    "--with-addresses", "addresses", is_flag=True,
+    help="Organisers only: add residents' phone numbers and chat ids, and texts as"
+    " written. Logged.",
+)  # fmt: skip
+@click.pass_context
+def export(
+    ctx: click.Context,
+    what: str,
+    flow_id: str | None,
+    poll_id: int | None,
+    since: str | None,
+    until: str | None,
+    output: Path | None,
+    form: str,
+    bom: bool,
+    addresses: bool,
+) -> None:
+    """Export responses, votes, ideas, decisions, contacts or messages.
+
+    Residents appear by a stable pseudonymous id, never by phone number. Text cells that
+    a spreadsheet would run as a formula or turn into a number start with an apostrophe.
+    """
+    settings = settings_of(ctx)
+    filters = Filters(
+        flow_id, poll_id, moment(since, settings, "--since"), moment(until, settings, "--until", True)
+    )
+    request = Request(what, filters, form, addresses, bom)
+    if form == "floip" and output is None:
+        raise click.BadParameter("a FLOIP package is two files: give a folder or a .zip",
+                                 param_hint="--output")  # fmt: skip
+    run_async(_export(settings, request, output))
+
+
+async def _export(settings: Settings, request: Request, output: Path | None) -> None:
+    from bot.app import load_content
+    from bot.exports import Maker, record
+    from bot.service import utc_now
+    from bot.store import Database, exports
+    from bot.store.database import snapshot
+
+    flows, env = load_content(settings)
+    now = utc_now()
+    database = await Database.open(settings.database)
+    try:
+        export_id, key = await database.run(
+            lambda tx: record(tx, request, settings, "cli", now)
+        )
+        maker = Maker(settings, flows, env, key)
+        with snapshot(settings.database) as tx:
+            if request.format == "floip":
+                assert output is not None
+                total = maker.floip_total(tx, request)
+                with _progress(total) as bar:
+                    rows = maker.write_floip(tx, request, output, now, bar.update)
+            else:
+                table = maker.table(tx, request)
+                with _progress(table.total) as bar, _destination(output) as out:
+                    rows = maker.write_csv(table, request, out, bar.update)
+        await database.run(lambda tx: exports.finish(tx, export_id, rows))
+    finally:
+        await database.close()
+    where = f" to {output}" if output is not None else ""
+    click.echo(f"Export {export_id}: {rows} rows of {request.what}{where}.", err=True)
+    if request.addresses:
+        click.echo(
+            "This file holds residents' phone numbers or chat ids: keep it safe and delete it"
+            " when done. The export is logged.",
+            err=True,
+        )
+
+
+class _Quiet:
+    """No progress bar: standard error is not a terminal (a script, a cron job)."""
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *problem: object) -> None:
+        return None
+
+    def update(self, done: int) -> None:
+        return None
+
+
+def _progress(total: int) -> Any:
+    if not sys.stderr.isatty():
+        return _Quiet()
+    return click.progressbar(length=max(total, 1), label="Exporting", file=sys.stderr)
+
+
+class _destination:
+    """Standard output, or a file that appears whole or not at all: written to a
+    temporary file beside it, moved into place only once complete."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._temporary: Path | None = None
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> IO[str]:
+        if self.path is None:
+            return sys.stdout
+        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent or ".")
+        self._temporary = Path(name)
+        self._file = os.fdopen(handle, "w", encoding="utf-8", newline="")
+        return self._file
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._file is None or self._temporary is None:
+            return
+        self._file.close()
+        if error is None:
+            self._temporary.replace(self.path)  # type: ignore[arg-type]
+        else:
+            self._temporary.unlink(missing_ok=True)
+
+
+@click.command(name="exports")
+@click.option("--limit", default=20, show_default=True, help="How many of the latest.")
+@click.pass_context
+def exports_log(ctx: click.Context, limit: int) -> None:
+    """The record of exports: what, how many rows, by whom, and which carried addresses."""
+    settings = settings_of(ctx)
+    run_async(_exports_log(settings, limit))
+
+
+async def _exports_log(settings: Settings, limit: int) -> None:
+    from bot.store import Database
+
+    database = await Database.open(settings.database)
+    try:
+        rows = await database.run(
+            lambda tx: tx.execute(
+                "SELECT * FROM exports ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        )
+    finally:
+        await database.close()
+    if not rows:
+        click.echo("No exports yet.")
+    for row in reversed(rows):
+        marks = " WITH ADDRESSES" if row["addresses"] else ""
+        count = "unfinished" if row["rows"] is None else f"{row['rows']} rows"
+        click.echo(
+            f"{row['id']:>4}  {row['created_at'][:16]}  {row['what']:<10} {row['format']:<5}"
+            f" {count:<12} by {row['requested_by']}{marks}"
+        )
+
+
+EXPORT_COMMANDS = [export, exports_log]

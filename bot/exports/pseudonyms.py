@@ -1,0 +1,62 @@
+"""Stable pseudonymous ids for residents in exports.
+
+An export names a resident by a keyed hash of their channel and address, never by the
+address itself: the same resident gets the same id in every export (so a spreadsheet
+can join a survey with a poll), but nobody holding the file can tell who it is, or
+test a guessed phone number against it, without the key. The key comes from
+``PARLEY_EXPORT_SECRET``; without one, Parley makes a random key once and keeps it in the
+database, so ids stay stable for that database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from collections import OrderedDict
+from datetime import datetime
+
+PREFIX = "R-"
+_KEY_NAME = "export_key"
+_CACHE = 65_536  # residents remembered while exporting: memory stays bounded
+
+
+def key(tx: sqlite3.Connection, configured: str | None, now: datetime) -> bytes:
+    """The key ids are made with: the configured secret, or the database's own."""
+    if configured:
+        return configured.encode("utf-8")
+    row = tx.execute("SELECT value FROM secrets WHERE name = ?", (_KEY_NAME,)).fetchone()
+    if row is not None:
+        return bytes.fromhex(row[0])
+    made = secrets.token_bytes(32)
+    tx.execute(
+        "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (name) DO NOTHING",
+        (_KEY_NAME, made.hex(), now.isoformat()),
+    )
+    row = tx.execute("SELECT value FROM secrets WHERE name = ?", (_KEY_NAME,)).fetchone()
+    return bytes.fromhex(row[0])
+
+
+def pseudonym(key: bytes, channel: str, address: str) -> str:
+    """``R-`` and 12 letters and digits (60 bits): never mistaken for a number."""
+    digest = hmac.new(key, f"{channel}:{address}".encode(), hashlib.sha256).digest()
+    return PREFIX + base64.b32encode(digest[:10]).decode("ascii")[:12]
+
+
+class Pseudonyms:
+    """Ids by contact id, remembered for the most recent residents of an export."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._known: OrderedDict[int, str] = OrderedDict()
+
+    def of(self, contact_id: int, channel: str, address: str) -> str:
+        known = self._known.get(contact_id)
+        if known is None:
+            known = self._known[contact_id] = pseudonym(self._key, channel, address)
+            if len(self._known) > _CACHE:
+                self._known.popitem(last=False)
+        return known

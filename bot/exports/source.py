@@ -1,0 +1,96 @@
+"""What every export reads with, and what it gives back: a header and a stream of rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.engine import Flow
+from bot.exports.cells import Cell
+from bot.exports.pseudonyms import Pseudonyms
+from bot.pii import hide_contact_details
+
+
+@dataclass(frozen=True)
+class Filters:
+    flow_id: str | None = None  # responses: which flow (a poll's flow is poll-N)
+    poll_id: int | None = None  # votes: which poll (None: every poll)
+    since: datetime | None = None  # from this moment (inclusive)
+    until: datetime | None = None  # to this moment (exclusive)
+
+    def between(self, column: str) -> tuple[str, list[object]]:
+        """SQL conditions (`` AND …``) keeping rows whose ``column`` is in range. Stored
+        times are UTC ISO 8601 text, which sorts as time does."""
+        sql, params = "", list[object]()
+        if self.since is not None:
+            sql += f" AND {column} >= ?"
+            params.append(self.since.astimezone(ZoneInfo("UTC")).isoformat())
+        if self.until is not None:
+            sql += f" AND {column} < ?"
+            params.append(self.until.astimezone(ZoneInfo("UTC")).isoformat())
+        return sql, params
+
+    def to_json(self) -> dict[str, str | int]:
+        shown: dict[str, str | int] = {}
+        if self.flow_id is not None:
+            shown["flow"] = self.flow_id
+        if self.poll_id is not None:
+            shown["poll"] = self.poll_id
+        if self.since is not None:
+            shown["since"] = self.since.isoformat()
+        if self.until is not None:
+            shown["until"] = self.until.isoformat()
+        return shown
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: Iterator[list[Cell]]
+    total: int  # how many rows will come, for a progress bar
+
+
+class Source:
+    """The open transaction an export reads in, and how it shows residents and times."""
+
+    def __init__(
+        self,
+        tx: sqlite3.Connection,
+        timezone: ZoneInfo,
+        pseudonyms: Pseudonyms,
+        flows: Callable[[str], Flow | None],
+        addresses: bool = False,
+    ) -> None:
+        self.tx = tx
+        self.flows = flows
+        self.addresses = addresses  # raw addresses and texts as written: organisers only
+        self.pseudonyms = pseudonyms
+        self._timezone = timezone
+
+    def time(self, stamp: str | None) -> str | None:
+        """A stored UTC time as ISO 8601 in the deployment's time zone, with its offset."""
+        if not stamp:
+            return None
+        moment = datetime.fromisoformat(stamp).astimezone(self._timezone)
+        return moment.isoformat(timespec="seconds")
+
+    def resident_header(self) -> list[str]:
+        return ["resident", "address"] if self.addresses else ["resident"]
+
+    def resident(self, contact_id: int, channel: str, address: str) -> list[Cell]:
+        name = self.pseudonyms.of(contact_id, channel, address)
+        return [name, address] if self.addresses else [name]
+
+    def text(self, text: str | None) -> str | None:
+        """What a resident wrote, with phone numbers and emails hidden unless the export
+        is an organiser's with addresses."""
+        if text is None or self.addresses:
+            return text
+        return hide_contact_details(text)
+
+    def count(self, sql: str, params: Sequence[object]) -> int:
+        row = self.tx.execute(sql, params).fetchone()
+        return int(row[0]) if row else 0

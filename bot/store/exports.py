@@ -1,0 +1,37 @@
+"""The record of exports: who asked for what, when, and whether it carried addresses."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from datetime import datetime
+
+
+def record(
+    tx: sqlite3.Connection,
+    what: str,
+    format: str,
+    filters: Mapping[str, object],
+    addresses: bool,
+    who: str,
+    now: datetime,
+) -> int:
+    row = tx.execute(
+        "INSERT INTO exports (what, format, filters, addresses, requested_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (what, format, json.dumps(dict(filters)), int(addresses), who, now.isoformat()),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def finish(tx: sqlite3.Connection, export_id: int, rows: int) -> None:
+    tx.execute("UPDATE exports SET rows = ? WHERE id = ?", (rows, export_id))
+
+
+def with_addresses(tx: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Exports that carried residents' addresses, newest first."""
+    return tx.execute(
+        "SELECT * FROM exports WHERE addresses = 1 ORDER BY id DESC"
+    ).fetchall()
