@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.attachments import FileMaker
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio import TwilioChannel
@@ -110,6 +111,7 @@ class App:
             concurrency=pace.concurrency,
             attempts=pace.attempts,
             retry_delay=pace.retry_delay,
+            make_file=FileMaker(database, settings, flows, env, clock),
         )
         service = ConversationService(
             database,

@@ -38,7 +38,7 @@ def moment(text: str | None, settings: Settings, option: str, end: bool = False)
 
 @click.command()
 @click.argument("what", type=click.Choice(list(KINDS)))
-@click.option("--flow", "flow_id", metavar="ID", help="responses: the survey flow (poll-N for a poll).")
+@click.option("--flow", "flow_id", metavar="ID", help="responses: the survey (poll-N: a poll).")
 @click.option("--poll", "poll_id", type=int, metavar="N", help="votes: only this poll.")
 @click.option("--since", metavar="DATE", help="From this date or time (local), like 2026-11-01.")
 @click.option("--until", metavar="DATE", help="Up to this date (included) or time (local).")
@@ -73,9 +73,8 @@ def export(
     a spreadsheet would run as a formula or turn into a number start with an apostrophe.
     """
     settings = settings_of(ctx)
-    filters = Filters(
-        flow_id, poll_id, moment(since, settings, "--since"), moment(until, settings, "--until", True)
-    )
+    start = moment(since, settings, "--since")
+    filters = Filters(flow_id, poll_id, start, moment(until, settings, "--until", end=True))
     request = Request(what, filters, form, addresses, bom)
     if form == "floip" and output is None:
         raise click.BadParameter("a FLOIP package is two files: give a folder or a .zip",
@@ -94,9 +93,7 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
     now = utc_now()
     database = await Database.open(settings.database)
     try:
-        export_id, key = await database.run(
-            lambda tx: record(tx, request, settings, "cli", now)
-        )
+        export_id, key = await database.run(lambda tx: record(tx, request, settings, "cli", now))
         maker = Maker(settings, flows, env, key)
         with snapshot(settings.database) as tx:
             if request.format == "floip":

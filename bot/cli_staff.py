@@ -333,20 +333,63 @@ def broadcast(
 
 
 @click.command()
-@click.argument("poll_id", type=int)
+@click.argument("target", metavar="POLL|FLOW")
 @click.option("--by", metavar="WHAT", help="Break down by language, channel or a contact field.")
+@click.option(
+    "--chart",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also draw a bar chart to this PNG file.",
+)
+@click.option("--question", metavar="ID", help="Survey question to chart (default: the first).")
 @click.pass_context
-def results(ctx: click.Context, poll_id: int, by: str | None) -> None:
-    """A poll's results: counts and percentages (live while open)."""
+def results(
+    ctx: click.Context, target: str, by: str | None, chart: Path | None, question: str | None
+) -> None:
+    """Results of a poll (by number) or a survey (by flow id): counts, percentages and a
+    breakdown; live while a poll is open."""
     from bot import staff
 
-    body = f"{poll_id} by {by}" if by else str(poll_id)
+    body = f"{target} by {by}" if by else target
+    settings = settings_of(ctx)
 
     async def work(office: _Office) -> None:
         reply = await office.at_desk(lambda desk: staff.show_results(desk, body))
         _echo(reply.lines)
+        if chart is not None:
+            legend = await office.at_desk(lambda desk: _draw(desk, target, question, chart))
+            click.echo(f"Chart written to {chart}.", err=True)
+            if legend:
+                click.echo("The chart numbers its bars (this script cannot be drawn here):")
+                _echo(list(legend))
 
-    run_async(_office(settings_of(ctx), work))
+    run_async(_office(settings, work))
+
+
+def _draw(desk: Any, target: str, question: str | None, path: Path) -> tuple[str, ...]:
+    """Draw the chart of a poll or of a survey's question; the legend, if bars are
+    numbered rather than labelled."""
+    from bot.chart import render
+    from bot.errors import ExportError
+    from bot.fonts import Fonts
+    from bot.results import of_flow, of_poll
+    from bot.staff import Refused
+    from bot.store import polls
+
+    if target.isdigit():
+        poll = polls.get(desk.tx, int(target))
+        assert poll is not None  # show_results found it
+        report = of_poll(desk.tx, poll)
+    else:
+        report = of_flow(desk.tx, desk.flows[target], desk.settings.languages)
+    try:
+        summary = report.summary(question)
+    except ExportError as problem:
+        raise Refused(str(problem)) from None
+    picture = render(
+        summary.chart(f"{summary.answered} answered"), Fonts.find(desk.settings.fonts_dir)
+    )
+    path.write_bytes(picture.png)
+    return picture.legend
 
 
 def _broadcast_action(name: str, help_text: str) -> click.Command:

@@ -26,12 +26,13 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
-from bot.channels.base import Channel, Outbound
+from bot.channels.base import Channel, File, Outbound
 from bot.errors import TryAgain, Undeliverable
 from bot.store import Database, contacts, messages
 from bot.store.messages import QueuedMessage
@@ -103,6 +104,10 @@ class Lane:
                 self._chat_next = {k: t for k, t in self._chat_next.items() if t > now}
 
 
+MakeFile = Callable[[Mapping[str, Any], str], Awaitable[tuple[File | None, str]]]
+"""Makes the file a message carries (from its outbox ``attachment``) and its caption."""
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -114,8 +119,10 @@ class Dispatcher:
         attempts: int = 8,
         retry_delay: float = 2.0,
         batch_size: int = 200,
+        make_file: MakeFile | None = None,
     ) -> None:
         self.database = database
+        self.make_file = make_file
         self.channels = channels
         self.clock = clock
         self.lanes = list(lanes)
@@ -271,10 +278,15 @@ class Dispatcher:
         if channel is None:
             await self._give_up(message, "failed", f"no channel '{message.channel}'", False)
             return 0
-        outbound = Outbound(
-            message.id, message.channel, message.address, message.text, message.buttons
-        )
+        file, text = None, message.text
         try:
+            if message.attachment is not None:
+                if self.make_file is None:
+                    raise Undeliverable("no way to make the file it carries")
+                file, text = await self.make_file(message.attachment, message.text)
+            outbound = Outbound(
+                message.id, message.channel, message.address, text, message.buttons, file
+            )
             provider_id = await channel.send(outbound)
         except TryAgain as failure:
             if failure.retry_after is not None and lane is not None:

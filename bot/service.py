@@ -15,7 +15,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot import ideas, panels, staff
@@ -219,6 +219,7 @@ class _Reply:
     texts: list[str]
     buttons: tuple[Button, ...] = ()
     compliance: bool = False
+    attachments: list[staff.Attachment] = field(default_factory=list)  # staff files, after
 
 
 class _Handling:
@@ -309,12 +310,14 @@ class _Handling:
             self.now,
             f"contact {self.contact.id}",
             role,
+            files=self.contact.channel == "telegram",
         )
         reply = staff.perform(desk, command, self.inbound.text)
         log.info("staff command /%s by contact %s", command.value, self.contact.id)
         if reply.scheduled:
             service._scheduled = True
         self.say(reply.text, reply.buttons)
+        self.reply.attachments += reply.attachments
 
     def while_opted_out(self, keyword: Keyword | None, triggered: bool) -> None:
         """An opted-out resident hears nothing, except in answer to START and HELP, and
@@ -715,3 +718,15 @@ class _Handling:
             ),
             self.now,
         )
+        for attachment in self.reply.attachments:
+            messages.add_outbound(
+                self.tx,
+                NewOutbound(
+                    self.contact.id,
+                    self.contact.channel,
+                    attachment.caption,
+                    self.language,
+                    attachment=attachment.spec,
+                ),
+                self.now,
+            )

@@ -13,8 +13,10 @@ Community workers and organisers are configured by channel and address with a ro
 answers with the poll, who would get it, what the SMS cost and how long sending takes,
 and buttons to send or cancel. ``/send 4`` confirms; ``/results 2``, ``/close 2``,
 ``/pause 4``, ``/resume 4`` and ``/cancel 4`` do what they say. Live results and closing
-a poll early are for organisers. Ideas are moderated with ``/ideas``, ``/idea``,
-``/approve``, ``/reject``, ``/merge`` and ``/shortlist`` (:mod:`bot.moderation`).
+a poll early are for organisers. In Telegram, ``/results`` comes with a bar chart, and
+``/export`` sends a CSV file (:mod:`bot.staff_exports`). Ideas are moderated with
+``/ideas``, ``/idea``, ``/approve``, ``/reject``, ``/merge`` and ``/shortlist``
+(:mod:`bot.moderation`).
 Staff replies are in English; residents never see them.
 """
 
@@ -33,6 +35,7 @@ from bot import moderation
 from bot.audience import Audience, select
 from bot.broadcast import Content, Message, Preview, Rendering, Survey, preview
 from bot.engine import Button, Env, Flow
+from bot.errors import ExportError
 from bot.polls import as_flow, check, options_from_labels, results, translated
 from bot.settings import Settings
 from bot.store import broadcasts, jobs, polls
@@ -62,6 +65,7 @@ class Command(enum.Enum):
     REJECT = "reject"
     MERGE = "merge"
     SHORTLIST = "shortlist"
+    EXPORT = "export"
 
 
 ORGANISER_ONLY = frozenset({Command.CLOSE})
@@ -85,10 +89,19 @@ class Refused(Exception):
     """A staff action that cannot be done; the message says why, for the staff member."""
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send after the reply (Telegram only), made when it is sent."""
+
+    caption: str
+    spec: Mapping[str, object]  # what to make: {"export": {...}} or {"chart": {...}}
+
+
 @dataclass
 class StaffReply:
     lines: list[str] = field(default_factory=list)
     buttons: tuple[Button, ...] = ()
+    attachments: list[Attachment] = field(default_factory=list)
     scheduled: bool = False  # a job may be due now: wake the scheduler
     refused: bool = False  # nothing was done (the lines say why)
 
@@ -108,6 +121,7 @@ class Desk:
     now: datetime
     who: str  # 'contact <id>' or 'cli': recorded, never an address
     role: Role
+    files: bool = False  # whether the staff member can receive files (Telegram)
 
 
 def perform(desk: Desk, command: Command, text: str) -> StaffReply:
@@ -146,6 +160,10 @@ def perform(desk: Desk, command: Command, text: str) -> StaffReply:
                 return moderation.merge(desk, body)
             case Command.SHORTLIST:
                 return moderation.shortlist(desk, body)
+            case Command.EXPORT:
+                from bot.staff_exports import export
+
+                return export(desk, body)
     except Refused as problem:
         desk.tx.execute("ROLLBACK TO staff_command")
         return StaffReply([str(problem)], refused=True)
@@ -533,14 +551,33 @@ def pause(desk: Desk, broadcast_id: int, paused: bool) -> StaffReply:
 # -- polls ---------------------------------------------------------------------------------
 
 
+RESULTS_USAGE = (
+    "Use: /results POLL or /results FLOW, optionally followed by: by language"
+    " (or channel, or a field)"
+)
+
+
 def show_results(desk: Desk, body: str) -> StaffReply:
+    """A poll's or a survey's results; in Telegram with a bar chart."""
+    from bot.results import of_flow
+
     words = body.split()
-    if (
-        not words
-        or not words[0].isdigit()
-        or (len(words) > 1 and (len(words) != 3 or words[1] != "by"))
-    ):
-        raise Refused("Use: /results POLL, or /results POLL by language (or channel, or a field)")
+    if not words or (len(words) > 1 and (len(words) != 3 or words[1] != "by")):
+        raise Refused(RESULTS_USAGE)
+    by = words[2] if len(words) == 3 else None
+    if not words[0].isdigit():
+        flow = desk.flows.get(words[0])
+        if flow is None:
+            raise Refused(f"There is no poll or flow '{words[0]}'.\n{RESULTS_USAGE}")
+        try:
+            report = of_flow(desk.tx, flow, desk.settings.languages, by)
+        except ExportError as problem:
+            raise Refused(str(problem)) from None
+        reply = StaffReply(report.lines())
+        if desk.files and report.summaries:
+            chart = {"chart": {"flow": flow.id}}
+            reply.attachments.append(Attachment(f"Survey '{flow.id}'", chart))
+        return reply
     poll = polls.get(desk.tx, int(words[0]))
     if poll is None:
         raise Refused(f"There is no poll {words[0]}.")
@@ -550,7 +587,10 @@ def show_results(desk: Desk, body: str) -> StaffReply:
             f"Poll {poll.id} is still open: live results are for organisers only."
             " You will see them when it closes."
         )
-    return StaffReply(results(desk.tx, poll, words[2] if len(words) == 3 else None).lines())
+    reply = StaffReply(results(desk.tx, poll, by).lines())
+    if desk.files:
+        reply.attachments.append(Attachment(f"Poll {poll.id}", {"chart": {"poll": poll.id}}))
+    return reply
 
 
 def close_now(desk: Desk, poll_id: int) -> StaffReply:

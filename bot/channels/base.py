@@ -20,14 +20,24 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class File:
+    """A file sent to staff (an export, a results chart), made just before sending."""
+
+    name: str
+    data: bytes
+    photo: bool = False  # shown as a picture, not as a document to open
+
+
+@dataclass(frozen=True)
 class Outbound:
-    """A message taken from the outbox to be sent."""
+    """A message taken from the outbox to be sent; with a file, ``text`` is its caption."""
 
     outbox_id: int
     channel: str
     address: str
     text: str
     buttons: tuple[Button, ...] = ()
+    file: File | None = None
 
 
 class Channel(Protocol):

@@ -13,7 +13,14 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -45,6 +52,7 @@ UPDATES = ("message", "callback_query", "my_chat_member")
 SHORT_LABEL = 4  # buttons with labels this short (numbers on a scale) share a row
 ROW = 5
 POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
+CAPTION_LIMIT = 1024  # characters Telegram allows under a photo or document
 
 
 class TelegramChannel:
@@ -68,9 +76,7 @@ class TelegramChannel:
 
     async def send(self, message: Outbound) -> str:
         try:
-            sent = await self.bot.send_message(
-                int(message.address), message.text, reply_markup=keyboard(message.buttons)
-            )
+            sent = await self._send(message)
         except RetryAfter as error:
             raise TryAgain("Telegram: flood control", _seconds(error)) from None
         except Forbidden:
@@ -84,6 +90,21 @@ class TelegramChannel:
         except TelegramError as error:
             raise Undeliverable(f"Telegram: {error.message}") from None
         return f"{sent.chat_id}:{sent.message_id}"
+
+    async def _send(self, message: Outbound) -> Message:
+        chat, file = int(message.address), message.file
+        if file is None:
+            return await self.bot.send_message(
+                chat, message.text, reply_markup=keyboard(message.buttons)
+            )
+        caption = message.text[:CAPTION_LIMIT]
+        if file.photo:
+            return await self.bot.send_photo(
+                chat, InputFile(file.data, filename=file.name), caption=caption
+            )
+        return await self.bot.send_document(
+            chat, InputFile(file.data, filename=file.name), caption=caption
+        )
 
     async def answer_button(self, callback_query_id: str) -> None:
         """Stop the pressed button's spinner. Never raises: the answer itself is queued."""

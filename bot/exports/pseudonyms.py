@@ -40,6 +40,16 @@ def key(tx: sqlite3.Connection, configured: str | None, now: datetime) -> bytes:
     return bytes.fromhex(row[0])
 
 
+def known_key(tx: sqlite3.Connection, configured: str | None) -> bytes:
+    """The key, read only: :func:`key` made it when the export was recorded."""
+    if configured:
+        return configured.encode("utf-8")
+    row = tx.execute("SELECT value FROM secrets WHERE name = ?", (_KEY_NAME,)).fetchone()
+    if row is None:
+        raise LookupError("no export key yet: record the export first")
+    return bytes.fromhex(row[0])
+
+
 def pseudonym(key: bytes, channel: str, address: str) -> str:
     """``R-`` and 12 letters and digits (60 bits): never mistaken for a number."""
     digest = hmac.new(key, f"{channel}:{address}".encode(), hashlib.sha256).digest()

@@ -172,8 +172,7 @@ def contacts(source: Source, filters: Filters) -> Table:
     names = sorted(
         row[0]
         for row in source.tx.execute(
-            "SELECT DISTINCT j.key FROM contacts c, json_each(c.fields) j"
-            f" WHERE 1{where}",
+            f"SELECT DISTINCT j.key FROM contacts c, json_each(c.fields) j WHERE 1{where}",
             params,
         )
     )

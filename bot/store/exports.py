@@ -32,6 +32,4 @@ def finish(tx: sqlite3.Connection, export_id: int, rows: int) -> None:
 
 def with_addresses(tx: sqlite3.Connection) -> list[sqlite3.Row]:
     """Exports that carried residents' addresses, newest first."""
-    return tx.execute(
-        "SELECT * FROM exports WHERE addresses = 1 ORDER BY id DESC"
-    ).fetchall()
+    return tx.execute("SELECT * FROM exports WHERE addresses = 1 ORDER BY id DESC").fetchall()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.engine import Button
 
@@ -76,13 +77,15 @@ class NewOutbound:
     kind: str = "reply"  # 'compliance': opt-out confirmations, sent even when opted out
     segments: int | None = None  # SMS segments the text takes
     broadcast_id: int | None = None  # the broadcast it is part of (None: a reply)
+    attachment: Mapping[str, Any] | None = None  # a file made when it is sent (staff only)
 
 
 def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) -> int:
+    attachment = message.attachment
     row = tx.execute(
         "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
-        " segments, broadcast_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id",
+        " segments, broadcast_id, created_at, attachment)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             message.contact_id,
             message.channel,
@@ -94,6 +97,7 @@ def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) ->
             message.segments,
             message.broadcast_id,
             now.isoformat(),
+            json.dumps(attachment, ensure_ascii=False) if attachment is not None else None,
         ),
     ).fetchone()
     assert row is not None
@@ -154,12 +158,13 @@ class QueuedMessage:
     attempts: int  # provider calls already made for it
     sendable: bool  # False when the contact opted out (and this is no compliance reply)
     # or blocked the bot
+    attachment: Mapping[str, Any] | None = None  # a file to make and send with it
 
 
 _QUEUED = (
     "SELECT o.id, o.contact_id, o.channel, c.address, o.text, o.buttons, o.segments,"
     " o.attempts, (c.unreachable_at IS NULL"
-    "   AND (c.opted_out_at IS NULL OR o.kind = 'compliance')) AS sendable"
+    "   AND (c.opted_out_at IS NULL OR o.kind = 'compliance')) AS sendable, o.attachment"
     " FROM outbox o JOIN contacts c ON c.id = o.contact_id WHERE o.status = 'queued'"
 )
 
@@ -188,6 +193,7 @@ def _queued(row: sqlite3.Row) -> QueuedMessage:
         row["segments"],
         row["attempts"],
         bool(row["sendable"]),
+        json.loads(row["attachment"]) if row["attachment"] else None,
     )
 
 

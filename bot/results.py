@@ -1,0 +1,245 @@
+"""Results at a glance: how a poll or a survey's questions were answered, as a table
+for staff (counts, percentages, a breakdown by language, channel or a contact field)
+and as a bar chart (:mod:`bot.chart`).
+
+Each resident counts once per run: their last answer to a question. A question
+answered with several options counts each option, so percentages (of the people who
+answered) can add up to more than 100.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.chart import Bar, Chart
+from bot.engine.flow import (
+    ChoiceQuestion,
+    Flow,
+    LanguageQuestion,
+    NumberQuestion,
+    Question,
+    ScaleQuestion,
+    TextQuestion,
+    YesNoQuestion,
+)
+from bot.errors import ExportError
+from bot.polls import results as poll_results
+from bot.store.polls import Poll
+
+ALL = "all"
+NONE = "(none)"
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One question: how many answered, and how many chose each option."""
+
+    question_id: str
+    question: str  # in the source language
+    labels: tuple[str, ...]  # the options, in the source language
+    codes: tuple[str, ...]  # what the answers store for them
+    answered: int
+    counts: tuple[int, ...]
+    groups: Mapping[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+
+    def percent(self, count: int, answered: int | None = None) -> int:
+        total = self.answered if answered is None else answered
+        return round(100 * count / total) if total else 0
+
+    def chart(self, note: str) -> Chart:
+        bars = tuple(
+            Bar(label, count, count / self.answered if self.answered else 0.0)
+            for label, count in zip(self.labels, self.counts, strict=True)
+        )
+        return Chart(self.question, bars, note)
+
+    def lines(self, by: str | None) -> list[str]:
+        """The table: an option per row; all, then each group, as columns."""
+        groups = sorted(self.groups)
+        names = [f"{n}. {label}" for n, label in enumerate(self.labels, start=1)]
+        width = max(len(name) for name in [*names, "answered"])
+        heads = [ALL, *(f"{by}={g}" for g in groups)] if by else [ALL]
+        cells = [[f"{count} ({self.percent(count)}%)" for count in self.counts]]
+        totals = [str(self.answered)]
+        for group in groups:
+            answered, counts = self.groups[group]
+            cells.append([f"{count} ({self.percent(count, answered)}%)" for count in counts])
+            totals.append(str(answered))
+        widths = [
+            max(len(h), *(len(c) for c in column), 8)
+            for h, column in zip(heads, cells, strict=True)
+        ]
+        out = [f"{self.question_id}: {self.question}"]
+        out.append(
+            " " * width + "  " + "  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))
+        )
+        for row, name in enumerate(names):
+            values = "  ".join(
+                column[row].rjust(w) for column, w in zip(cells, widths, strict=True)
+            )
+            out.append(f"{name.ljust(width)}  {values}")
+        sums = "  ".join(t.rjust(w) for t, w in zip(totals, widths, strict=True))
+        out.append(f"{'answered'.ljust(width)}  {sums}")
+        return out
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    summaries: tuple[Summary, ...]
+    notes: tuple[str, ...] = ()  # number and text questions, in a line each
+    by: str | None = None
+
+    def lines(self) -> list[str]:
+        out = [self.title]
+        for summary in self.summaries:
+            out += ["", *summary.lines(self.by)]
+        if self.notes:
+            out += ["", *self.notes]
+        return out
+
+    def summary(self, question_id: str | None) -> Summary:
+        """The question a chart is of: the one named, else the first with options."""
+        for summary in self.summaries:
+            if question_id is None or summary.question_id == question_id:
+                return summary
+        known = ", ".join(s.question_id for s in self.summaries) or "none"
+        raise ExportError(f"no question '{question_id}' with options to chart (those: {known})")
+
+
+def of_poll(tx: sqlite3.Connection, poll: Poll, by: str | None = None) -> Report:
+    found = poll_results(tx, poll, by)
+    codes = tuple(option.id for option in poll.options)
+    summary = Summary(
+        "vote",
+        poll.question[poll.language],
+        tuple(option.texts[poll.language] for option in poll.options),
+        codes,
+        found.overall.voters,
+        tuple(found.overall.counts.get(code, 0) for code in codes),
+        {
+            group: (tally.voters, tuple(tally.counts.get(code, 0) for code in codes))
+            for group, tally in found.groups.items()
+        },
+    )
+    state = {"draft": "not sent yet", "open": "open, live", "closed": "closed"}[poll.status]
+    return Report(f"Poll {poll.id} ({state})", (summary,), by=by)
+
+
+def _options(question: Question, languages: Sequence[str], source: str) -> list[tuple[str, str]]:
+    """(stored code, label) for each answer a question can have, or [] for none."""
+    match question:
+        case ChoiceQuestion():
+            return [(o.id, o.label.get(source, source)) for o in question.options]
+        case YesNoQuestion():
+            return [("yes", "yes"), ("no", "no")]
+        case ScaleQuestion():
+            return [(str(n), str(n)) for n in range(question.low, question.high + 1)]
+        case LanguageQuestion():
+            return [(code, code) for code in languages]
+    return []
+
+
+def _group(by: str | None) -> str:
+    if by is None:
+        return "NULL"
+    if by in ("language", "channel"):
+        return f"a.{by}"
+    if not _FIELD.match(by):
+        raise ExportError(f"'{by}' is not a field name: use language, channel or a field")
+    return f"json_extract(c.fields, '$.{by}')"
+
+
+def of_flow(
+    tx: sqlite3.Connection, flow: Flow, languages: Sequence[str], by: str | None = None
+) -> Report:
+    """Each question's last answer per run, counted in SQL; only the counts come back."""
+    runs, completed = tx.execute(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0) FROM sessions WHERE flow_id = ?",
+        (flow.id,),
+    ).fetchone()
+    tallies: Counter[tuple[str, str, str | None]] = Counter()
+    answered: Counter[tuple[str, str | None]] = Counter()
+    numbers: dict[str, tuple[float, float, float, int]] = {}  # low, high, sum, count
+    for step, value, group in tx.execute(
+        f"SELECT a.step_id, a.value, {_group(by)} FROM answers a"
+        " JOIN contacts c ON c.id = a.contact_id"
+        " WHERE a.id IN (SELECT MAX(id) FROM answers WHERE flow_id = ?"
+        " GROUP BY session_id, step_id)",
+        (flow.id,),
+    ):
+        group = None if group is None else str(group)
+        decoded = json.loads(value)
+        answered[(step, group)] += 1
+        if isinstance(decoded, list):
+            for code in decoded:
+                tallies[(step, str(code), group)] += 1
+        elif isinstance(decoded, int | float) and not isinstance(decoded, bool):
+            tallies[(step, str(decoded), group)] += 1
+            low, high, added, n = numbers.get(step, (decoded, decoded, 0.0, 0))
+            numbers[step] = (min(low, decoded), max(high, decoded), added + decoded, n + 1)
+        else:
+            tallies[(step, str(decoded), group)] += 1
+    summaries, notes = [], []
+    groups = sorted({g for (_, g) in answered if g is not None} | (
+        {NONE} if by and any(g is None for (_, g) in answered) else set()
+    ))  # fmt: skip
+    for question in flow.questions():
+        text = " ".join(question.text.get(flow.language, flow.language).split())
+        options = _options(question, languages, flow.language)
+        total = sum(n for (step, _), n in answered.items() if step == question.id)
+        if options:
+            codes = tuple(code for code, _ in options)
+            split = {
+                g: (answered[(question.id, _key(g))], _count(tallies, question.id, codes, _key(g)))
+                for g in (groups if by else ())
+            }
+            summaries.append(
+                Summary(
+                    question.id,
+                    text,
+                    tuple(label for _, label in options),
+                    codes,
+                    total,
+                    _count(tallies, question.id, codes, ALL),
+                    split,
+                )
+            )
+        elif isinstance(question, NumberQuestion) and numbers.get(question.id):
+            low, high, added, n = numbers[question.id]
+            notes.append(
+                f"{question.id}: {text} {total} answered; lowest {low:g},"
+                f" highest {high:g}, average {added / n:.1f}"
+            )
+        elif isinstance(question, TextQuestion | NumberQuestion):
+            notes.append(f"{question.id}: {text} {total} answered")
+    title = f"Survey '{flow.id}' ({flow.title}): {runs} runs, {completed} completed"
+    return Report(title, tuple(summaries), tuple(notes), by)
+
+
+def _key(group: str) -> str | None:
+    """The group as counted: residents without the field are counted under None."""
+    return None if group == NONE else group
+
+
+def _count(
+    tallies: Counter[tuple[str, str, str | None]],
+    step_id: str,
+    codes: tuple[str, ...],
+    group: str | None,
+) -> tuple[int, ...]:
+    """How many chose each code, in one group (or ``ALL``)."""
+    return tuple(
+        sum(
+            n
+            for (step, code, g), n in tallies.items()
+            if step == step_id and code == wanted and (group == ALL or g == group)
+        )
+        for wanted in codes
+    )
