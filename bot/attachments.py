@@ -6,7 +6,7 @@ exists only in memory while it is sent."""
 from __future__ import annotations
 
 import asyncio
-import io
+import os
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -78,16 +78,14 @@ class FileMaker:
                     name = target.name
                 else:
                     table = maker.table(tx, request)
-                    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-                        out = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+                    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
                         rows = maker.write_csv(table, request, out)
                         out.flush()
-                        size = spool.tell()
+                        size = os.fstat(out.fileno()).st_size
                         if size > TELEGRAM_FILE_LIMIT:
                             return None, _too_big(text, rows, size), rows
-                        spool.seek(0)
-                        data = spool.read()
-                        out.detach()
+                        out.seek(0)
+                        data = out.buffer.read()
                     name = f"{stem}.csv"
             except ParleyError as problem:
                 return None, f"{text}\nNot made: {problem}", None

@@ -35,6 +35,7 @@ class FakeTelegram:
     script: list[Refusal] = field(default_factory=list)  # sendMessage answers before success
     rate: float | None = None  # sendMessage calls per second allowed (a one-second bucket)
     sent: list[dict[str, Any]] = field(default_factory=list)  # accepted sendMessage calls
+    files: list[dict[str, Any]] = field(default_factory=list)  # sendPhoto, sendDocument
     attempts: list[tuple[float, int]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)  # callback query ids answered
     webhook: dict[str, Any] | None = None
@@ -61,8 +62,10 @@ class FakeTelegram:
     async def call(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
             return _error(401, "Unauthorized")
-        params = dict(parse_qsl((await request.body()).decode()))
         method = request.path_params["method"]
+        if method in ("sendPhoto", "sendDocument"):
+            return await self._send_file(request, method)
+        params = dict(parse_qsl((await request.body()).decode()))
         if method == "getMe":
             return _ok({"id": 42, "is_bot": True, "first_name": "Parley", "username": "parley_bot"})
         if method == "setWebhook":
@@ -89,6 +92,26 @@ class FakeTelegram:
                 await asyncio.wait_for(self._news.wait(), POLL_WAIT)
             waiting = [u for u in self.updates if u["update_id"] >= offset]
         return waiting
+
+    async def _send_file(self, request: Request, method: str) -> Response:
+        """A photo or document, sent as multipart form data as PTB does."""
+        async with request.form() as form:
+            part = form["photo" if method == "sendPhoto" else "document"]
+            assert not isinstance(part, str), "Parley uploads the file itself"
+            chat_id = int(str(form["chat_id"]))
+            message_id = next(self._ids)
+            self.files.append(
+                {
+                    "chat_id": chat_id,
+                    "method": method,
+                    "name": part.filename,
+                    "data": await part.read(),
+                    "caption": str(form.get("caption", "")),
+                    "id": message_id,
+                }
+            )
+        return _ok({"message_id": message_id, "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"}})  # fmt: skip
 
     def _send(self, params: dict[str, str]) -> Response:
         now = time.monotonic()
