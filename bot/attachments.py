@@ -85,7 +85,7 @@ class FileMaker:
                         if size > TELEGRAM_FILE_LIMIT:
                             return None, _too_big(text, rows, size), rows
                         out.seek(0)
-                        data = out.buffer.read()
+                        data = bytes(out.buffer.read())
                     name = f"{stem}.csv"
             except ParleyError as problem:
                 return None, f"{text}\nNot made: {problem}", None

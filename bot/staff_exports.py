@@ -14,6 +14,7 @@ is recorded (``parley exports``), and the file is made only when it is sent.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.errors import ExportError
@@ -65,9 +66,10 @@ def read(desk: Desk, body: str) -> Request:
     return Request(what, Filters(flow_id, poll_id, since, until), form, addresses, bom=True)
 
 
-def _allowed(desk: Desk, request: Request) -> None:
+def _allowed(desk: Desk, request: Request) -> Request:
+    """The request as this staff member may have it, or Refused."""
     if desk.role is Role.ORGANISER:
-        return
+        return request
     if request.what in ORGANISER_ONLY or request.addresses:
         log.warning("export of %s refused: %s is a worker", request.what, desk.who)
         raise Refused(
@@ -78,6 +80,9 @@ def _allowed(desk: Desk, request: Request) -> None:
         poll = polls.get(desk.tx, request.filters.poll_id) if request.filters.poll_id else None
         if poll is None or poll.status != "closed":
             raise Refused("Workers export the votes of a closed poll: /export votes POLL.")
+    if request.what == "ideas":  # flagged ideas reach workers only once approved
+        return replace(request, filters=replace(request.filters, unmoderated_flagged=False))
+    return request
 
 
 def export(desk: Desk, body: str) -> StaffReply:
@@ -85,8 +90,7 @@ def export(desk: Desk, body: str) -> StaffReply:
         raise Refused(
             "Exports are sent as a file, which needs Telegram. On the server: parley export."
         )
-    request = read(desk, body)
-    _allowed(desk, request)
+    request = _allowed(desk, read(desk, body))
     flow_id = request.filters.flow_id or ""
     if (
         request.what == "responses"

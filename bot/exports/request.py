@@ -75,6 +75,7 @@ class Request:
             poll_id=shown.get("poll"),
             since=datetime.fromisoformat(shown["since"]) if "since" in shown else None,
             until=datetime.fromisoformat(shown["until"]) if "until" in shown else None,
+            unmoderated_flagged="flagged" not in shown,
         )
         return cls(
             data["what"], filters, data.get("format", "csv"), bool(data.get("addresses")),

@@ -66,6 +66,8 @@ def ideas(source: Source, filters: Filters) -> Table:
     """Ideas as staff see them: personal details hidden (the original text only in an
     organiser's export with addresses)."""
     where, params = filters.between("i.created_at")
+    if not filters.unmoderated_flagged:  # a worker's: as moderation shows them
+        where += " AND (i.pii IS NULL OR i.status != 'new')"
     header = [
         "idea",
         *source.resident_header(),
