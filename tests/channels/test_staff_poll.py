@@ -145,13 +145,18 @@ async def test_a_worker_runs_a_poll_from_telegram_and_every_voter_hears_the_resu
         assert "2. Wednesday: 1 (25%)" in live_results
         assert "3. Friday: 3 (75%)" in live_results
         assert "channel = sms: 2 voters" in live_results
+        await until(lambda: any(f["chat_id"] == ORGANISER for f in telegram.files))
+        chart = next(f for f in telegram.files if f["chat_id"] == ORGANISER)
+        assert chart["method"] == "sendPhoto"  # the bar chart follows the table
+        assert chart["caption"] == "Poll 1"
         assert await people.chat(WORKER, "/close 1") == "/close is for organisers only."
         assert "only for staff" in await people.chat(TG_EN, "/broadcast Free pizza!")
 
         # The organiser closes it; every voter hears the result in their own language.
         assert await people.chat(ORGANISER, "/close 1") == "Poll 1 is closing now."
         await until(lambda: len(twilio.to(SMS_EN)) == 4 and len(twilio.to(SMS_AR)) == 3)
-        await until(lambda: len(telegram.to(TG_PL)) == 3 and len(telegram.to(TG_EN)) == 4)
+        # TG_EN: the poll, thanks, two refusals, the result.
+        await until(lambda: len(telegram.to(TG_PL)) == 3 and len(telegram.to(TG_EN)) == 5)
         english = twilio.to(SMS_EN)[-1]
         assert "Which evening should the youth club open?" in english
         assert "3. Friday: 3 votes (75%)" in english
