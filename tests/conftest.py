@@ -94,14 +94,19 @@ class Harness:
         language: str | None = None,
         provider_id: str | None = None,
     ) -> list[str]:
-        """Send as a resident; return the texts the bot sent back to that resident."""
+        """Send as a resident; return the texts the bot sent back to that resident (not
+        the files staff get: see ``files``)."""
         self._ids += 1
         before = len(self.sent)
         await self.app.service.receive(
             Inbound(channel, address, text, provider_id or f"m{self._ids}", language)
         )
         await self.app.dispatcher.drain()
-        return [m.text for m in self.sent[before:] if m.address == address]
+        return [m.text for m in self.sent[before:] if m.address == address and m.file is None]
+
+    def files(self, address: str) -> list[Outbound]:
+        """The files (exports, charts) sent to a staff member, with their captions."""
+        return [m for m in self.sent if m.address == address and m.file is not None]
 
     async def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
         async with self.app.database.transaction() as tx, tx.execute(query, params) as cursor:

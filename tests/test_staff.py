@@ -200,6 +200,11 @@ async def test_a_worker_runs_broadcasts_and_polls_but_only_organisers_close_or_p
     assert "  2 voters" in closed
     by_channel = await says(office, "/results 1 by channel", WORKER)
     assert "channel = sms: 2 voters" in by_channel
+    # In Telegram a bar chart follows each table; by SMS (the organiser here) none can.
+    charts = office.files(WORKER[0])
+    assert [(c.text, c.file.photo) for c in charts if c.file] == [("Poll 1", True)] * 2
+    assert office.files(ORGANISER[0]) == []
+    assert "needs Telegram" in await says(office, "/export votes 1", ORGANISER)
 
     worker = (await office.rows("SELECT id FROM contacts WHERE address = '5001'"))[0]["id"]
     assert f"staff command /close refused: contact {worker} is a worker" in logs.messages
