@@ -18,8 +18,9 @@ EMAIL = "email"
 ADDRESS = "address"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Seven or more digits, with the spaces, dots, dashes and brackets people write them with.
-_PHONE = re.compile(r"(?<![\w])\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![\w])")
+# Seven or more digits, with the spaces, dots, dashes, slashes and brackets people write
+# them with, touching letters or not ("call٠٧٧٠٠…").
+_PHONE = re.compile(r"(?<![\d+])\+?\(?\d(?:[\s().\-‐-―/]{0,3}\d){6,}(?!\d)")
 # Words for a street, in the languages residents write in (English first), after a house
 # number ("12 Acacia Road") or before one ("ul. Długa 5", "Calle Mayor 3").
 _STREET_WORDS = (

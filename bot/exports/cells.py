@@ -49,6 +49,7 @@ _MISREAD = re.compile(
 # First characters of texts that are written as they are without a closer look: every
 # misread text starts with a digit or a space (after which the pattern looks further).
 _PLAIN_START = frozenset(string.ascii_letters) | {""}
+_REMEMBERED, _REMEMBERED_LENGTH = 10_000, 16  # short texts' cells, while writing a sheet
 
 
 def text_cell(text: str) -> str:
@@ -69,6 +70,17 @@ def _cell(value: Cell) -> str | int | float:
     if isinstance(value, str):
         return text_cell(value)
     return value
+
+
+class _Marked(dict[Cell, str | int | float]):
+    """Cells by value: short texts are remembered (a spreadsheet of answers has the same
+    few replies many times), other values are worked out each time."""
+
+    def __missing__(self, value: Cell) -> str | int | float:
+        cell = _cell(value)
+        if isinstance(value, str) and len(value) <= _REMEMBERED_LENGTH and len(self) < _REMEMBERED:
+            self[value] = cell
+        return cell
 
 
 def _exact(value: Cell) -> str | int | float:
@@ -96,17 +108,21 @@ class Sheet:
         self, rows: Iterable[Sequence[Cell]], progress: Callable[[int], None] | None = None
     ) -> int:
         """Write every row; ``progress(n)`` hears of each thousand. Returns the count."""
-        writerow, cell, plain, safe = self._writer.writerow, _cell, _PLAIN_START, self._safe
+        writerow, plain, safe = self._writer.writerow, _PLAIN_START, self._safe
+        marked = _Marked()
         count = 0
         for row in rows:
-            # Most cells need no mark: empty ones (csv writes None as nothing), and texts
-            # starting with a letter. Looking at those inline, without a call per cell,
-            # takes a third off the time a large export takes.
+            # Most cells are written as they are: empty ones (csv writes None as nothing),
+            # whole numbers, texts starting with a letter. Looking at those inline, and
+            # remembering the marks of short texts (replies like "1"), instead of a call
+            # per cell, takes a third off the time a large export takes.
             writerow(
                 [
                     value
-                    if value is None or (value.__class__ is str and value[:1] in plain)
-                    else cell(value)
+                    if value is None
+                    or value.__class__ is int
+                    or (value.__class__ is str and value[:1] in plain)
+                    else marked[value]
                     for value in row
                 ]
                 if safe

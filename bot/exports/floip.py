@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -122,6 +125,8 @@ def _rows(source: Source, flow: Flow, filters: Filters) -> Iterator[list[Any]]:
             response = json.dumps(response, ensure_ascii=False)
         elif isinstance(response, str):
             response = source.text(response)
+        else:
+            response = source.number(response, raw)
         metadata = {"run": str(run), "reply": source.text(raw)}
         if language in ISO_639_3:
             metadata["language"] = ISO_639_3[language]
@@ -136,22 +141,42 @@ def _rows(source: Source, flow: Flow, filters: Filters) -> Iterator[list[Any]]:
 
 
 @contextmanager
-def _files(target: Path) -> Iterator[Any]:
-    """Where the package's two files go: a zip file (``*.zip``) or a folder."""
+def _files(target: Path) -> Iterator[Callable[[str], IO[str]]]:
+    """Where the package's two files go: a zip file (``*.zip``) or a folder. Both are
+    made beside the target under a temporary name and moved into place only once
+    complete, so a failed export leaves nothing behind."""
+    in_use = target.exists() and (target.is_file() or any(target.iterdir()))
+    if in_use and target.suffix.lower() != ".zip":
+        raise ExportError(f"{target} is not an empty folder: give a new folder or a .zip")
+    parent = target.parent if str(target.parent) else Path(".")
     if target.suffix.lower() == ".zip":
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=parent)
+        os.close(handle)
+        temporary = Path(name)
+        try:
+            with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
 
-            def open_zip(name: str) -> IO[str]:
-                return io.TextIOWrapper(archive.open(name, "w"), encoding="utf-8", newline="")
+                def open_zip(name: str) -> IO[str]:
+                    return io.TextIOWrapper(archive.open(name, "w"), encoding="utf-8", newline="")
 
-            yield open_zip
-    else:
-        (target / "data").mkdir(parents=True, exist_ok=True)
+                yield open_zip
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        (folder / "data").mkdir()
 
         def open_file(name: str) -> IO[str]:
-            return (target / name).open("w", encoding="utf-8", newline="")
+            return (folder / name).open("w", encoding="utf-8", newline="")
 
         yield open_file
+        if target.exists():
+            target.rmdir()  # empty, as checked
+        os.replace(folder, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write(

@@ -12,8 +12,9 @@ status column tells who was asked and did not reply.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.engine.flow import ChoiceQuestion, Flow, Question, TextQuestion
 from bot.errors import ExportError
@@ -33,6 +34,10 @@ class _Slot:
     label: int | None  # column of the option labels (choice questions)
     reply: int | None  # column of the raw reply (all but text questions)
     labels: dict[str, str]  # option id -> label in the flow's language
+    end: int  # the column after its last
+    # (stored answer, reply) -> its cells, for all but text questions: residents send
+    # the same few replies, and each is worked out once.
+    known: dict[tuple[str, str], list[Cell]] = field(default_factory=dict)
 
 
 def _one_line(text: str) -> str:
@@ -56,7 +61,7 @@ def columns(flow: Flow, first: int) -> tuple[list[str], dict[str, _Slot]]:
         if not isinstance(question, TextQuestion):
             reply = first + len(header)
             header.append(f"{question.id} (reply)")
-        slots[question.id] = _Slot(question, at, label, reply, labels)
+        slots[question.id] = _Slot(question, at, label, reply, labels, first + len(header))
     return header, slots
 
 
@@ -90,67 +95,106 @@ def _rows(
     where: str,
     params: list[object],
 ) -> Iterator[list[Cell]]:
-    width = fixed + sum(
-        1 + (slot.label is not None) + (slot.reply is not None) for slot in slots.values()
-    )
-    cursor = source.tx.execute(
-        "SELECT s.id, s.contact_id, c.channel, c.address, c.language, s.status,"
-        " s.started_at, s.ended_at, a.step_id, a.value, a.raw, a.language"
-        " FROM sessions s JOIN contacts c ON c.id = s.contact_id"
-        " LEFT JOIN answers a ON a.session_id = s.id"
-        f" WHERE s.flow_id = ?{where} ORDER BY s.started_at, s.id, a.id",
+    width = fixed + sum(slot.end - slot.value for slot in slots.values())
+    # Two queries over the same runs in the same order, read side by side, so that a
+    # run's details come once rather than with each of its answers. Both follow indexes
+    # (sessions_flow, then answers_session): nothing is sorted, whatever their number.
+    runs = "FROM sessions s JOIN contacts c ON c.id = s.contact_id"
+    heads = source.tx.execute(
+        "SELECT s.id, s.contact_id, c.channel, c.address, c.language, s.status, s.started_at,"
+        f" s.ended_at {runs} WHERE s.flow_id = ?{where} ORDER BY s.started_at, s.id",
         [flow.id, *params],
     )
+    answers = source.tx.execute(
+        f"SELECT s.id, a.step_id, a.value, a.raw, a.language {runs}"
+        f" JOIN answers a ON a.session_id = s.id WHERE s.flow_id = ?{where}"
+        " ORDER BY s.started_at, s.id, a.id",
+        [flow.id, *params],
+    )
+
+    def start(head: Sequence[Any], language: str | None) -> list[Cell]:
+        session_id, contact_id, channel, address, contact_language, status, started, ended = head
+        row: list[Cell] = [None] * width
+        resident = source.resident(contact_id, channel, address)
+        row[: len(resident)] = resident
+        at = len(resident)
+        row[at : at + 6] = [
+            session_id,
+            language or contact_language,
+            channel,
+            source.time(started),
+            source.time(ended),
+            STATUS.get(status, status),
+        ]
+        return row
+
     row: list[Cell] | None = None
     current = None
-    text = source.text
-    for (
-        session_id,
-        contact_id,
-        channel,
-        address,
-        contact_language,
-        status,
-        started,
-        ended,
-        step_id,
-        value,
-        raw,
-        language,
-    ) in cursor:
+    for session_id, step_id, value, raw, language in answers:
         if session_id != current:
             if row is not None:
                 yield row
-            current = session_id
-            row = [None] * width
-            resident = source.resident(contact_id, channel, address)
-            row[: len(resident)] = resident
-            at = len(resident)
-            row[at : at + 6] = [
-                session_id,
-                language or contact_language,
-                channel,
-                source.time(started),
-                source.time(ended),
-                STATUS.get(status, status),
-            ]
+            for head in heads:  # runs without answers come first
+                if head[0] == session_id:
+                    break
+                yield start(head, None)
+            else:
+                raise AssertionError(f"run {session_id} has answers but was not found")
+            row, current = start(head, language), session_id
         assert row is not None
-        slot = slots.get(step_id) if step_id is not None else None
+        slot = slots.get(step_id)
         if slot is None:
-            continue  # no answer yet, or a step the flow no longer asks
-        answer = _decoded(value)
-        if isinstance(answer, list):
-            chosen = [str(a) for a in answer]
-            row[slot.value] = " ".join(chosen)
-            if slot.label is not None:
-                row[slot.label] = "; ".join(slot.labels.get(a, a) for a in chosen)
-        elif isinstance(answer, str):
-            row[slot.value] = text(answer) if slot.reply is None else answer
-            if slot.label is not None:
-                row[slot.label] = slot.labels.get(answer, answer)
-        elif isinstance(answer, int | float):
-            row[slot.value] = answer
-        if slot.reply is not None:
-            row[slot.reply] = text(raw)
+            continue  # a step the flow no longer asks
+        if slot.reply is None:  # a text question: seldom twice the same answer
+            _fill(row, slot, value, raw, source)
+            continue
+        cells = slot.known.get((value, raw))
+        if cells is None:
+            cells = _learn(slot, value, raw, source, width)
+            if cells is None:
+                _fill(row, slot, value, raw, source)
+                continue
+        row[slot.value : slot.end] = cells
     if row is not None:
         yield row
+    for head in heads:
+        yield start(head, None)
+
+
+_UNSET = object()
+# Answers remembered per question, and how long one may be: memory stays bounded.
+_KNOWN, _KNOWN_LENGTH = 2048, 200
+
+
+def _learn(slot: _Slot, value: str, raw: str, source: Source, width: int) -> list[Cell] | None:
+    """The cells an answer fills, remembered; None if it leaves one of its question's
+    cells as it was (an odd stored value), is long, or too many are remembered."""
+    if len(slot.known) >= _KNOWN or len(value) + len(raw) > _KNOWN_LENGTH:
+        return None
+    scratch: list[Any] = [_UNSET] * width
+    _fill(scratch, slot, value, raw, source)
+    cells = scratch[slot.value : slot.end]
+    if _UNSET in cells:
+        return None
+    slot.known[value, raw] = cells
+    return cells
+
+
+def _fill(row: list[Any], slot: _Slot, value: str, raw: str, source: Source) -> None:
+    """Put one stored answer in its question's columns: what it fills depends on the
+    stored answer and the reply alone (see :func:`_learn`)."""
+    text = source.text
+    answer = _decoded(value)
+    if isinstance(answer, list):
+        chosen = [str(a) for a in answer]
+        row[slot.value] = " ".join(chosen)
+        if slot.label is not None:
+            row[slot.label] = "; ".join(slot.labels.get(a, a) for a in chosen)
+    elif isinstance(answer, str):
+        row[slot.value] = text(answer) if slot.reply is None else answer
+        if slot.label is not None:
+            row[slot.label] = slot.labels.get(answer, answer)
+    elif isinstance(answer, int | float):
+        row[slot.value] = source.number(answer, raw)
+    if slot.reply is not None:
+        row[slot.reply] = text(raw)

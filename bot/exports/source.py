@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from bot.engine import Flow
 from bot.exports.cells import Cell
 from bot.exports.pseudonyms import Pseudonyms
-from bot.pii import hide_contact_details
+from bot.pii import PHONE, hide_contact_details
+
+PHONE_HIDDEN = f"[{PHONE}]"
 
 # A time as Parley stores it: ``datetime.isoformat()`` of a UTC time.
 _UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?\+00:00", re.ASCII)
@@ -122,6 +124,13 @@ class Source:
         if text is None or self.addresses:
             return text
         return hide_contact_details(text)
+
+    def number(self, value: float, raw: str) -> float | str:
+        """A number answer, unless it is a phone number sent to a number question
+        with no maximum (hidden, as in the reply, unless the export is with addresses)."""
+        if self.addresses or abs(value) < 1_000_000 or hide_contact_details(raw) == raw:
+            return value
+        return PHONE_HIDDEN
 
     def count(self, sql: str, params: Sequence[object]) -> int:
         row = self.tx.execute(sql, params).fetchone()

@@ -23,3 +23,9 @@ CREATE TABLE secrets (
 
 -- A file to make and send with the message: JSON, like {"export": {...}} or {"chart": ...}.
 ALTER TABLE outbox ADD COLUMN attachment TEXT;
+
+-- A flow's answers in the order they came (the FLOIP export, `parley answers --flow`),
+-- read without sorting them all first, as the index by flow and step needed; no query
+-- looks answers up by step.
+DROP INDEX answers_flow;
+CREATE INDEX answers_flow ON answers (flow_id);
