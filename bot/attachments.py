@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.channels.base import File
-from bot.chart import render
 from bot.engine import Env, Flow
-from bot.errors import ParleyError
+from bot.errors import ExportError, ParleyError
 from bot.exports import Maker, Request
 from bot.exports.pseudonyms import known_key
 from bot.fonts import Fonts
-from bot.results import Report, of_flow, of_poll
+from bot.results import draw, find
 from bot.settings import Settings
-from bot.store import Database, exports, polls
+from bot.store import Database, exports
 from bot.store.database import snapshot
 
 TELEGRAM_FILE_LIMIT = 45 * 1024 * 1024
@@ -92,25 +91,15 @@ class FileMaker:
         return File(name, data), f"{text}: {rows} rows", rows
 
     def _chart(self, spec: Mapping[str, Any], text: str) -> tuple[File | None, str]:
-        with snapshot(self.database.path) as tx:
-            report: Report
-            if "poll" in spec:
-                poll = polls.get(tx, int(spec["poll"]))
-                if poll is None:
-                    return None, f"There is no poll {spec['poll']}."
-                report = of_poll(tx, poll)
-            else:
-                flow = self.flows.get(spec["flow"])
-                if flow is None:
-                    return None, f"There is no flow '{spec['flow']}'."
-                report = of_flow(tx, flow, self.settings.languages)
-        try:
-            summary = report.summary(spec.get("question"))
-        except ParleyError as problem:
-            return None, str(problem)
         if self._fonts is None:
             self._fonts = Fonts.find(self.settings.fonts_dir)
-        picture = render(summary.chart(f"{summary.answered} answered"), self._fonts)
+        target = str(spec["poll"]) if "poll" in spec else str(spec["flow"])
+        try:
+            with snapshot(self.database.path) as tx:
+                report = find(tx, target, self.flows, self.settings.languages)
+            picture = draw(report, spec.get("question"), self._fonts)
+        except ExportError as problem:
+            return None, str(problem)
         caption = "\n".join([text, *picture.legend])
         return File("results.png", picture.png, photo=True), caption
 

@@ -6,34 +6,26 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
 from bot.cli_common import run_async, settings_of
-from bot.exports import KINDS, Filters, Request
+from bot.errors import ExportError
+from bot.exports import KINDS, Filters, Request, source
 from bot.settings import Settings
-
-_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 
 
 def moment(text: str | None, settings: Settings, option: str, end: bool = False) -> datetime | None:
-    """A date (``2026-11-01``) or time (``2026-11-01 18:00``) in the deployment's time
-    zone. A bare date given as the end of a range includes that whole day."""
+    """``--since``/``--until``: a local date or time (see :func:`bot.exports.source.moment`)."""
     if text is None:
         return None
-    for layout in _DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(text.strip(), layout)
-        except ValueError:
-            continue
-        if end and layout == _DATE_FORMATS[0]:
-            parsed += timedelta(days=1)
-        return parsed.replace(tzinfo=settings.timezone)
-    raise click.BadParameter(f"'{text}' is not a date like 2026-11-01 or 2026-11-01 18:00",
-                             param_hint=option)  # fmt: skip
+    try:
+        return source.moment(text, settings.timezone, end)
+    except ExportError as problem:
+        raise click.BadParameter(str(problem), param_hint=option) from None
 
 
 @click.command()
@@ -174,20 +166,16 @@ def exports_log(ctx: click.Context, limit: int) -> None:
 
 
 async def _exports_log(settings: Settings, limit: int) -> None:
-    from bot.store import Database
+    from bot.store import Database, exports
 
     database = await Database.open(settings.database)
     try:
-        rows = await database.run(
-            lambda tx: tx.execute(
-                "SELECT * FROM exports ORDER BY id DESC LIMIT ?", (limit,)
-            ).fetchall()
-        )
+        rows = await database.run(lambda tx: exports.recent(tx, limit))
     finally:
         await database.close()
     if not rows:
         click.echo("No exports yet.")
-    for row in reversed(rows):
+    for row in rows:
         marks = " WITH ADDRESSES" if row["addresses"] else ""
         count = "unfinished" if row["rows"] is None else f"{row['rows']} rows"
         click.echo(

@@ -368,26 +368,16 @@ def results(
 def _draw(desk: Any, target: str, question: str | None, path: Path) -> tuple[str, ...]:
     """Draw the chart of a poll or of a survey's question; the legend, if bars are
     numbered rather than labelled."""
-    from bot.chart import render
     from bot.errors import ExportError
     from bot.fonts import Fonts
-    from bot.results import of_flow, of_poll
+    from bot.results import draw, find
     from bot.staff import Refused
-    from bot.store import polls
 
-    if target.isdigit():
-        poll = polls.get(desk.tx, int(target))
-        assert poll is not None  # show_results found it
-        report = of_poll(desk.tx, poll)
-    else:
-        report = of_flow(desk.tx, desk.flows[target], desk.settings.languages)
     try:
-        summary = report.summary(question)
+        report = find(desk.tx, target, desk.flows, desk.settings.languages)
+        picture = draw(report, question, Fonts.find(desk.settings.fonts_dir))
     except ExportError as problem:
         raise Refused(str(problem)) from None
-    picture = render(
-        summary.chart(f"{summary.answered} answered"), Fonts.find(desk.settings.fonts_dir)
-    )
     path.write_bytes(picture.png)
     return picture.legend
 

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.chart import Bar, Chart
+from bot.chart import Bar, Chart, Picture, render
 from bot.engine.flow import (
     ChoiceQuestion,
     Flow,
@@ -28,7 +28,9 @@ from bot.engine.flow import (
     YesNoQuestion,
 )
 from bot.errors import ExportError
+from bot.fonts import Fonts
 from bot.polls import results as poll_results
+from bot.store import polls
 from bot.store.polls import Poll
 
 ALL = "all"
@@ -113,6 +115,27 @@ class Report:
         raise ExportError(f"no question '{question_id}' with options to chart (those: {known})")
 
 
+def find(
+    tx: sqlite3.Connection, target: str, flows: Mapping[str, Flow], languages: Sequence[str]
+) -> Report:
+    """The report of a poll (by its number) or a survey (by its flow id)."""
+    if target.isdigit():
+        poll = polls.get(tx, int(target))
+        if poll is None:
+            raise ExportError(f"There is no poll {target}.")
+        return of_poll(tx, poll)
+    flow = flows.get(target)
+    if flow is None:
+        raise ExportError(f"There is no flow '{target}'.")
+    return of_flow(tx, flow, languages)
+
+
+def draw(report: Report, question: str | None, fonts: Fonts) -> Picture:
+    """The bar chart of a report's question (the first with options, if not named)."""
+    summary = report.summary(question)
+    return render(summary.chart(f"{summary.answered} answered"), fonts)
+
+
 def of_poll(tx: sqlite3.Connection, poll: Poll, by: str | None = None) -> Report:
     found = poll_results(tx, poll, by)
     codes = tuple(option.id for option in poll.options)
@@ -164,8 +187,9 @@ def of_flow(
         "SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0) FROM sessions WHERE flow_id = ?",
         (flow.id,),
     ).fetchone()
-    tallies: Counter[tuple[str, str, str | None]] = Counter()
-    answered: Counter[tuple[str, str | None]] = Counter()
+    # Counted overall (ALL) and, with ``by``, in the answer's group as well.
+    tallies: Counter[tuple[str, str, str]] = Counter()  # (step, code, group)
+    answered: Counter[tuple[str, str]] = Counter()  # (step, group)
     numbers: dict[str, tuple[float, float, float, int]] = {}  # low, high, sum, count
     for step, value, group in tx.execute(
         f"SELECT a.step_id, a.value, {_group(by)} FROM answers a"
@@ -174,31 +198,27 @@ def of_flow(
         " GROUP BY session_id, step_id)",
         (flow.id,),
     ):
-        group = None if group is None else str(group)
+        groups = (ALL, NONE if group is None else str(group)) if by else (ALL,)
         decoded = json.loads(value)
-        answered[(step, group)] += 1
-        if isinstance(decoded, list):
-            for code in decoded:
-                tallies[(step, str(code), group)] += 1
-        elif isinstance(decoded, int | float) and not isinstance(decoded, bool):
-            tallies[(step, str(decoded), group)] += 1
+        if isinstance(decoded, int | float) and not isinstance(decoded, bool):
             low, high, added, n = numbers.get(step, (decoded, decoded, 0.0, 0))
             numbers[step] = (min(low, decoded), max(high, decoded), added + decoded, n + 1)
-        else:
-            tallies[(step, str(decoded), group)] += 1
+        chosen = decoded if isinstance(decoded, list) else [decoded]
+        for key in groups:
+            answered[(step, key)] += 1
+            for code in chosen:
+                tallies[(step, str(code), key)] += 1
     summaries, notes = [], []
-    groups = sorted({g for (_, g) in answered if g is not None} | (
-        {NONE} if by and any(g is None for (_, g) in answered) else set()
-    ))  # fmt: skip
+    split_by = sorted({key for (_, key) in answered if key != ALL})
     for question in flow.questions():
         text = " ".join(question.text.get(flow.language, flow.language).split())
         options = _options(question, languages, flow.language)
-        total = sum(n for (step, _), n in answered.items() if step == question.id)
+        total = answered[(question.id, ALL)]
         if options:
             codes = tuple(code for code, _ in options)
-            split = {
-                g: (answered[(question.id, _key(g))], _count(tallies, question.id, codes, _key(g)))
-                for g in (groups if by else ())
+            counts = {
+                key: tuple(tallies[(question.id, code, key)] for code in codes)
+                for key in (ALL, *split_by)
             }
             summaries.append(
                 Summary(
@@ -207,8 +227,8 @@ def of_flow(
                     tuple(label for _, label in options),
                     codes,
                     total,
-                    _count(tallies, question.id, codes, ALL),
-                    split,
+                    counts[ALL],
+                    {key: (answered[(question.id, key)], counts[key]) for key in split_by},
                 )
             )
         elif isinstance(question, NumberQuestion) and numbers.get(question.id):
@@ -221,25 +241,3 @@ def of_flow(
             notes.append(f"{question.id}: {text} {total} answered")
     title = f"Survey '{flow.id}' ({flow.title}): {runs} runs, {completed} completed"
     return Report(title, tuple(summaries), tuple(notes), by)
-
-
-def _key(group: str) -> str | None:
-    """The group as counted: residents without the field are counted under None."""
-    return None if group == NONE else group
-
-
-def _count(
-    tallies: Counter[tuple[str, str, str | None]],
-    step_id: str,
-    codes: tuple[str, ...],
-    group: str | None,
-) -> tuple[int, ...]:
-    """How many chose each code, in one group (or ``ALL``)."""
-    return tuple(
-        sum(
-            n
-            for (step, code, g), n in tallies.items()
-            if step == step_id and code == wanted and (group == ALL or g == group)
-        )
-        for wanted in codes
-    )

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.errors import ExportError
 from bot.exports import KINDS, ORGANISER_ONLY, Filters, Request, record
+from bot.exports.source import moment
 from bot.staff import Attachment, Desk, Refused, Role, StaffReply
 from bot.store import polls
 
@@ -32,10 +33,9 @@ USAGE = (
 
 def _date(text: str, desk: Desk, end: bool) -> datetime:
     try:
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=desk.settings.timezone)
-    except ValueError:
-        raise Refused(f"'{text}' is not a date like 2026-11-01.\n{USAGE}") from None
-    return day + timedelta(days=1) if end else day
+        return moment(text, desk.settings.timezone, end)
+    except ExportError as problem:
+        raise Refused(f"{problem}.\n{USAGE}") from None
 
 
 def read(desk: Desk, body: str) -> Request:

@@ -106,7 +106,7 @@ def _rows(
         [flow.id, *params],
     )
     answers = source.tx.execute(
-        f"SELECT s.id, a.step_id, a.value, a.raw, a.language {runs}"
+        "SELECT s.id, a.step_id, a.value, a.raw, a.language FROM sessions s"
         f" JOIN answers a ON a.session_id = s.id WHERE s.flow_id = ?{where}"
         " ORDER BY s.started_at, s.id, a.id",
         [flow.id, *params],

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.engine import Flow
+from bot.errors import ExportError
 from bot.exports.cells import Cell
 from bot.exports.pseudonyms import Pseudonyms
 from bot.pii import PHONE, hide_contact_details
@@ -19,6 +20,23 @@ PHONE_HIDDEN = f"[{PHONE}]"
 # A time as Parley stores it: ``datetime.isoformat()`` of a UTC time.
 _UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?\+00:00", re.ASCII)
 _HOURS_KEPT = 100_000  # eleven years of hours
+
+
+_MOMENTS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+
+
+def moment(text: str, timezone: ZoneInfo, end: bool = False) -> datetime:
+    """A date (``2026-11-01``) or time (``2026-11-01 18:00``) in the deployment's time
+    zone. A bare date given as the end of a range includes that whole day."""
+    for layout in _MOMENTS:
+        try:
+            parsed = datetime.strptime(text.strip(), layout)
+        except ValueError:
+            continue
+        if end and layout == _MOMENTS[0]:
+            parsed += timedelta(days=1)
+        return parsed.replace(tzinfo=timezone)
+    raise ExportError(f"'{text}' is not a date like 2026-11-01 or 2026-11-01 18:00")
 
 
 @dataclass(frozen=True)

@@ -39,14 +39,12 @@ def votes(source: Source, filters: Filters) -> Table:
     )
 
     def rows() -> Iterator[list[Cell]]:
-        known: dict[int, Poll | None] = {}
+        known: dict[int, tuple[str | None, dict[str, str]]] = {}  # poll -> question, labels
         for poll_id, contact_id, channel, address, choice, language, voted, changes in cursor:
             if poll_id not in known:
-                known[poll_id] = polls.get(source.tx, poll_id)
-            poll = known[poll_id]
+                known[poll_id] = _poll_texts(polls.get(source.tx, poll_id))
+            question, labels = known[poll_id]
             chosen: list[str] = json.loads(choice)
-            labels = {o.id: o.texts[poll.language] for o in poll.options} if poll else {}
-            question = poll.question[poll.language] if poll else None
             yield [
                 poll_id,
                 question,
@@ -60,6 +58,13 @@ def votes(source: Source, filters: Filters) -> Table:
             ]
 
     return Table(header, rows(), total)
+
+
+def _poll_texts(poll: Poll | None) -> tuple[str | None, dict[str, str]]:
+    """A poll's question and option labels in its own language."""
+    if poll is None:
+        return None, {}
+    return poll.question[poll.language], {o.id: o.texts[poll.language] for o in poll.options}
 
 
 def ideas(source: Source, filters: Filters) -> Table:

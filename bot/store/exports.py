@@ -30,6 +30,7 @@ def finish(tx: sqlite3.Connection, export_id: int, rows: int) -> None:
     tx.execute("UPDATE exports SET rows = ? WHERE id = ?", (rows, export_id))
 
 
-def with_addresses(tx: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Exports that carried residents' addresses, newest first."""
-    return tx.execute("SELECT * FROM exports WHERE addresses = 1 ORDER BY id DESC").fetchall()
+def recent(tx: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
+    """The latest exports, oldest first."""
+    rows = tx.execute("SELECT * FROM exports ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return rows[::-1]
