@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import sqlite3
+import sys
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -1102,3 +1103,68 @@ def test_the_schema_refuses_what_the_specification_does_not_allow(broken: str) -
     descriptor = _valid_descriptor()
     BROKEN[broken](descriptor)
     assert not jsonschema.Draft202012Validator(SCHEMA).is_valid(descriptor)
+
+
+# -- where it goes, and how far it has got ---------------------------------------------------
+
+
+def test_without_an_output_the_export_goes_to_standard_output(town: Path) -> None:
+    written = export(town, "priorities.csv", "responses", "--flow", "priorities")
+    result = parley(town, "export", "responses", "--flow", "priorities")
+    ok(result)
+    assert result.stdout == written.read_text(encoding="utf-8")
+    assert "rows of responses" in result.stderr  # the summary stays off the data
+
+
+class _Bar:
+    """Stands in for the terminal's progress bar: what it is told, and its total."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *problem: object) -> None:
+        return None
+
+    def update(self, done: int) -> None:
+        self.done += done
+
+
+@pytest.mark.parametrize("form", ["csv", "floip"])
+def test_the_progress_bar_hears_of_every_row(
+    town: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    import bot.cli_exports
+
+    bars: list[_Bar] = []
+
+    def progress(total: int) -> _Bar:
+        bars.append(_Bar(total))
+        return bars[-1]
+
+    monkeypatch.setattr(bot.cli_exports, "_progress", progress)
+    name = "p.zip" if form == "floip" else "p.csv"
+    export(town, name, "responses", "--flow", "priorities", "--format", form)
+    [bar] = bars
+    assert bar.total > 0
+    assert bar.done == bar.total  # every run (CSV) or answer (FLOIP) counted once
+
+
+def test_a_progress_bar_is_drawn_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.cli_exports
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert isinstance(bot.cli_exports._progress(10), bot.cli_exports._Quiet)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with bot.cli_exports._progress(10) as bar:
+        bar.update(10)
+    assert "Exporting" in terminal.getvalue()
+    assert "100%" in terminal.getvalue()
