@@ -169,7 +169,9 @@ def test_plural_formula_picks_one_form_per_cldr_category(language: str) -> None:
     """The header's formula (what gettext runs) agrees with CLDR's plural rules for every
     count up to 1000: each form stands for one CLDR category and each category uses one
     form. Zero is left out where CLDR counts it as "one" (Bengali, Gujarati, Punjabi,
-    Portuguese, Tigrinya): gettext's convention there is "n != 1"."""
+    Portuguese, Tigrinya): gettext's convention there is "n != 1". Whole millions are
+    counted too: Spanish and Portuguese give them a form of their own ("1.000.000 de
+    votos")."""
     forms, formula = _plural_forms(_read(_catalog_path(language)))
     if forms == 1:
         return
@@ -177,7 +179,8 @@ def test_plural_formula_picks_one_form_per_cldr_category(language: str) -> None:
     rule = Locale.parse(language).plural_form
     categories: dict[int, set[str]] = {}
     chosen: dict[str, set[int]] = {}
-    for n in range(1 if rule(0) == "one" else 0, 1001):
+    millions = [1_000_000, 2_000_000, 1_000_001, 5_000_000, 10_000_000]
+    for n in [*range(1 if rule(0) == "one" else 0, 1001), *millions]:
         categories.setdefault(choose(n), set()).add(rule(n))
         chosen.setdefault(rule(n), set()).add(choose(n))
     assert sorted(categories) == list(range(forms))
