@@ -42,7 +42,7 @@ async def chat(
     interactive: bool,
 ) -> None:
     show = _printer(out, interactive, buttons=channel == "telegram")
-    app = await App.open(settings, {channel: SimulatorChannel(channel, show)})
+    app = await App.open(settings, {channel: SimulatorChannel(channel, show, address)})
     try:
         await app.recover()
         await app.jobs.resume()

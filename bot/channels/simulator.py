@@ -10,15 +10,23 @@ from bot.channels.base import Outbound
 
 
 class SimulatorChannel:
-    """Hands every sent message to ``show`` (the terminal, or a list in tests)."""
+    """Hands sent messages to ``show`` (the terminal, or a list in tests).
 
-    def __init__(self, name: str, show: Callable[[Outbound], None]) -> None:
+    With ``address``, the terminal is that one resident's phone: messages to anyone else
+    (a broadcast's other copies, a result sent to every voter) count as delivered but are
+    not shown, so the screen holds the simulated resident's conversation only."""
+
+    def __init__(
+        self, name: str, show: Callable[[Outbound], None], address: str | None = None
+    ) -> None:
         self.name = name
         self._show = show
+        self._address = address
         self._ids = itertools.count(1)
 
     async def send(self, message: Outbound) -> str:
-        self._show(message)
+        if self._address is None or message.address == self._address:
+            self._show(message)
         return f"sim-{message.outbox_id}-{next(self._ids)}"
 
 
