@@ -8,14 +8,19 @@ valid panels that makes the least likely volunteer's chance as high as it can be
 panel is then drawn from that distribution with the library's own rounding, seeded, so
 the same seed and volunteers give the same panel. Each volunteer's chance is reported.
 
-The library is an optional extra (``pip install 'parley[panels]'``): it brings numpy,
-cvxpy and HiGHS, which a deployment that never draws a panel does not need.
+The library (with numpy, cvxpy and HiGHS) is one of Parley's dependencies, installed from
+``uv.lock`` with everything else; it is imported only when a panel is drawn.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import logging
+import os
+import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 SOLVER = "highspy"
@@ -110,7 +115,8 @@ def draw(
         from sortition_algorithms.utils import set_random_provider
     except ImportError:
         raise Unavailable(
-            "drawing a panel needs the sortition library: pip install 'parley[panels]'"
+            "drawing a panel needs the sortition library, which this installation lacks:"
+            " install Parley from its lock (uv sync --locked)"
         ) from None
     categories = sorted({quota.category for quota in quotas})
     features, _, _ = library.read_in_features(
@@ -127,6 +133,7 @@ def draw(
         features,
         library.Settings(id_column="id", columns_to_keep=[]),
     )
+    _quiet_library()
     set_random_provider(seed)  # the library's randomness: its solver and its rounding
     try:
         panels, chances, _ = find_distribution_maximin(features, people, size, [], SOLVER)
@@ -142,6 +149,43 @@ def draw(
     set_random_provider(seed)
     chosen = lottery_rounding(panels, chances, 1)[0]
     return Draw(frozenset(chosen), probabilities, seed)
+
+
+def _quiet_library() -> None:
+    """The library's log lines go through Parley's logging, once (it also writes them to
+    standard output itself), at Parley's level: shown with ``parley -v``. The HiGHS
+    solver prints its banner to standard output when the first solver is made in a
+    process: that one is made here, with the banner sent nowhere."""
+    from sortition_algorithms.utils import override_logging_handlers
+
+    override_logging_handlers([logging.NullHandler()], [logging.NullHandler()])
+    for name in ("sortition_algorithms", "sortition_algorithms_user"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    global _banner_shown
+    if not _banner_shown:
+        import highspy
+
+        with _no_standard_output():
+            highspy.Highs()
+        _banner_shown = True
+
+
+_banner_shown = False
+
+
+@contextlib.contextmanager
+def _no_standard_output() -> Iterator[None]:
+    """File descriptor 1 pointed at nothing, for what C code prints there."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as nothing:
+            os.dup2(nothing.fileno(), 1)
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)  # what the C library holds back goes nowhere too
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _explain(suggestions: Sequence[str], categories: Sequence[str]) -> str:
