@@ -23,6 +23,7 @@ from bot.schedule import Jobs
 from bot.service import ConversationService, utc_now
 from bot.settings import Settings
 from bot.store import Database
+from bot.store.database import RunLock
 
 TWILIO_SMS_PATH = "/twilio/sms"
 TWILIO_STATUS_PATH = "/twilio/status"
@@ -86,6 +87,7 @@ class App:
     guesser: LanguageGuesser
     twilio: TwilioChannel | None = None
     telegram: TelegramChannel | None = None
+    lock: RunLock | None = None
 
     @classmethod
     async def open(
@@ -94,14 +96,22 @@ class App:
         channels: Mapping[str, Channel] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> App:
-        """Open with the given channels, or (None) with the providers the settings name."""
+        """Open with the given channels, or (None) with the providers the settings name.
+
+        Only one App runs on a database at a time (see :class:`RunLock`): a second
+        raises ConfigError rather than send everything queued a second time."""
         flows, env = load_content(settings)
         triggers = load_triggers(settings.flows_dir, flows)
         guesser = LanguageGuesser(settings.languages)
-        twilio = telegram = None
-        if channels is None:
-            channels, twilio, telegram = _providers(settings)
-        database = await Database.open(settings.database)
+        lock = RunLock.acquire(settings.database)
+        try:
+            twilio = telegram = None
+            if channels is None:
+                channels, twilio, telegram = _providers(settings)
+            database = await Database.open(settings.database)
+        except BaseException:
+            lock.release()
+            raise
         pace = settings.dispatch
         dispatcher = Dispatcher(
             database,
@@ -124,7 +134,7 @@ class App:
             guess=guesser,
         )
         jobs = Jobs(database, flows, env, settings, clock, dispatcher.wake)
-        return cls(settings, database, service, dispatcher, jobs, guesser, twilio, telegram)
+        return cls(settings, database, service, dispatcher, jobs, guesser, twilio, telegram, lock)
 
     async def recover(self) -> None:
         """After a restart: act on stored messages, then send what is still queued."""
@@ -137,6 +147,8 @@ class App:
         if self.telegram is not None:
             await self.telegram.close()
         await self.database.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def _providers(

@@ -24,6 +24,9 @@ from bot.web import Intake, build_web, spawn
 
 log = logging.getLogger(__name__)
 
+KEEP_ALIVE = 5  # seconds an idle connection is kept open
+MAX_CONNECTIONS = 1000  # at once; beyond, uvicorn answers 503 rather than slow everyone
+
 
 class _WebServer(uvicorn.Server):
     """uvicorn, minus its signal handling: Parley's own shuts everything down in order
@@ -67,6 +70,9 @@ class Server:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            timeout_keep_alive=KEEP_ALIVE,
+            limit_concurrency=MAX_CONNECTIONS,
+            timeout_graceful_shutdown=10,
         )
         self._web = _WebServer(config)
         self._running.append(asyncio.create_task(self._web.serve()))
@@ -96,7 +102,11 @@ class Server:
 
     def _poller(self, intake: Intake) -> Callable[[Update], Any]:
         async def handle(update: Update) -> None:
-            after = await intake.telegram_update(update)
+            try:
+                after = await intake.telegram_update(update)
+            except ChannelError as error:  # never stored: asking again would not help
+                log.warning("skipped a Telegram update: %s", error)
+                return
             if after is not None:
                 spawn(self._tasks, after())
 

@@ -5,6 +5,11 @@ Every webhook is authenticated before anything is read into the database: Twilio
 message is stored and acted on (a millisecond or two) before the provider gets its
 answer (empty TwiML, or 200), so an answered webhook is never lost; one not answered
 is sent again by the provider and de-duplicated.
+
+What passes authentication is still not trusted: a body is read only up to
+``MAX_BODY`` bytes and for ``BODY_TIMEOUT`` seconds, a message longer than the provider
+sends and a sender Parley could never answer are refused, and every refusal is a 4xx
+with one log line (no traceback, no phone number, no message text), nothing stored.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
@@ -28,17 +34,31 @@ from telegram import Update
 from bot.app import TELEGRAM_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH, App
 from bot.channels import telegram as tg
 from bot.channels import twilio as tw
+from bot.errors import ChannelError
 from bot.store import contacts, messages
 
 log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY = 64 * 1024  # bytes: far more than any provider's form or update holds
+BODY_TIMEOUT = 10.0  # seconds to receive a whole body
+
+
+class Refusal(Exception):
+    """A request refused at the door: answered ``status``, logged as one line."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
 
 
 class Intake:
     """From a provider's report to a stored and handled message; what is left to do (a
-    Telegram button's answer) is returned to run after the provider has its answer."""
+    Telegram button's answer) is returned to run after the provider has its answer.
+
+    An update Parley cannot trust raises ChannelError before anything is stored."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -50,9 +70,14 @@ class Intake:
         if blocked is not None:
             await self.app.service.recipient_refused("telegram", blocked, "unreachable")
             return None
+        tick = update.callback_query
+        if tick is not None and tg.only_ticks(tick):  # the keyboard changes, nothing is said
+            return None if self.app.telegram is None else partial(self.app.telegram.tick, tick)
         message = tg.inbound_message(update)
         if message is None:
             return None
+        if len(message.text) > tg.TEXT_LIMIT:
+            raise ChannelError(f"Telegram: a text longer than {tg.TEXT_LIMIT} characters")
         await self.app.service.receive(message)
         query, telegram = update.callback_query, self.app.telegram
         if query is None or telegram is None:
@@ -90,7 +115,12 @@ def build_web(app: App) -> Starlette:
         if not twilio_signed(request, form):
             log.warning("refused a Twilio message post without a valid signature")
             return PlainTextResponse("invalid signature", status_code=403)
-        message = tw.inbound_message(form)
+        if len(form.get("Body", "")) > tw.BODY_LIMIT:
+            raise Refusal(413, f"a Twilio message longer than {tw.BODY_LIMIT} characters")
+        try:
+            message = tw.inbound_message(form)
+        except ChannelError as error:
+            raise Refusal(400, str(error)) from None
         if message is None:
             return PlainTextResponse("no message in this post", status_code=400)
         await app.service.receive(message)
@@ -102,7 +132,10 @@ def build_web(app: App) -> Starlette:
             log.warning("refused a Twilio status post without a valid signature")
             return PlainTextResponse("invalid signature", status_code=403)
         sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
-        code = tw.delivery_error(form)
+        try:
+            code = tw.delivery_error(form)
+        except ChannelError as error:
+            raise Refusal(400, str(error)) from None
         now = app.service.clock()
         error = f"Twilio error {code}" if code else None
 
@@ -120,11 +153,19 @@ def build_web(app: App) -> Starlette:
         if app.telegram is None or not expected or not hmac.compare_digest(given, expected):
             log.warning("refused a Telegram post without the secret token")
             return PlainTextResponse("invalid secret token", status_code=403)
+        body = await _body(request)
         try:
-            update = Update.de_json(json.loads(await request.body()), app.telegram.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return PlainTextResponse("not a Telegram update", status_code=400)
-        after = await intake.telegram_update(update)
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            update = Update.de_json(data, app.telegram.bot)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            raise Refusal(400, "a Telegram post that is not an update") from None
+        try:
+            after = await intake.telegram_update(update)
+        except ChannelError as error:
+            status = 413 if "longer than" in str(error) else 400
+            raise Refusal(status, str(error)) from None
         return Response(status_code=200, background=BackgroundTask(after) if after else None)
 
     async def healthz(request: Request) -> Response:
@@ -147,13 +188,52 @@ def build_web(app: App) -> Starlette:
         ]
     if app.telegram is not None and settings.telegram and settings.telegram.mode == "webhook":
         routes.append(Route(TELEGRAM_PATH, telegram, methods=["POST"]))
-    return Starlette(routes=routes)
+    return Starlette(
+        routes=routes,
+        exception_handlers={Refusal: _refused, ClientDisconnect: _disconnected},  # type: ignore[dict-item]
+    )
+
+
+async def _refused(request: Request, refusal: Refusal) -> Response:
+    log.warning(
+        "refused %s %s (%d): %s", request.method, request.url.path, refusal.status, refusal.reason
+    )
+    return PlainTextResponse(refusal.reason, status_code=refusal.status)
+
+
+async def _disconnected(request: Request, error: ClientDisconnect) -> Response:
+    log.warning(
+        "%s %s: the client went away before sending its whole body",
+        request.method,
+        request.url.path,
+    )
+    return Response(status_code=400)
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body, refused (413) past ``MAX_BODY`` bytes before reading it all,
+    and (408) when it takes longer than ``BODY_TIMEOUT`` to arrive."""
+    length = request.headers.get("content-length", "")
+    if len(length) > len(str(MAX_BODY)) or (length.isdigit() and int(length) > MAX_BODY):
+        raise Refusal(413, f"a body larger than {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise Refusal(413, f"a body larger than {MAX_BODY} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Refusal(408, f"a body not received within {BODY_TIMEOUT:g} seconds") from None
+    return b"".join(chunks)
 
 
 async def _form(request: Request) -> dict[str, str]:
     """Twilio's form post (always URL-encoded; a repeated field keeps its last value)."""
     return dict(
-        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        parse_qsl((await _body(request)).decode("utf-8", "replace"), keep_blank_values=True)
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -34,7 +35,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.base import Inbound, Outbound
 from bot.engine import Button
-from bot.errors import TryAgain, Undeliverable
+from bot.errors import ChannelError, TryAgain, Undeliverable
 from bot.settings import TelegramSettings
 
 # Time periods as timedelta (PTB 22's opt-in, the default in its next major version);
@@ -53,6 +54,8 @@ SHORT_LABEL = 4  # buttons with labels this short (numbers on a scale) share a r
 ROW = 5
 POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
 CAPTION_LIMIT = 1024  # characters Telegram allows under a photo or document
+TEXT_LIMIT = 4096  # characters in the longest message Telegram sends
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
 class TelegramChannel:
@@ -165,33 +168,68 @@ def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
 
 
 def inbound_message(update: Update) -> Inbound | None:
-    """The resident's message or button press in ``update``; None for anything else."""
-    provider_id = f"update-{update.update_id}"
+    """The resident's message or button press in ``update``; None for anything else.
+
+    Raises ChannelError for an update that is not what Telegram sends (a chat id that
+    is not a number, text that is not text, a button press from nobody): the Bot API
+    is trusted for its secret token, not for the shape of what arrives with it."""
+    provider_id = f"update-{_number(update.update_id, 'update_id')}"
     query = update.callback_query
     if query is not None:
-        chat = query.message.chat.id if query.message else query.from_user.id
-        hint = _language(query.from_user.language_code)
-        return Inbound("telegram", str(chat), query.data or "", provider_id, hint)
+        user = query.from_user
+        if user is None:
+            raise ChannelError("Telegram: a button press without 'from'")
+        if query.message is not None and query.message.chat is None:
+            raise ChannelError("Telegram: a button press without 'chat'")
+        chat = query.message.chat.id if query.message else user.id
+        data = _pressed(query, _text(query.data, "data"))
+        hint = _language(user.language_code)
+        return Inbound("telegram", _number(chat, "chat id"), data, provider_id, hint)
     message = update.message
     if message is None:
         return None
+    if message.chat is None:
+        raise ChannelError("Telegram: a message without 'chat'")
     user = message.from_user
-    text = message.text or message.caption or ""
+    text = _text(message.text, "text") or _text(message.caption, "caption")
     hint = _language(user.language_code if user else None)
-    return Inbound("telegram", str(message.chat.id), text, provider_id, hint)
+    return Inbound("telegram", _number(message.chat.id, "chat id"), text, provider_id, hint)
 
 
 def blocked_chat(update: Update) -> str | None:
     """The chat that just blocked the bot, if this update says so."""
     change = update.my_chat_member
-    if change is not None and change.new_chat_member.status == "kicked":
-        return str(change.chat.id)
-    return None
+    if change is None or change.new_chat_member is None:
+        return None
+    if change.new_chat_member.status != "kicked":
+        return None
+    if change.chat is None:
+        raise ChannelError("Telegram: a member change without 'chat'")
+    return _number(change.chat.id, "chat id")
 
 
-def _language(code: str | None) -> str | None:
+def _number(value: object, what: str) -> str:
+    """Telegram's ids are integers; anything else is refused, not made a contact."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ChannelError(f"Telegram: the {what} is not a number")
+    return str(value)
+
+
+def _text(value: object, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ChannelError(f"Telegram: the {what} is not text")
+    return value
+
+
+def _language(code: object) -> str | None:
     """Telegram sends IETF tags such as ``pt-br``; Parley's languages are primary tags."""
-    return code.split("-")[0].lower() if code else None
+    if code is None or code == "":
+        return None
+    if not isinstance(code, str) or not _LANGUAGE_TAG.fullmatch(code):
+        raise ChannelError("Telegram: the language_code is not a language tag")
+    return re.split("[-_]", code)[0].lower()
 
 
 def _seconds(error: RetryAfter) -> float:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 
 import aiohttp
+import phonenumbers
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -19,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.base import Inbound, Outbound
-from bot.errors import TryAgain, Undeliverable
+from bot.errors import ChannelError, TryAgain, Undeliverable
 from bot.settings import TwilioSettings
 
 # The SDK logs each request's URL and the response body (phone numbers) at INFO.
@@ -29,6 +30,8 @@ TWILIO_API = "https://api.twilio.com"
 WHATSAPP = "whatsapp:"
 OPTED_OUT_AT_CARRIER = 21610  # "Attempt to send to unsubscribed recipient"
 SEND_TIMEOUT = 15.0
+BODY_LIMIT = 1600  # characters: the longest message body Twilio takes or passes on
+_ERROR_CODE_DIGITS = 6  # Twilio's error codes have five digits
 
 
 class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # untyped SDK
@@ -124,7 +127,10 @@ def _refusal(error: TwilioRestException) -> TryAgain | Undeliverable:
 
 
 def inbound_message(form: Mapping[str, str]) -> Inbound | None:
-    """The resident's message in a Twilio webhook post; None if the post has none."""
+    """The resident's message in a Twilio webhook post; None if the post has none.
+
+    Raises ChannelError when the sender is not a phone number (Parley could never
+    answer it). The body's length is checked at the door (``BODY_LIMIT``)."""
     sender = form.get("From", "")
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if not sender or not sid:
@@ -132,9 +138,27 @@ def inbound_message(form: Mapping[str, str]) -> Inbound | None:
     channel = "sms"
     if sender.startswith(WHATSAPP):
         channel, sender = "whatsapp", sender[len(WHATSAPP) :]
+    if not is_phone_number(sender):
+        raise ChannelError("Twilio: 'From' is not a phone number")
     return Inbound(channel, sender, form.get("Body", ""), sid)
 
 
+def is_phone_number(address: str) -> bool:
+    """A number in E.164 form (+, country code, number) that could exist."""
+    if not address.startswith("+") or not address[1:].isascii() or not address[1:].isdigit():
+        return False
+    try:
+        return bool(phonenumbers.is_possible_number(phonenumbers.parse(address, None)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def delivery_error(form: Mapping[str, str]) -> int | None:
+    """The error code of a delivery report, None if it has none; raises ChannelError
+    for one that is not a Twilio error code."""
     code = form.get("ErrorCode")
-    return int(code) if code and code.isdigit() else None
+    if not code:
+        return None
+    if len(code) > _ERROR_CODE_DIGITS or not code.isascii() or not code.isdigit():
+        raise ChannelError("Twilio: 'ErrorCode' is not an error code")
+    return int(code)

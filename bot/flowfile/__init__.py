@@ -15,7 +15,7 @@ from bot.engine.flow import EndStep, Flow
 from bot.errors import FlowError
 from bot.flowfile.checks import check_graph
 from bot.flowfile.reader import FlowReader
-from bot.flowfile.yamllines import load_yaml
+from bot.flowfile.yamllines import SourceError, load_yaml, problem_of, read_source
 from bot.triggers import TRIGGERS_FILE
 
 __all__ = ["load_flow", "load_flows", "read_flow"]
@@ -27,10 +27,8 @@ def read_flow(text: str, path: str) -> tuple[Flow | None, list[tuple[int, str]]]
     try:
         data = load_yaml(text)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        what = f"{error.problem or error} (check the indentation of this line and the one above)"
-        return None, [(line, f"{path}:{line}: not valid YAML: {what}")]
+        line, what = problem_of(error)
+        return None, [(line, f"{path}:{line}: {what}")]
     flow = reader.read(data, Path(path).stem)
     problems = list(reader.problems)
     if flow is not None and not problems:
@@ -39,7 +37,7 @@ def read_flow(text: str, path: str) -> tuple[Flow | None, list[tuple[int, str]]]
 
 
 def load_flow(path: Path, shown_as: str | None = None) -> Flow:
-    flow, problems = read_flow(path.read_text(encoding="utf-8"), shown_as or str(path))
+    flow, problems = _read_file(path, shown_as or str(path))
     if problems or flow is None:
         raise FlowError([message for _, message in problems])
     return flow
@@ -54,7 +52,7 @@ def load_flows(directory: Path, shown_as: str | None = None) -> dict[str, Flow]:
     for path in sorted(directory.glob("*.yaml")):
         if path.name == TRIGGERS_FILE:
             continue
-        flow, found = read_flow(path.read_text(encoding="utf-8"), f"{prefix}/{path.name}")
+        flow, found = _read_file(path, f"{prefix}/{path.name}")
         problems.extend(message for _, message in found)
         if flow is not None:
             flows[flow.id] = flow
@@ -62,6 +60,14 @@ def load_flows(directory: Path, shown_as: str | None = None) -> dict[str, Flow]:
     if problems:
         raise FlowError(problems)
     return flows
+
+
+def _read_file(path: Path, shown_as: str) -> tuple[Flow | None, list[tuple[int, str]]]:
+    try:
+        text = read_source(path)
+    except SourceError as error:
+        return None, [(error.line, f"{shown_as}:{error.line}: {error.what}")]
+    return read_flow(text, shown_as)
 
 
 def _check_links(flows: Mapping[str, Flow]) -> list[str]:

@@ -27,7 +27,14 @@ import yaml
 from bot.engine.flow import Flow, Question, TextQuestion
 from bot.errors import FlowError
 from bot.flowfile.reader import FlowReader, Skip
-from bot.flowfile.yamllines import LineList, LineMap, load_yaml
+from bot.flowfile.yamllines import (
+    LineList,
+    LineMap,
+    SourceError,
+    load_yaml,
+    problem_of,
+    read_source,
+)
 from bot.lang.normalize import key
 from bot.lang.words import is_reserved, yes_no_of
 from bot.triggers import MAX_CODE, TRIGGERS_FILE, Trigger, Triggers
@@ -44,9 +51,8 @@ def read_triggers(
     try:
         data = load_yaml(text)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        return Triggers(), [(line, f"{path}:{line}: not valid YAML: {error.problem or error}")]
+        line, what = problem_of(error, hint=False)
+        return Triggers(), [(line, f"{path}:{line}: {what}")]
     if data is None:
         return Triggers(), []
     if not isinstance(data, LineMap) or not isinstance(data.get("triggers"), LineList):
@@ -151,9 +157,12 @@ def load_triggers(
     if not path.exists():
         return Triggers()
     prefix = shown_as if shown_as is not None else str(directory)
-    triggers, problems = read_triggers(
-        path.read_text(encoding="utf-8"), f"{prefix}/{TRIGGERS_FILE}", flows
-    )
+    shown = f"{prefix}/{TRIGGERS_FILE}"
+    try:
+        text = read_source(path)
+    except SourceError as error:
+        raise FlowError([f"{shown}:{error.line}: {error.what}"]) from None
+    triggers, problems = read_triggers(text, shown, flows)
     if problems:
         raise FlowError([message for _, message in problems])
     return triggers

@@ -2,15 +2,39 @@
 
 Mappings load as :class:`LineMap` and sequences as :class:`LineList`, plain ``dict`` and
 ``list`` subclasses that also carry the 1-based line of the node and of each key/item.
+
+This is the one way Parley reads YAML (flows, ``triggers.yaml``, a broadcast's
+``--file``), safe on a hostile file: no aliases (``*name``: a few lines of them can
+expand to gigabytes, and Parley's files never need them), at most ``MAX_DEPTH`` levels
+of nesting, at most ``MAX_BYTES`` of UTF-8 text. Every refusal names a line.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, SequenceNode
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 50
+
+
+class Refused(ComposerError):
+    """YAML that parses but that Parley will not load (an alias, too deep)."""
+
+
+class SourceError(Exception):
+    """A YAML file that cannot be read as text: ``line`` and what is wrong."""
+
+    def __init__(self, line: int, what: str) -> None:
+        super().__init__(what)
+        self.line = line
+        self.what = what
 
 
 class LineMap(dict[str, Any]):
@@ -30,7 +54,32 @@ class LineList(list[Any]):
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: only true/false, so 'on', 'yes' and 'No' stay text."""
+    """SafeLoader with YAML 1.2 booleans: only true/false, so 'on', 'yes' and 'No' stay
+    text; refusing aliases and deep nesting while the document is composed, before any
+    of it is built."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise Refused(
+                None,
+                None,
+                "aliases (*name) are not allowed here: write the value out in full",
+                self.peek_event().start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise Refused(
+                    None,
+                    None,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
 
 _LineLoader.yaml_implicit_resolvers = {
@@ -66,6 +115,59 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
 
 
+def _construct_int(loader: _LineLoader, node: ScalarNode) -> int:
+    try:
+        return loader.construct_yaml_int(node)  # type: ignore[no-any-return]
+    except ValueError:  # more digits than Python converts
+        raise ConstructorError(None, None, "this number is too long", node.start_mark) from None
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML text; raises ``yaml.YAMLError`` with a mark on bad syntax."""
+    """Parse YAML text; raises ``yaml.MarkedYAMLError`` (with a mark) on bad syntax and
+    :class:`Refused` on what Parley will not load."""
+    if len(text) > MAX_BYTES:
+        raise Refused(None, None, f"larger than {MAX_BYTES} bytes", None)
     return yaml.load(text, Loader=_LineLoader)
+
+
+def read_source(path: Path) -> str:
+    """A YAML file's text, refused (:class:`SourceError`) when larger than ``MAX_BYTES``
+    (before reading it) or not UTF-8."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise SourceError(1, f"the file is larger than {MAX_BYTES // 1_000_000} MB")
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError(1, f"cannot be read: {error.strerror or error}") from None
+    if len(data) > MAX_BYTES:  # grew while being read
+        raise SourceError(1, f"the file is larger than {MAX_BYTES // 1_000_000} MB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SourceError(line, "not UTF-8 text (save the file as UTF-8)") from None
+
+
+def problem_of(error: yaml.MarkedYAMLError, hint: bool = True) -> tuple[int, str]:
+    """The line and the words for a YAML error (with ``hint``, a hint on indentation
+    where it is likely the cause)."""
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark else 1
+    what = str(error.problem or error)
+    if isinstance(error, Refused):
+        return line, what
+    if hint and not isinstance(error, ConstructorError):
+        what += " (check the indentation of this line and the one above)"
+    return line, f"not valid YAML: {what}"
+
+
+def load_file(path: Path) -> Any:
+    """Read and parse a YAML file; every problem is a :class:`SourceError`."""
+    text = read_source(path)
+    try:
+        return load_yaml(text)
+    except yaml.MarkedYAMLError as error:
+        raise SourceError(*problem_of(error)) from None

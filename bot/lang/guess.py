@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any
 
 MIN_LETTERS = 8
+MAX_CHARS = 1000  # the guess reads no further: a long text costs no more than this
 CONFIDENCE = 0.9
 
 # The script each language is written in, where it is not Latin.
@@ -75,6 +76,7 @@ class LanguageGuesser:
         _ = self._identifier
 
     def __call__(self, text: str) -> str | None:
+        text = text[:MAX_CHARS]
         letters = [ch for ch in text if ch.isalpha()]
         if len(letters) < MIN_LETTERS:
             return None

@@ -9,13 +9,21 @@ whole unit of work (a plain function of the connection) and awaits it once, inst
 one round trip between threads per statement: under load each round trip waits for the
 GIL, and a message's dozen statements would cost milliseconds rather than microseconds.
 Units arriving together share one commit (see :meth:`Database.run`).
+
+The database holds residents' phone numbers: it is created readable by its owner only
+(0600), and SQLite gives its -wal, -shm and -journal files the database file's mode.
+
+One process sends from a database (:class:`RunLock`): two would both send every queued
+message. Commands that only read or add to it (exports, staff commands) need no lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -26,11 +34,16 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.errors import ConfigError
+
 # aiosqlite logs every statement with its parameters at DEBUG: phone numbers and message
 # texts would reach the logs. Parley's own log lines say what happened without them.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 T = TypeVar("T")
+
+PRIVATE = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -47,6 +60,54 @@ def migrations() -> list[tuple[int, str, str]]:
     if versions != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations must be numbered 0001, 0002, ... without gaps: {versions}")
     return found
+
+
+def make_private(path: Path) -> None:
+    """Create the database file owner-only before SQLite opens it (SQLite gives the files
+    it makes beside it the same mode), and tighten one made before Parley did this."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE))
+    for name in (path, *(path.with_name(path.name + side) for side in SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, PRIVATE)
+
+
+class RunLock:
+    """The one process that runs the bot on a database: an exclusive lock on
+    ``<database>.lock``, held from :meth:`acquire` to :meth:`release` (or the end of the
+    process, whichever way it ends: the system drops the lock with the process)."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, database: Path) -> RunLock:
+        """Take the lock, or raise ConfigError naming the database if a process holds it."""
+        database.parent.mkdir(parents=True, exist_ok=True)
+        path = database.with_name(database.name + ".lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f" (process {holder})" if holder.isdigit() else ""
+            raise ConfigError(
+                f"{database}: another Parley is already running on this database{who};"
+                " stop it first (one `parley run` or `parley chat` per database)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return cls(path, fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the file drops the lock
+            self._fd = None
 
 
 @contextlib.contextmanager
@@ -72,8 +133,8 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating if needed, owner-only) and migrate the database at ``path``."""
+        make_private(path)
         connection = await aiosqlite.connect(path, isolation_level=None)
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA journal_mode = WAL")
