@@ -38,12 +38,14 @@ def submit(
     language: str,
     now: datetime,
     *,
+    region: str,
     session_id: int | None = None,
     inbound_id: int | None = None,
 ) -> Idea:
-    """Store a resident's idea, with any personal details in it found and hidden."""
+    """Store a resident's idea, with any personal details in it found and hidden
+    (``region``: the country a phone number without its +country code is from)."""
     text = text.strip()
-    found = pii.find(text)
+    found = pii.find(text, region)
     return ideas.add(
         tx,
         NewIdea(

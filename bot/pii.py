@@ -2,14 +2,19 @@
 
 An idea is public once shortlisted, so anything in it that looks like a way to find or
 reach a person is flagged when it arrives and replaced in the text staff see
-(``[phone]``, ``[email]``, ``[address]``). It errs on the side of flagging: a false
-alarm costs an organiser a glance, a miss exposes a resident.
+(``[phone]``, ``[email]``, ``[address]``). A false alarm costs an organiser a glance, a
+miss exposes a resident; but flagging every run of digits ("ages 16-29", "2024-2025",
+"14.03.2026") buries the real alarms, so phone numbers are found by libphonenumber
+(the ``phonenumbers`` port), which knows how each country's numbers are written.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher, ValidationResult
 
 from bot.lang.normalize import fold_digits
 
@@ -18,9 +23,7 @@ EMAIL = "email"
 ADDRESS = "address"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Seven or more digits, with the spaces, dots, dashes, slashes and brackets people write
-# them with, touching letters or not ("call٠٧٧٠٠…").
-_PHONE = re.compile(r"(?<![\d+])\+?\(?\d(?:[\s().\-‐-―/]{0,3}\d){6,}(?!\d)")
+
 # Words for a street, in the languages residents write in (English first), after a house
 # number ("12 Acacia Road") or before one ("ul. Długa 5", "Calle Mayor 3").
 _STREET_WORDS = (
@@ -30,8 +33,11 @@ _STREET_WORDS = (
     "paseo|gatvė|prospektas|вулиця|вул|проспект|провулок|улица|ул|"
     "شارع|خیابان|کوچه|سړک|جادة|زقاق|ਗਲੀ|ਸੜਕ|গলি|সড়ক|রোড|રોડ|ગલી|ጎዳና|jidka|waddada"
 )
+# "10 minutes walk", "a 5 minute drive": a measure, not a house number.
+_MEASURES = r"(?:min|mins|minutes?|hours?|hrs?|days?|weeks?|miles?|km|metres?|meters?|yards?)"
 _NUMBER_FIRST = re.compile(
-    rf"(?<![\w,.£$€])\d{{1,4}}[a-z]?,?\s+(?:[\w'-]+\s+){{0,3}}(?:{_STREET_WORDS})\b\.?",
+    rf"(?<![\w,.£$€])\d{{1,4}}[a-z]?,?\s+(?!{_MEASURES}\b)"
+    rf"(?:[\w'-]+\s+){{0,3}}(?:{_STREET_WORDS})\b\.?",
     re.IGNORECASE,
 )
 _WORD_FIRST = re.compile(
@@ -41,13 +47,7 @@ _WORD_FIRST = re.compile(
 # A UK postcode: SW1A 1AA, E1 6AN.
 _POSTCODE = re.compile(r"(?<![\w])[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}(?![\w])", re.IGNORECASE)
 
-_PATTERNS = (
-    (EMAIL, _EMAIL),
-    (PHONE, _PHONE),
-    (ADDRESS, _NUMBER_FIRST),
-    (ADDRESS, _WORD_FIRST),
-    (ADDRESS, _POSTCODE),
-)
+_ADDRESSES = (_NUMBER_FIRST, _WORD_FIRST, _POSTCODE)
 
 
 @dataclass(frozen=True)
@@ -57,18 +57,63 @@ class Found:
     end: int
 
 
-def find(text: str) -> list[Found]:
-    """The personal details in ``text``, in order, none overlapping (first kind wins)."""
+def find(text: str, region: str) -> list[Found]:
+    """The personal details in ``text``, in order, none overlapping (first kind wins).
+
+    ``region`` is the country (ISO 3166, like ``GB``) a number written without its
+    ``+country`` code is taken to be from: the deployment's ``PARLEY_REGION``."""
     plain = fold_digits(text)  # one character for one, so places match ``text``
     if len(plain) != len(text):  # pragma: no cover - fold_digits maps characters 1:1
         plain = text
     found: list[Found] = []
-    for kind, pattern in _PATTERNS:
+
+    def add(kind: str, start: int, end: int) -> None:
+        if not any(start < other.end and other.start < end for other in found):
+            found.append(Found(kind, start, end))
+
+    for match in _EMAIL.finditer(plain):
+        add(EMAIL, *match.span())
+    for start, end in _phone_numbers(plain, region):
+        add(PHONE, start, end)
+    for pattern in _ADDRESSES:
         for match in pattern.finditer(plain):
-            start, end = match.span()
-            if not any(start < other.end and other.start < end for other in found):
-                found.append(Found(kind, start, end))
+            add(ADDRESS, *match.span())
     return sorted(found, key=lambda f: f.start)
+
+
+def _phone_numbers(plain: str, region: str) -> list[tuple[int, int]]:
+    """Where phone numbers are in ``plain`` (ASCII digits).
+
+    libphonenumber's loosest matcher finds every candidate, including numbers run on to
+    a word ("call07700900123", which its stricter levels refuse). A candidate is kept if
+    it is a real number for ``region`` (or for the ``+country`` it names), or if it has a
+    full number's length and is written the way numbers are dialled: with ``+`` or
+    ``00``, or starting with the region's trunk prefix (the UK's 0). The second rule
+    keeps numbers from ranges set aside for fiction and for numbering plans newer than
+    the library's data; it leaves out year ranges, dates, ages and amounts."""
+    trunk = _trunk_prefix(region)
+    spans: list[tuple[int, int]] = []
+    for match in PhoneNumberMatcher(plain, region, leniency=Leniency.POSSIBLE):
+        number = match.number
+        if phonenumbers.is_valid_number(number):
+            spans.append((match.start, match.end))
+            continue
+        if phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
+            continue
+        written = match.raw_string.lstrip("([ ")
+        digits = "".join(ch for ch in written if ch.isdigit())
+        if (
+            written.startswith("+")
+            or digits.startswith("00")
+            or (trunk and digits.startswith(trunk))
+        ):
+            spans.append((match.start, match.end))
+    return spans
+
+
+def _trunk_prefix(region: str) -> str | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata.national_prefix if metadata is not None else None
 
 
 def kinds(found: list[Found]) -> list[str]:
@@ -91,10 +136,10 @@ _CONTACT_KINDS = (PHONE, EMAIL)
 _MAYBE_CONTACT = re.compile(r"@|\d(?:\D{0,3}\d){6}")
 
 
-def hide_contact_details(text: str) -> str:
+def hide_contact_details(text: str, region: str) -> str:
     """``text`` with phone numbers and emails replaced (``[phone]``, ``[email]``): what
     default exports give of what residents wrote. Addresses stay, since a survey answer
     naming a street is usually about the street."""
     if not _MAYBE_CONTACT.search(text):  # \d is any script's digit
         return text  # most answers: a quick look, no full search
-    return redact(text, [f for f in find(text) if f.kind in _CONTACT_KINDS])
+    return redact(text, [f for f in find(text, region) if f.kind in _CONTACT_KINDS])

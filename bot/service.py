@@ -655,6 +655,7 @@ class _Handling:
             )
             self.say(ideas.saved_text(self.service.env, language, idea))
         elif isinstance(step, ChoiceQuestion) and step_id == "category" and isinstance(value, str):
+                region=self.service.settings.region,
             earlier = ideas_store.of_session(self.tx, session_id)
             if earlier is not None:
                 ideas_store.set_category(self.tx, earlier.id, value)

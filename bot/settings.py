@@ -78,6 +78,7 @@ class Settings:
     panel_seat_flow: str = "panel_seat"  # a chosen volunteer takes their seat or declines
     export_secret: str | None = None  # key of pseudonymous ids; None: one kept in the database
     fonts_dir: Path | None = None  # more fonts for results charts
+    region: str = "GB"  # where a phone number written without +country is from (ISO 3166)
 
     def is_quiet(self, now: datetime) -> bool:
         """Whether ``now`` falls in quiet hours, in the deployment's time zone."""
@@ -118,6 +119,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "name": Setting("Parley", "the name residents see in HELP"),
     "timezone": Setting("Europe/London", "time zone of the deployment (IANA name)"),
+    "region": Setting(
+        "GB", "country residents' local phone numbers are from (two letters, like GB or PL)"
+    ),
     "start_flow": Setting("welcome", "flow for a new contact's first message"),
     "menu_flow": Setting("menu", "flow for a message when no survey is under way"),
     "language_flow": Setting("language", "flow the LANGUAGE keyword opens"),
@@ -233,6 +237,7 @@ def _convert(raw: dict[str, str]) -> Settings:
         panel_seat_flow=raw["panel_seat_flow"],
         export_secret=_export_secret(raw["export_secret"]),
         fonts_dir=_folder(raw, "fonts"),
+        region=_region(raw["region"]),
         host=raw["host"] or "127.0.0.1",
         port=int(_number(raw, "port", whole=True, high=65535)),
         public_url=public_url,
@@ -367,6 +372,17 @@ def _quiet_hours(text: str) -> tuple[time, time] | None:
         raise ConfigError(
             f"PARLEY_QUIET_HOURS: '{text}' is not a span of hours like 21:00-09:00 (or off)"
         )
+def _region(text: str) -> str:
+    import phonenumbers
+
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"PARLEY_REGION: '{text}' is not a country code like GB or PL (two letters, ISO 3166)"
+        )
+    return region
+
+
     h1, m1, h2, m2 = (int(part) for part in match.groups())
     if (h1, m1) == (h2, m2):
         raise ConfigError("PARLEY_QUIET_HOURS: the start and the end are the same time")

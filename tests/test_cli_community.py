@@ -85,7 +85,8 @@ def resident(
 def idea_from(
     tx: sqlite3.Connection, number: int, text: str, language: str = "en", **options: Any
 ) -> Idea:
-    return ideas.submit(tx, resident(tx, number, language, **options), text, language, NOW)
+    sender = resident(tx, number, language, **options)
+    return ideas.submit(tx, sender, text, language, NOW, region="GB")
 
 
 def outbox_of(tmp_path: Path, contact_id: int) -> list[tuple[str, str]]:

@@ -124,6 +124,7 @@ class Maker:
             Pseudonyms(self.key),
             lambda flow_id: book.get(tx, flow_id),
             request.addresses,
+            region=self.settings.region,
         )
 
     def table(self, tx: sqlite3.Connection, request: Request) -> Table:

@@ -91,8 +91,11 @@ class Source:
         pseudonyms: Pseudonyms,
         flows: Callable[[str], Flow | None],
         addresses: bool = False,
+        *,
+        region: str,
     ) -> None:
         self.tx = tx
+        self.region = region  # where phone numbers without a +country code are from
         self.flows = flows
         self.addresses = addresses  # raw addresses and texts as written: organisers only
         self.pseudonyms = pseudonyms
@@ -141,12 +144,16 @@ class Source:
         is an organiser's with addresses."""
         if text is None or self.addresses:
             return text
-        return hide_contact_details(text)
+        return hide_contact_details(text, self.region)
 
     def number(self, value: float, raw: str) -> float | str:
         """A number answer, unless it is a phone number sent to a number question
         with no maximum (hidden, as in the reply, unless the export is with addresses)."""
-        if self.addresses or abs(value) < 1_000_000 or hide_contact_details(raw) == raw:
+        if (
+            self.addresses
+            or abs(value) < 1_000_000
+            or hide_contact_details(raw, self.region) == raw
+        ):
             return value
         return PHONE_HIDDEN
 
