@@ -198,7 +198,11 @@ async def _refused(request: Request, refusal: Refusal) -> Response:
     log.warning(
         "refused %s %s (%d): %s", request.method, request.url.path, refusal.status, refusal.reason
     )
-    return PlainTextResponse(refusal.reason, status_code=refusal.status)
+    # The connection is closed after the answer: what is left of a refused body is
+    # never read.
+    return PlainTextResponse(
+        refusal.reason, status_code=refusal.status, headers={"Connection": "close"}
+    )
 
 
 async def _disconnected(request: Request, error: ClientDisconnect) -> Response:
