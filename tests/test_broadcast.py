@@ -184,6 +184,32 @@ async def test_sending_writes_the_outbox_in_batches_in_each_language(
     assert 9 not in texts  # blocked the bot
 
 
+async def test_a_broadcast_is_sent_once_nothing_of_it_waits_in_the_outbox(
+    database: Database, settings: Settings
+) -> None:
+    """Regression (issue 17): every message sent, and the broadcast still showed queued."""
+    recipients, _ = await choose(database, Audience(), TEXTS, settings)
+    broadcast_id = await send(database, recipients, TEXTS, settings)
+
+    def status(tx: sqlite3.Connection) -> str:
+        found = broadcasts.get(tx, broadcast_id)
+        assert found is not None
+        return found.status
+
+    def outbox(tx: sqlite3.Connection) -> list[int]:
+        query = "SELECT id FROM outbox WHERE broadcast_id = ? ORDER BY id"
+        return [row[0] for row in tx.execute(query, (broadcast_id,))]
+
+    first, *middle, last = await database.run(outbox)
+    assert await database.run(status) == "queued"
+    await database.run(lambda tx: messages.mark_sent(tx, first, "SM1", NOW))
+    for one in middle:
+        await database.run(lambda tx, one=one: messages.mark_sent(tx, one, f"SM{one}", NOW))
+    assert await database.run(status) == "queued"  # one still to go
+    await database.run(lambda tx: messages.mark_unsent(tx, last, "failed", "refused", True))
+    assert await database.run(status) == broadcasts.SENT == "sent"
+
+
 async def test_quiet_hours_hold_broadcasts_but_not_replies(
     database: Database, settings: Settings
 ) -> None:

@@ -30,13 +30,14 @@ from bot.broadcast import Content, Message, Survey, fan_out
 from bot.channels.base import Outbound
 from bot.channels.simulator import SimulatorChannel
 from bot.polls import as_flow, options_from_labels
+from bot.schedule import Jobs
 from bot.scheduler import Scheduler
 from bot.service import utc_now
 from bot.settings import Settings, load_settings
-from bot.store import broadcasts, contacts
+from bot.store import Database, broadcasts, contacts
 from bot.store.broadcasts import NewBroadcast
 from bot.store.polls import NewPoll
-from tests.conftest import Harness, open_app
+from tests.conftest import Harness
 from tests.service.test_keywords import into_survey
 
 
@@ -355,20 +356,22 @@ async def test_a_fan_out_cut_short_is_finished_by_resume_and_nobody_is_asked_twi
 async def test_two_processes_running_the_same_due_job_at_once_do_it_once(
     harness: Harness, settings: Settings
 ) -> None:
-    """``parley run`` and a second process on the same database file (a CLI command,
-    say) both run what is due at the same moment: the reminder is written and sent
-    once, by one of them."""
+    """``parley run`` and a second process on the same database file (a CLI command:
+    its own connection and jobs, as ``parley broadcast`` opens them) both run what is
+    due at the same moment: the reminder is written and sent once, by one of them."""
     await join(harness.app, harness.clock(), ANNA, TOM)
     await ask(harness, remind_after=timedelta(days=1))
     assert await run_due(harness) == 1
     assert await drain(harness) == 2
     harness.clock.advance(days=1)
 
-    other = await open_app(settings, harness.clock, harness.sent)
+    database = await Database.open(settings.database)
+    jobs = harness.app.jobs
+    other = Jobs(database, jobs.flows, jobs.env, settings, harness.clock)
     try:
-        done = await asyncio.gather(harness.app.jobs.run_due(), other.jobs.run_due())
+        done = await asyncio.gather(jobs.run_due(), other.run_due())
     finally:
-        await other.close()
+        await database.close()
     assert sorted(done) == [0, 1]
     assert await drain(harness) == 2
     reminders = await harness.rows("SELECT id FROM broadcasts WHERE kind = 'reminder'")

@@ -319,7 +319,8 @@ async def test_a_broadcast_preview_then_sending_only_when_confirmed(office: Harn
     texts = {row["contact_id"]: row["text"] for row in rows}
     assert texts[ids["+447700900003"]] == "Panel spotyka się we wtorek o 18."
     assert texts[ids["+447700900004"]] == "The panel meets on Tuesday at 6pm."
-    assert await says(office, "/send 1", WORKER) == "Broadcast 1 is queued, not a draft."
+    # Drained: every message sent, so the broadcast is sent, not queued (issue 17).
+    assert await says(office, "/send 1", WORKER) == "Broadcast 1 is sent, not a draft."
     assert await says(office, "/send 7", WORKER) == "There is no broadcast 7."
     assert await count(office, "broadcasts") == 1
 

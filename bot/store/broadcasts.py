@@ -2,8 +2,13 @@
 
 A broadcast is drafted (previewed, nothing sent), confirmed (scheduled: for a time, or
 for now), started (its recipients are being written to the outbox), then queued (all
-written; the dispatcher sends them). It can be paused at any point and cancelled
-until everything is sent."""
+written; the dispatcher sends them), then sent once none of its messages is waiting in
+the outbox (each sent, failed or withdrawn). It can be paused at any point and cancelled
+until everything is sent.
+
+"Sent" is not stored: :func:`get` works it out from the outbox, so the state shown can
+never lag behind the messages (the dispatcher, another process, a cancel may each
+finish the last one)."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ FLOW = "flow"
 POLL = "poll"
 REMINDER = "reminder"
 RESULTS = "results"
+SENT = "sent"  # derived: queued, and nothing of it left in the outbox to send
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,21 @@ def get(tx: sqlite3.Connection, broadcast_id: int) -> Broadcast | None:
         remind_after=timedelta(seconds=row["remind_after"]) if row["remind_after"] else None,
         created_by=row["created_by"],
         id=row["id"],
-        status=row["status"],
+        status=_status(tx, row["id"], row["status"]),
         recipients=row["recipients"],
         paused=row["paused_at"] is not None,
         started_at=_time(row["started_at"]),
     )
+
+
+def _status(tx: sqlite3.Connection, broadcast_id: int, stored: str) -> str:
+    if stored != "queued":
+        return str(stored)
+    waiting = tx.execute(
+        "SELECT 1 FROM outbox WHERE broadcast_id = ? AND status = 'queued' LIMIT 1",
+        (broadcast_id,),
+    ).fetchone()
+    return stored if waiting else SENT
 
 
 def set_status(tx: sqlite3.Connection, broadcast_id: int, status: str) -> None:
