@@ -55,7 +55,7 @@ class Audience:
         if self.not_took_part_in:
             parts.append(f"not in {self.not_took_part_in}")
         if self.participants:
-            parts.append("took part in " + ", ".join(self.participants))
+            parts.append("took part in " + ", ".join(map(named, self.participants)))
         if self.received is not None:
             parts.append(f"given broadcast {self.received}")
         if self.panel is not None:
@@ -77,6 +77,14 @@ class Audience:
             or self.received is not None
             or self.panel is not None
         )
+
+
+def named(item: str) -> str:
+    """``poll:3`` as staff name it: poll 3, survey 'priorities', idea ID-4821."""
+    kind, _, name = item.partition(":")
+    if kind == "idea" and name.isdigit():
+        return f"idea {ideas.reference(int(name))}"
+    return f"survey '{name}'" if kind == "flow" else f"{kind} {name}"
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,37 @@ from typing import Any, TypeVar
 import click
 
 from bot.chat import chat
-from bot.cli_common import run_async, settings_of
+from bot.cli_common import Parley, TextFile, check_languages, run_async, settings_of
 from bot.cli_community import COMMUNITY_COMMANDS
 from bot.cli_exports import EXPORT_COMMANDS
 from bot.cli_flows import flows
+from bot.cli_listings import LISTING_COMMANDS
 from bot.cli_staff import STAFF_COMMANDS
-from bot.settings import Settings
+from bot.settings import SETTINGS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _names(*settings: str) -> str:
+    return ", ".join(SETTINGS[name].env_name(name) for name in settings)
+
+
+NO_PROVIDER = (
+    "no provider is configured, and with no terminal there is no simulator to start."
+    f" For SMS set {_names('twilio_account_sid', 'twilio_auth_token', 'twilio_from')}"
+    f" and {_names('public_url')}; for Telegram set {_names('telegram_bot_token')}"
+    f" (with {_names('public_url', 'telegram_secret')}, or {_names('telegram_mode')}=polling);"
+    " in the environment or in parley.toml (lowercase, like twilio_from)."
+    " To try Parley without them: parley chat"
+)
 
 SIMULATED_ADDRESSES = {"sms": "+447700900123", "telegram": "1000001"}
 
 
-@click.group()
+@click.group(cls=Parley)
 @click.option(
     "--config",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=TextFile(),
     help="Settings file (default: ./parley.toml if present, or $PARLEY_CONFIG).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what Parley does (never message text).")
@@ -37,6 +52,7 @@ def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
     """Parley: surveys, ideas and polls by text message, in residents' own languages."""
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
+    ctx.obj["verbose"] = verbose
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -62,6 +78,8 @@ def _chat_options(function: F) -> F:
 
 def _chat(ctx: click.Context, channel: str, address: str | None, language: str | None) -> None:
     settings = settings_of(ctx)
+    if language is not None:
+        check_languages(settings, [language], "--lang")
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo(
@@ -80,7 +98,11 @@ def run(ctx: click.Context, channel: str, address: str | None, language: str | N
     """Run Parley: the web service for Twilio and Telegram when they are configured;
     with no provider configured, chat with it here in the simulator."""
     settings = settings_of(ctx)
+    if language is not None:
+        check_languages(settings, [language], "--lang")
     if not settings.has_provider:
+        if not sys.stdin.isatty():  # a service or a container: nobody to chat with
+            raise click.ClickException(NO_PROVIDER)
         _chat(ctx, channel, address, language)
         return
     from bot.server import serve
@@ -134,6 +156,8 @@ async def _print_answers(settings: Settings, flow_id: str | None, limit: int) ->
                 rows = list(await cursor.fetchall())
     finally:
         await database.close()
+    if not rows and flow_id is not None:
+        _check_flow(settings, flow_id)
     if not rows:
         click.echo("No answers yet.")
         return
@@ -146,6 +170,20 @@ async def _print_answers(settings: Settings, flow_id: str | None, limit: int) ->
         )
 
 
+def _check_flow(settings: Settings, flow_id: str) -> None:
+    """A flow with no answers yet is fine; a flow that does not exist is a mistake."""
+    from bot.app import load_content
+    from bot.store.polls import poll_id_of
+
+    flows_found, _ = load_content(settings)
+    if flow_id not in flows_found and poll_id_of(flow_id) is None:
+        raise click.BadParameter(
+            f"there is no flow '{flow_id}'; flows: {', '.join(sorted(flows_found))}"
+            " (a poll's flow is poll-N)",
+            param_hint="--flow",
+        )
+
+
 main.add_command(flows)
-for command in [*STAFF_COMMANDS, *COMMUNITY_COMMANDS, *EXPORT_COMMANDS]:
+for command in [*STAFF_COMMANDS, *LISTING_COMMANDS, *COMMUNITY_COMMANDS, *EXPORT_COMMANDS]:
     main.add_command(command)

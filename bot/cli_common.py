@@ -1,16 +1,35 @@
 """What the ``parley`` commands share: settings from the command line, running a
-coroutine with Parley's errors shown as plain messages, NAME=VALUE options."""
+coroutine with Parley's errors shown as plain messages, NAME=VALUE options, files
+checked before any work starts, and unknown ids or language codes refused by naming
+what exists.
+
+Every failure a person can cause ends as one ``Error: ...`` line and exit status 1,
+never a traceback: :class:`Parley` (the ``parley`` group) turns what escapes a command
+(a file that cannot be read or written, text that is not UTF-8, broken YAML, a
+:class:`~bot.errors.ParleyError`, a database that cannot be opened) into that line.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
+import os
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
-from bot.errors import ParleyError
+from bot.errors import FlowError, ParleyError
 from bot.settings import Settings, load_settings
+
+log = logging.getLogger("bot.cli")
+
+SHOWN_IDS = 10
+"""How many of the latest ids an error about an unknown one lists."""
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -38,3 +57,173 @@ def name_values(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise click.BadParameter(f"expected NAME=VALUE, got '{value}'", param_hint=option)
         pairs[name.strip()] = text.strip()
     return pairs
+
+
+# -- no traceback ever: the group every command runs under --------------------------------
+
+
+class Parley(click.Group):
+    """The ``parley`` group: whatever a command lets escape becomes one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as error:
+            if error.errno == errno.EPIPE:  # click ends quietly when a pipe closes
+                raise
+            raise click.ClickException(os_problem(error)) from None
+        except UnicodeDecodeError as error:
+            raise click.ClickException(
+                f"a file is not UTF-8 text (byte {error.start}: {error.reason})"
+            ) from None
+        except yaml.YAMLError as error:
+            raise click.ClickException(yaml_problem("a YAML file", error)) from None
+        except FlowError as error:  # already one ``file:line: what`` per problem
+            raise click.ClickException(str(error)) from None
+        except ParleyError as error:
+            raise click.ClickException(one_line(str(error))) from None
+        except sqlite3.Error as error:
+            raise click.ClickException(f"the database (PARLEY_DATABASE): {error}") from None
+        except Exception as error:  # a bug: a line for the person, the trace with -v
+            if ctx.obj and ctx.obj.get("verbose"):
+                log.exception("unexpected failure")
+            raise click.ClickException(
+                f"unexpected {type(error).__name__}: {one_line(str(error))}"
+                " (parley -v ... shows where; please report it)"
+            ) from None
+
+
+def one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def os_problem(error: OSError) -> str:
+    """``path: what is wrong`` for a file that could not be read, written or opened."""
+    what = {
+        errno.ENOENT: "no such file or folder",
+        errno.EISDIR: "is a folder, not a file",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "on a read-only file system",
+        errno.ENOSPC: "no space left on the device",
+    }.get(error.errno or 0, error.strerror or str(error))
+    if error.filename is None:
+        return one_line(str(error))
+    return f"{error.filename}: {what}"
+
+
+def yaml_problem(name: str, error: yaml.YAMLError) -> str:
+    """``file:line: what`` for YAML that does not parse."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "not valid YAML"
+    where = f"{name}:{mark.line + 1}" if mark is not None else name
+    context, began = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and began is not None and (mark is None or began.line != mark.line):
+        problem += f" ({context} from line {began.line + 1})"  # like an unclosed [
+    return f"{where}: not valid YAML: {problem}"
+
+
+# -- files given on the command line, checked before anything is done ---------------------
+
+
+class TextFile(click.Path):
+    """A file to read: it exists, is a file, can be read and is UTF-8 text; a ``Path``."""
+
+    name = "file"
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, exists=True, dir_okay=False, readable=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        try:
+            path.read_bytes().decode("utf-8")
+        except OSError as error:
+            self.fail(os_problem(error), param, ctx)
+        except UnicodeDecodeError as error:
+            self.fail(f"{path}: not UTF-8 text (byte {error.start})", param, ctx)
+        return path
+
+
+class OutputPath(click.Path):
+    """Where a file (or, with ``folder_ok``, a folder) is to be written: its folder
+    exists and can be written to, and it is not a folder itself (unless allowed)."""
+
+    name = "output"
+
+    def __init__(self, folder_ok: bool = False) -> None:
+        super().__init__(path_type=Path, dir_okay=folder_ok)
+        self.folder_ok = folder_ok
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        parent = path.parent
+        if path.is_dir() and not self.folder_ok:
+            self.fail(f"{path}: is a folder, not a file", param, ctx)
+        if not parent.exists():
+            self.fail(f"{path}: the folder {parent} does not exist", param, ctx)
+        if not parent.is_dir():
+            self.fail(f"{path}: {parent} is a file, not a folder", param, ctx)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            self.fail(f"{path}: the folder {parent} cannot be written to", param, ctx)
+        if path.exists() and not os.access(path, os.W_OK):
+            self.fail(f"{path}: cannot be written to", param, ctx)
+        return path
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content; broken YAML is a one-line ``file:line: what``."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise click.ClickException(yaml_problem(str(path), error)) from None
+
+
+# -- ids and language codes: unknown ones are refused, naming what exists -----------------
+
+
+# What each kind of id is: its table, its id column, and which rows staff can name.
+_IDS = {
+    "poll": ("polls", "id", "1"),
+    "broadcast": ("broadcasts", "id", "kind NOT IN ('reminder', 'results')"),
+    "panel": ("panels", "id", "1"),
+    "decision": ("decision_sends", "decision_id", "1"),  # one sent, at least
+}
+
+
+def exists(tx: sqlite3.Connection, kind: str, number: int) -> bool:
+    """Whether there is a poll, broadcast, panel or decision with this id."""
+    table, column, where = _IDS[kind]
+    query = f"SELECT 1 FROM {table} WHERE {where} AND {column} = ? LIMIT 1"
+    return tx.execute(query, (number,)).fetchone() is not None
+
+
+def recent_ids(tx: sqlite3.Connection, kind: str) -> list[str]:
+    """The latest ids of a poll, broadcast, panel or decision, oldest first."""
+    table, column, where = _IDS[kind]
+    query = f"SELECT DISTINCT {column} FROM {table} WHERE {where} ORDER BY {column} DESC LIMIT ?"
+    rows = tx.execute(query, (SHOWN_IDS + 1,)).fetchall()
+    return [str(row[0]) for row in reversed(rows)]
+
+
+def unknown(kind: str, given: object, known: Sequence[str], plural: str = "") -> str:
+    """``there is no poll 99; polls: 1, 2, 3`` (the latest few when there are many)."""
+    plural = plural or f"{kind}s"
+    if not known:
+        return f"there is no {kind} {given}; there are no {plural} yet"
+    if len(known) > SHOWN_IDS:
+        return f"there is no {kind} {given}; the latest {plural}: {', '.join(known[-SHOWN_IDS:])}"
+    return f"there is no {kind} {given}; {plural}: {', '.join(known)}"
+
+
+def check_languages(settings: Settings, codes: Sequence[str], option: str) -> None:
+    """Refuse a language code this deployment does not offer, naming those it does."""
+    for code in codes:
+        if code not in settings.languages:
+            raise click.BadParameter(
+                f"unknown language '{code}'; languages: {', '.join(settings.languages)}",
+                param_hint=option,
+            )

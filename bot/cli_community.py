@@ -13,39 +13,63 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli_common import name_values, run_async, settings_of
+from bot.cli_common import (
+    TextFile,
+    check_languages,
+    exists,
+    name_values,
+    recent_ids,
+    run_async,
+    settings_of,
+    unknown,
+)
+from bot.cli_preview import as_typed_here, dry_run, go_ahead, news
 from bot.cli_staff import _echo, _Office, _office
+from bot.english import counted
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _staff_text(ctx: click.Context, text: str) -> None:
-    """Do a staff command as typed on a phone, and write what it sends."""
+def _staff_text(
+    ctx: click.Context,
+    text: str,
+    question: str | None = None,
+    yes: bool = False,
+    hints: Callable[[list[str]], list[str]] = lambda shown: [],
+) -> None:
+    """Do a staff command as typed on a phone, and write what it sends. Given a
+    ``question``, it tells residents something: what they would be sent is shown
+    first (worked out, then undone), and it is done only if the answer is yes."""
     from bot import staff
+    from bot.store import broadcasts
 
     command = staff.command_of(text)
     assert command is not None
 
-    async def work(office: _Office) -> None:
-        reply = await office.at_desk(lambda desk: staff.perform(desk, command, text))
+    def do(desk: Any) -> staff.StaffReply:
+        reply = staff.perform(desk, command, text)
         if reply.refused:
-            raise click.ClickException(reply.text)
-        _echo([line for line in reply.lines if not line.startswith("Reply /send")])
+            raise staff.Refused(" ".join(as_typed_here(reply.lines)))
+        return reply
+
+    def preview(desk: Any) -> list[str]:
+        since = broadcasts.last_id(desk.tx)
+        do(desk)
+        return news(desk, since)
+
+    async def work(office: _Office) -> None:
+        if question is not None:
+            _echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
+            if not go_ahead(question, yes):
+                return
+        reply = await office.at_desk(do)
+        shown = as_typed_here(reply.lines)
+        _echo(shown + hints(shown))
         if reply.scheduled:
             await office.jobs.run_due()
 
     run_async(_office(settings_of(ctx), work))
-
-
-def _dry_run(desk: Any, work: Callable[[Any], T]) -> T:
-    """``work(desk)`` for its preview only: everything it wrote is undone."""
-    desk.tx.execute("SAVEPOINT preview")
-    try:
-        return work(desk)
-    finally:
-        desk.tx.execute("ROLLBACK TO preview")
-        desk.tx.execute("RELEASE preview")
 
 
 # -- parley ideas ---------------------------------------------------------------------------
@@ -60,7 +84,19 @@ def ideas() -> None:
 @click.pass_context
 def ideas_list(ctx: click.Context) -> None:
     """New and approved ideas (flagged ones redacted)."""
-    _staff_text(ctx, "/ideas")
+
+    def hints(shown: list[str]) -> list[str]:
+        if not any(line.startswith("ID-") for line in shown):
+            return []
+        return [
+            "Moderate them with:",
+            "  parley ideas approve ID",
+            "  parley ideas reject ID REASON",
+            "  parley ideas merge DUPLICATE KEPT",
+            "  parley ideas shortlist ID ID ...",
+        ]
+
+    _staff_text(ctx, "/ideas", hints=hints)
 
 
 @ideas.command(name="show")
@@ -82,19 +118,26 @@ def approve(ctx: click.Context, ref: str) -> None:
 @ideas.command()
 @click.argument("ref")
 @click.argument("reason", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Tell the sender without asking.")
 @click.pass_context
-def reject(ctx: click.Context, ref: str, reason: tuple[str, ...]) -> None:
+def reject(ctx: click.Context, ref: str, reason: tuple[str, ...], yes: bool) -> None:
     """Not taken forward: REASON is done, scope, cost, rules (sent translated) or words."""
-    _staff_text(ctx, f"/reject {ref} {' '.join(reason)}")
+    question = f"Reject {ref} and tell its sender?"
+    _staff_text(ctx, f"/reject {ref} {' '.join(reason)}", question, yes)
 
 
 @ideas.command()
 @click.argument("duplicate")
-@click.argument("kept")
+@click.argument("kept", nargs=-1, required=True, metavar="[into] KEPT")
+@click.option("--yes", is_flag=True, help="Tell the sender without asking.")
 @click.pass_context
-def merge(ctx: click.Context, duplicate: str, kept: str) -> None:
+def merge(ctx: click.Context, duplicate: str, kept: tuple[str, ...], yes: bool) -> None:
     """Merge DUPLICATE into KEPT; its sender hears about KEPT from now on."""
-    _staff_text(ctx, f"/merge {duplicate} into {kept}")
+    words = [word for word in kept if word.lower() != "into"]
+    if len(words) != 1:
+        raise click.UsageError("give the duplicate, then the idea it joins: ID [into] ID")
+    question = f"Merge {duplicate} into {words[0]} and tell its sender?"
+    _staff_text(ctx, f"/merge {duplicate} into {words[0]}", question, yes)
 
 
 @ideas.command()
@@ -126,29 +169,36 @@ def shortlist(
         lines.append(question)
     if closes:
         lines.append(f"closes: {closes}")
-    lines += [
-        f"{lang}: {text}" for lang, text in name_values(translations, "--translation").items()
-    ]
+    given = name_values(translations, "--translation")
+    check_languages(settings_of(ctx), list(given), "--translation")
+    lines += [f"{lang}: {text}" for lang, text in given.items()]
+
+    if len(refs) < 2:
+        raise click.UsageError("give 2 to 9 approved ideas, like: ID-4821 ID-2659")
 
     async def work(office: _Office) -> None:
-        def preview(desk: Any) -> list[str]:  # shown, then undone: nothing kept or told
-            return moderation.shortlist(desk, "\n".join(lines)).lines
+        from bot.store import broadcasts
 
-        shown = await office.at_desk(lambda desk: _dry_run(desk, preview))
-        _echo([line for line in shown if not line.startswith("Reply")])
-        if not yes and not click.confirm(
-            "Shortlist them, tell their senders and send the poll?", default=False
-        ):
-            click.echo("Nothing done.")
+        def preview(desk: Any) -> list[str]:  # shown, then undone: nothing kept or told
+            since = broadcasts.last_id(desk.tx)
+            shown = moderation.shortlist(desk, "\n".join(lines)).lines[1:]
+            told = news(desk, since)
+            return [*as_typed_here(shown), "Their senders would be told:" if told else "", *told]
+
+        _echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
+        if not go_ahead("Shortlist them, tell their senders and send the poll?", yes):
             return
 
-        def act(desk: Any) -> list[str]:
+        def act(desk: Any) -> tuple[list[str], int]:
             reply = moderation.shortlist(desk, "\n".join(lines))
             drafted = int(reply.buttons[0].reply.split()[1])
-            return staff.confirm(desk, drafted).lines
+            poll_id = broadcasts.get(desk.tx, drafted).poll_id  # type: ignore[union-attr]
+            return [reply.lines[0], *staff.confirm(desk, drafted).lines], int(poll_id or 0)
 
-        _echo(await office.at_desk(act))
+        said, poll_id = await office.at_desk(act)
+        _echo(said)
         await office.run_due(1)
+        click.echo(f"See the votes with: parley results {poll_id}")
 
     run_async(_office(settings_of(ctx), work))
 
@@ -161,23 +211,28 @@ def panel() -> None:
     """Resident panels chosen by lot: invite, select, notify, vote."""
 
 
-async def _send(office: _Office, make: Callable[[Any], Any], yes: bool) -> int | None:
-    """Draft a broadcast with ``make(desk)``, show its preview, send it if confirmed;
-    returns the broadcast sent, or None."""
+async def _send(office: _Office, make: Callable[[Any], Any], yes: bool) -> Any | None:
+    """Show the preview of the broadcast ``make(desk)`` drafts (worked out, then undone),
+    and if confirmed draft and send it for real; returns what ``make`` gave, or None:
+    then nothing was made."""
     from bot import staff
-    from bot.store import broadcasts
 
-    drafted = await office.at_desk(make)
-    _echo(drafted.lines)
-    if not drafted.preview.recipients:
-        click.echo("Nobody to send to.")
-    elif yes or click.confirm("Send it?", default=False):
-        _echo((await office.at_desk(lambda desk: staff.confirm(desk, drafted.id))).lines)
-        await office.run_due(drafted.preview.recipients)
-        return int(drafted.id)
-    await office.at_desk(lambda desk: broadcasts.cancel(desk.tx, drafted.id, desk.now))
-    click.echo("Not sent.")
-    return None
+    shown = await office.at_desk(lambda desk: dry_run(desk, make))
+    _echo(shown.lines)
+    if not shown.preview.recipients:
+        click.echo("Nobody to send to. Nothing done.")
+        return None
+    if not go_ahead("Send it?", yes, "Not sent. Nothing done."):
+        return None
+
+    def send(desk: Any) -> tuple[Any, list[str]]:
+        drafted = make(desk)
+        return drafted, staff.confirm(desk, drafted.id).lines
+
+    drafted, said = await office.at_desk(send)
+    _echo(said)
+    await office.run_due(drafted.preview.recipients)
+    return drafted
 
 
 @panel.command()
@@ -211,33 +266,48 @@ def invite(
             panels.set_invite(desk.tx, panel_id, drafted.id)
             return replace(drafted, lines=[f"Panel {panel_id} '{name}':", *drafted.lines[1:]])
 
-        if await _send(office, make, yes) is None:  # no panel without its invitation
-            await office.at_desk(lambda desk: panels.drop_uninvited(desk.tx))
+        sent = await _send(office, make, yes)
+        if sent is not None:
+            panel_id = await office.at_desk(lambda desk: panels.inviting(desk.tx, sent.id))
+            click.echo(f"See who volunteers with: parley panel show {panel_id}")
 
     run_async(_office(settings, work))
 
 
 @panel.command()
 @click.argument("panel_id", type=int)
+@click.option(
+    "--quotas",
+    type=TextFile(),
+    help="CSV: category,value,min,max: the pool against these (before the draw).",
+)
 @click.pass_context
-def show(ctx: click.Context, panel_id: int) -> None:
-    """Volunteers and, once drawn, each one's chance of selection and status."""
+def show(ctx: click.Context, panel_id: int, quotas: Path | None) -> None:
+    """The pool by category against the quotas; once drawn, each volunteer's chance of
+    selection and status."""
+    from bot import panels as panel_work
 
     async def work(office: _Office) -> None:
-        _echo(await office.at_desk(lambda desk: _report(desk, panel_id)))
+        chosen_quotas = panel_work.load_quotas(quotas) if quotas else None
+        lines = await office.at_desk(lambda desk: _report(desk, panel_id, chosen_quotas))
+        _echo(lines)
+        if "not drawn yet" in lines[0]:
+            click.echo(
+                f"Draw it with: parley panel select {panel_id} --size N --quotas FILE --seed N"
+            )
 
     run_async(_office(settings_of(ctx), work))
 
 
-def _report(desk: Any, panel_id: int) -> list[str]:
+def _report(desk: Any, panel_id: int, quotas: Any = None) -> list[str]:
     from bot import panels as panel_work
     from bot.staff import Refused
     from bot.store import panels
 
     found = panels.get(desk.tx, panel_id)
     if found is None:
-        raise Refused(f"there is no panel {panel_id}")
-    return panel_work.report(found, panels.members(desk.tx, panel_id))
+        raise Refused(unknown("panel", panel_id, recent_ids(desk.tx, "panel")))
+    return panel_work.report(found, panels.members(desk.tx, panel_id), quotas)
 
 
 @panel.command()
@@ -245,7 +315,7 @@ def _report(desk: Any, panel_id: int) -> list[str]:
 @click.option("--size", type=click.IntRange(min=1), required=True, help="Members to choose.")
 @click.option(
     "--quotas",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=TextFile(),
     required=True,
     help="CSV: category,value,min,max.",
 )
@@ -264,13 +334,15 @@ def select(ctx: click.Context, panel_id: int, size: int, quotas: Path, seed: int
         def members(desk: Any) -> Any:
             found = panels.get(desk.tx, panel_id)
             if found is None:
-                raise Refused(f"there is no panel {panel_id}")
+                raise Refused(unknown("panel", panel_id, recent_ids(desk.tx, "panel")))
             if found.selected:
                 raise Refused(f"panel {panel_id} was drawn already (seed {found.seed})")
             return panels.members(desk.tx, panel_id)
 
         volunteers = await office.at_desk(members)
-        click.echo(f"Drawing {size} from {len(volunteers)} volunteers (maximin, seed {seed})…")
+        click.echo(
+            f"Drawing {size} from {counted(len(volunteers), 'volunteer')} (maximin, seed {seed})…"
+        )
         try:
             draw = await asyncio.to_thread(
                 sortition.draw, panel_work.pool(volunteers), chosen_quotas, size, seed
@@ -290,8 +362,9 @@ def select(ctx: click.Context, panel_id: int, size: int, quotas: Path, seed: int
 
 @panel.command()
 @click.argument("panel_id", type=int)
+@click.option("--yes", is_flag=True, help="Send without asking.")
 @click.pass_context
-def notify(ctx: click.Context, panel_id: int) -> None:
+def notify(ctx: click.Context, panel_id: int, yes: bool) -> None:
     """Ask the chosen to take their seat; thank the others (in their languages)."""
     settings = settings_of(ctx)
 
@@ -302,15 +375,28 @@ def notify(ctx: click.Context, panel_id: int) -> None:
 
         def tell(desk: Any) -> list[int]:
             found = panels.get(desk.tx, panel_id)
-            if found is None or not found.selected:
+            if found is None:
+                raise Refused(unknown("panel", panel_id, recent_ids(desk.tx, "panel")))
+            if not found.selected:
                 raise Refused(f"panel {panel_id} is not drawn yet")
             return panel_work.notify(
                 desk.tx, desk.env, settings.panel_seat_flow, panel_id, desk.who, desk.now
             )
 
+        def preview(desk: Any) -> list[str]:
+            from bot.store import broadcasts
+
+            since = broadcasts.last_id(desk.tx)
+            tell(desk)
+            return news(desk, since)
+
+        _echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
+        if not go_ahead("Ask the chosen to take their seat and thank the others?", yes):
+            return
         sent = await office.at_desk(tell)
         await office.run_due(1)
         click.echo(f"Broadcasts {', '.join(map(str, sent))}: the chosen and the reserves told.")
+        click.echo(f"See who takes their seat with: parley panel show {panel_id}")
 
     run_async(_office(settings, work))
 
@@ -350,6 +436,7 @@ def vote(
     """Put a proposal or funding bid to the members who took their seat."""
     settings = settings_of(ctx)
     texts = {settings.default_language: proposal, **name_values(translations, "--translation")}
+    check_languages(settings, list(texts), "--translation")
 
     async def work(office: _Office) -> None:
         from bot import panels as panel_work
@@ -362,7 +449,7 @@ def vote(
 
         def make(desk: Any) -> Any:
             if panels.get(desk.tx, panel_id) is None:
-                raise staff.Refused(f"there is no panel {panel_id}")
+                raise staff.Refused(unknown("panel", panel_id, recent_ids(desk.tx, "panel")))
             at = staff.when(closes, desk.now, settings.timezone) if closes else None
             try:
                 new_poll = panel_work.panel_poll(
@@ -392,7 +479,10 @@ def vote(
             head = f"Panel vote: poll {poll.id} (quorum {quorum}, threshold {threshold})"
             return replace(drafted, lines=[head, *drafted.lines])
 
-        await _send(office, make, yes)
+        sent = await _send(office, make, yes)
+        if sent is not None:
+            poll_id = sent.lines[0].split()[3]  # the head: "Panel vote: poll N (...)"
+            click.echo(f"See the vote with: parley results {poll_id}")
 
     run_async(_office(settings, work))
 
@@ -449,10 +539,20 @@ def record(
     """Record a decision and send it to everyone who took part in what it answers."""
     settings = settings_of(ctx)
     given = name_values(texts, "--text")
+    check_languages(settings, list(given), "--text")
 
     def make(desk: Any) -> Any:
         from bot import decisions, staff
 
+        for item in answers:  # a poll or flow that does not exist: say which ones do
+            kind, _, name = item.strip().partition(":")
+            if kind == "poll" and name.isdigit() and not exists(desk.tx, "poll", int(name)):
+                known = recent_ids(desk.tx, "poll")
+                raise staff.Refused(f"--answers: {unknown('poll', name, known)}")
+            if kind == "flow" and name not in desk.flows:
+                raise staff.Refused(
+                    f"--answers: there is no flow '{name}'; flows: {', '.join(sorted(desk.flows))}"
+                )
         try:
             made = decisions.record(
                 desk.tx,
@@ -482,6 +582,7 @@ def update(
     """Send a progress update on a decision to the same people it first went to."""
     settings = settings_of(ctx)
     given = name_values(texts, "--text")
+    check_languages(settings, list(given), "--text")
 
     def make(desk: Any) -> Any:
         from bot import decisions, staff
@@ -489,7 +590,7 @@ def update(
 
         found = stored.get(desk.tx, decision_id)
         if found is None or not found.sends:
-            raise staff.Refused(f"there is no decision {decision_id}")
+            raise staff.Refused(unknown("decision", decision_id, recent_ids(desk.tx, "decision")))
         try:
             new = decisions.progress(desk.env, found, status, given, desk.who)
         except decisions.Unknown as problem:
@@ -511,7 +612,7 @@ async def _decide(
         new = make(desk)[1]
         return staff.draft(desk, new, Message(new.texts)).lines
 
-    _echo(await office.at_desk(lambda desk: _dry_run(desk, preview)))
+    _echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
     if not yes and not click.confirm("Send it?", default=False):
         click.echo("Nothing recorded or sent.")
         return
@@ -523,7 +624,7 @@ async def _decide(
 
     decision_id, recipients = await office.at_desk(send)
     await office.run_due(recipients)
-    click.echo(f"Decision {decision_id}: sent to {recipients} residents who took part.")
+    click.echo(f"Decision {decision_id}: sent to {counted(recipients, 'resident')} who took part.")
     click.echo(f"See who it reached with: parley decision reach {decision_id}")
 
 
@@ -541,7 +642,7 @@ def reach(ctx: click.Context, decision_id: int) -> None:
         def lines(desk: Any) -> list[str]:
             found = stored.get(desk.tx, decision_id)
             if found is None or not found.sends:
-                raise Refused(f"there is no decision {decision_id}")
+                raise Refused(unknown("decision", decision_id, recent_ids(desk.tx, "decision")))
             return decisions.reach_lines(desk.tx, found)
 
         _echo(await office.at_desk(lines))

@@ -4,18 +4,22 @@ reports and other tools, with residents shown by pseudonymous id."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
-from bot.cli_common import run_async, settings_of
+from bot.cli_common import OutputPath, recent_ids, run_async, settings_of, unknown
+from bot.engine import Env, Flow
 from bot.errors import ExportError
 from bot.exports import KINDS, Filters, Request, source
 from bot.settings import Settings
+from bot.store.polls import poll_id_of
 
 
 def moment(text: str | None, settings: Settings, option: str, end: bool = False) -> datetime | None:
@@ -35,7 +39,7 @@ def moment(text: str | None, settings: Settings, option: str, end: bool = False)
 @click.option("--since", metavar="DATE", help="From this date or time (local), like 2026-11-01.")
 @click.option("--until", metavar="DATE", help="Up to this date (included) or time (local).")
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path, dir_okay=True),
+    "-o", "--output", type=OutputPath(folder_ok=True),
     help="File to write (default: standard output). For floip: a folder, or a .zip file.",
 )  # fmt: skip
 @click.option("--format", "form", type=click.Choice(["csv", "floip"]), default="csv",
@@ -62,7 +66,8 @@ def export(
     """Export responses, votes, ideas, decisions, contacts or messages.
 
     Residents appear by a stable pseudonymous id, never by phone number. Text cells that
-    a spreadsheet would run as a formula or turn into a number start with an apostrophe.
+    a spreadsheet would run as a formula or turn into a number, date or boolean start with
+    an invisible mark (a zero width space), so they show as written.
     """
     settings = settings_of(ctx)
     start = moment(since, settings, "--since")
@@ -85,6 +90,8 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
     now = utc_now()
     database = await Database.open(settings.database)
     try:
+        # Checked first: an export asked for wrongly leaves no record and no file.
+        await database.run(lambda tx: _check(tx, request, flows, env, output))
         export_id, key = await database.run(lambda tx: record(tx, request, settings, "cli", now))
         maker = Maker(settings, flows, env, key)
         with snapshot(settings.database) as tx:
@@ -108,6 +115,41 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
             " when done. The export is logged.",
             err=True,
         )
+
+
+def _check(
+    tx: sqlite3.Connection,
+    request: Request,
+    flows: Mapping[str, Flow],
+    env: Env,
+    output: Path | None,
+) -> None:
+    """What would make the export fail, found before it is recorded or a file is made
+    (exit status 1, like the export's own errors)."""
+    from bot.polls import FlowBook
+    from bot.store import polls
+
+    request.check()
+    flow_id, poll_id = request.filters.flow_id, request.filters.poll_id
+    if flow_id is None and (request.what == "responses" or request.format == "floip"):
+        raise click.ClickException("--flow: say which flow (a poll's flow is poll-N)")
+    if flow_id is not None and FlowBook(flows, env).get(tx, flow_id) is None:
+        number = poll_id_of(flow_id)
+        raise click.ClickException(
+            f"--flow: there is no flow '{flow_id}'; flows: {', '.join(sorted(flows))}"
+            " (a poll's flow is poll-N)"
+            if number is None
+            else f"--flow: {unknown('poll', number, recent_ids(tx, 'poll'))} (flow {flow_id})"
+        )
+    if poll_id is not None and polls.get(tx, poll_id) is None:
+        raise click.ClickException(f"--poll: {unknown('poll', poll_id, recent_ids(tx, 'poll'))}")
+    if request.format == "floip" and output is not None and output.suffix.lower() != ".zip":
+        if output.is_file() or (output.is_dir() and any(output.iterdir())):
+            raise click.ClickException(
+                f"{output} is not an empty folder: give a new folder or a .zip"
+            )
+    elif request.format == "csv" and output is not None and output.is_dir():
+        raise click.ClickException(f"{output}: is a folder, not a file (--output)")
 
 
 class _Quiet:

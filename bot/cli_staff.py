@@ -13,7 +13,20 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli_common import name_values, run_async, settings_of
+from bot.cli_common import (
+    OutputPath,
+    TextFile,
+    check_languages,
+    exists,
+    name_values,
+    read_yaml,
+    recent_ids,
+    run_async,
+    settings_of,
+    unknown,
+)
+from bot.cli_preview import as_typed_here, dry_run, go_ahead
+from bot.english import counted
 from bot.settings import Settings
 
 T = TypeVar("T")
@@ -128,7 +141,9 @@ def poll(
             raise Refused("give the question (or --from-flow FLOW) and its options with -o")
         else:
             texts, options = {source: question}, options_from_labels(labels, source)
-            for language, line in name_values(translations, "--translation").items():
+            given = name_values(translations, "--translation")
+            check_languages(settings, list(given), "--translation")
+            for language, line in given.items():
                 both = translated(texts, options, language, line)
                 if both is None:
                     raise Refused(f"--translation {language}: the question and each option, by |")
@@ -165,7 +180,7 @@ def _flow_question(flows: Any, flow_id: str) -> tuple[dict[str, str], tuple[Any,
 
     flow = flows.get(flow_id)
     if flow is None:
-        raise Refused(f"there is no flow '{flow_id}'")
+        raise Refused(f"there is no flow '{flow_id}'; flows: {', '.join(sorted(flows))}")
     question = next((s for s in flow.steps if isinstance(s, ChoiceQuestion)), None)
     if question is None:
         raise Refused(f"flow '{flow_id}' has no choice question to make a poll of")
@@ -187,7 +202,7 @@ def _flow_question(flows: Any, flow_id: str) -> tuple[dict[str, str], tuple[Any,
 @click.option(
     "--file",
     "text_file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=TextFile(),
     help="A YAML file of language: text.",
 )
 @click.option("--flow", "flow_id", metavar="FLOW", help="Send this survey flow instead.")
@@ -248,15 +263,14 @@ def broadcast(
     settings = settings_of(ctx)
     message = name_values(texts, "--text")
     if text_file is not None:
-        import yaml
-
-        loaded = yaml.safe_load(text_file.read_text(encoding="utf-8"))
+        loaded = read_yaml(text_file)
         if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
             raise click.ClickException(f"{text_file}: expected lines like  en: the message")
         message = {str(k): v.strip() for k, v in loaded.items()} | message
     chosen = sum(bool(x) for x in (message, flow_id, poll_id is not None))
     if chosen != 1:
         raise click.ClickException("give one of: --text (or --file), --flow, --poll")
+    check_languages(settings, [*message, *languages], "--text" if message else "--lang")
     if message and settings.default_language not in message:
         raise click.ClickException(
             f"give the message in {settings.default_language} (the default language),"
@@ -280,6 +294,12 @@ def broadcast(
         from bot.store.broadcasts import NewBroadcast
 
         def make(desk: Any) -> staff.Drafted:
+            for option, named in (("--took-part", took_part), ("--not-took-part", not_took_part)):
+                if named is not None and not _flow_exists(desk, named):
+                    raise staff.Refused(
+                        f"{option}: there is no flow '{named}'; flows:"
+                        f" {', '.join(sorted(desk.flows))} (a poll's flow is poll-N)"
+                    )
             send_at = staff.when(at, desk.now, settings.timezone) if at else None
             remind = staff.duration(remind_after) if remind_after else None
             content: Any
@@ -291,37 +311,46 @@ def broadcast(
             elif flow_id is not None:
                 flow = desk.flows.get(flow_id)
                 if flow is None:
-                    raise staff.Refused(f"there is no flow '{flow_id}'")
+                    raise staff.Refused(
+                        f"there is no flow '{flow_id}'; flows: {', '.join(sorted(desk.flows))}"
+                    )
                 new = NewBroadcast(broadcasts.FLOW, audience.to_json(), flow_id=flow_id)
                 content = Survey(flow)
             else:
                 assert poll_id is not None
                 found = polls.get(desk.tx, poll_id)
-                if found is None or found.status == "closed":
-                    raise staff.Refused(f"poll {poll_id} does not exist or has closed")
+                if found is None:
+                    raise staff.Refused(unknown("poll", poll_id, recent_ids(desk.tx, "poll")))
+                if found.status == "closed":
+                    raise staff.Refused(f"poll {poll_id} has closed")
                 new = NewBroadcast(
                     broadcasts.POLL, audience.to_json(), flow_id=found.flow_id, poll_id=found.id
                 )
                 content = Survey(as_flow(found, desk.env))
             return staff.draft(desk, replace(new, send_at=send_at, remind_after=remind), content)
 
-        drafted = await office.at_desk(make)
-        _echo(drafted.lines[1:])
-        if not drafted.preview.recipients:
-            click.echo("Nobody to send to.")
-            await office.at_desk(lambda desk: broadcasts.cancel(desk.tx, drafted.id, desk.now))
+        # The preview is worked out and undone; a confirmed send drafts it again for real,
+        # so a broadcast not sent leaves nothing behind.
+        shown = await office.at_desk(lambda desk: dry_run(desk, make))
+        click.echo(f"To {audience.describe()}:")
+        _echo(shown.lines[1:])
+        if not shown.preview.recipients:
+            click.echo("Nobody to send to. Nothing done.")
             return
-        if not yes and not click.confirm("Send it?", default=False):
-            await office.at_desk(lambda desk: broadcasts.cancel(desk.tx, drafted.id, desk.now))
-            click.echo("Not sent.")
+        if not go_ahead("Send it?", yes, "Not sent. Nothing done."):
             return
-        reply = await office.at_desk(lambda desk: staff.confirm(desk, drafted.id))
+
+        def send(desk: Any) -> tuple[staff.Drafted, staff.StaffReply]:
+            drafted = make(desk)
+            return drafted, staff.confirm(desk, drafted.id)
+
+        drafted, reply = await office.at_desk(send)
         _echo(reply.lines)
         if at is None:
             await office.run_due(drafted.preview.recipients)
             click.echo(
-                f"Broadcast {drafted.id}: {drafted.preview.recipients} messages queued."
-                " A running `parley run` sends them."
+                f"Broadcast {drafted.id}: {counted(drafted.preview.recipients, 'message')}"
+                " queued. A running `parley run` sends them."
             )
         else:
             click.echo("A running `parley run` sends it then (or at its next start).")
@@ -337,7 +366,7 @@ def broadcast(
 @click.option("--by", metavar="WHAT", help="Break down by language, channel or a contact field.")
 @click.option(
     "--chart",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=OutputPath(),
     help="Also draw a bar chart to this PNG file.",
 )
 @click.option("--question", metavar="ID", help="Survey question to chart (default: the first).")
@@ -353,6 +382,7 @@ def results(
     settings = settings_of(ctx)
 
     async def work(office: _Office) -> None:
+        await office.at_desk(lambda desk: _known_target(desk, target))
         reply = await office.at_desk(lambda desk: staff.show_results(desk, body))
         _echo(reply.lines)
         if chart is not None:
@@ -363,6 +393,29 @@ def results(
                 _echo(list(legend))
 
     run_async(_office(settings, work))
+
+
+def _flow_exists(desk: Any, flow_id: str) -> bool:
+    from bot.store.polls import poll_id_of
+
+    number = poll_id_of(flow_id)
+    return flow_id in desk.flows or (number is not None and exists(desk.tx, "poll", number))
+
+
+def _known_target(desk: Any, target: str) -> None:
+    """A poll's number or a flow's id that exists, or an error naming those that do."""
+    from bot.staff import Refused
+    from bot.store import polls
+
+    if target.isdigit():
+        if polls.get(desk.tx, int(target)) is None:
+            raise Refused(unknown("poll", target, recent_ids(desk.tx, "poll")))
+    elif target not in desk.flows:
+        polls_known = ", ".join(recent_ids(desk.tx, "poll")) or "none yet"
+        raise Refused(
+            f"there is no poll or flow '{target}'; flows: {', '.join(sorted(desk.flows))};"
+            f" polls: {polls_known}"
+        )
 
 
 def _draw(desk: Any, target: str, question: str | None, path: Path) -> tuple[str, ...]:
@@ -382,22 +435,44 @@ def _draw(desk: Any, target: str, question: str | None, path: Path) -> tuple[str
     return picture.legend
 
 
+def _known(desk: Any, kind: str, number: int) -> None:
+    """An id of a poll or a broadcast that exists, or an error naming those that do."""
+    from bot.staff import Refused
+
+    if not exists(desk.tx, kind, number):
+        raise Refused(unknown(kind, number, recent_ids(desk.tx, kind)))
+
+
 def _broadcast_action(name: str, help_text: str) -> click.Command:
     @click.command(name=name, help=help_text)
     @click.argument("number", type=int)
+    @click.option("--yes", is_flag=True, help="Do it without asking.")
     @click.pass_context
-    def action(ctx: click.Context, number: int) -> None:
+    def action(ctx: click.Context, number: int, yes: bool) -> None:
         from bot import staff
+        from bot.cli_listings import summary
 
         command = staff.Command(name)
+        kind = "poll" if name == "close" else "broadcast"
+
+        def do(desk: Any) -> staff.StaffReply:
+            reply = staff.perform(desk, command, f"/{name} {number}")
+            if reply.refused:
+                raise staff.Refused(" ".join(as_typed_here(reply.lines)))
+            return reply
+
+        def preview(desk: Any) -> list[str]:
+            dry_run(desk, do)  # refused now, rather than after asking
+            return summary(desk, kind, number)
 
         async def work(office: _Office) -> None:
-            reply = await office.at_desk(
-                lambda desk: staff.perform(desk, command, f"/{name} {number}")
-            )
-            if reply.refused:
-                raise click.ClickException(reply.text)
-            _echo(reply.lines)
+            await office.at_desk(lambda desk: _known(desk, kind, number))
+            _echo(await office.at_desk(preview))
+            what = "Close poll" if name == "close" else f"{name.capitalize()} broadcast"
+            if not go_ahead(f"{what} {number}{' now' if name == 'close' else ''}?", yes):
+                return
+            reply = await office.at_desk(do)
+            _echo(as_typed_here(reply.lines))
             if reply.scheduled:
                 await office.jobs.run_due()
 

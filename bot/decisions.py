@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import staff
-from bot.audience import Audience
+from bot.audience import Audience, named
 from bot.broadcast import Message
 from bot.engine import Env, Flow
+from bot.english import counted
 from bot.store import broadcasts, decisions, ideas, polls
 from bot.store.broadcasts import NewBroadcast
 from bot.store.decisions import STATUSES, Decision
@@ -152,14 +153,16 @@ def _check(source: str, status: str, texts: Mapping[str, str]) -> None:
 def reach_lines(tx: sqlite3.Connection, decision: Decision) -> list[str]:
     """How far each sending of a decision reached, from the outbox."""
     lines = [
-        f"Decision {decision.id} ({decision.status}), answering {', '.join(decision.answers)}:"
+        f"Decision {decision.id} ({decision.status}), answering"
+        f" {', '.join(map(named, decision.answers))}:"
     ]
     for number, send in enumerate(decision.sends, start=1):
         reach = decisions.reach(tx, send.broadcast_id)
         what = "first sent" if number == 1 else f"update {number - 1}"
         lines.append(
-            f"  {what} ({send.status}, broadcast {send.broadcast_id}): {reach.recipients}"
-            f" residents; delivered {reach.delivered}, sent {reach.sent}, failed {reach.failed},"
-            f" waiting {reach.waiting}, not sent {reach.withdrawn}"
+            f"  {what} ({send.status}, broadcast {send.broadcast_id}):"
+            f" {counted(reach.recipients, 'resident')}; delivered {reach.delivered},"
+            f" sent {reach.sent}, failed {reach.failed}, waiting {reach.waiting},"
+            f" not sent {reach.withdrawn}"
         )
     return lines

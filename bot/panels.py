@@ -39,6 +39,7 @@ from pathlib import Path
 from bot.audience import Audience
 from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, YesNoQuestion
+from bot.english import counted, table
 from bot.errors import ConfigError
 from bot.sortition import Draw, Quota
 from bot.store import broadcasts, panels
@@ -153,24 +154,63 @@ def record(
     )
 
 
-def report(panel: Panel, members: Sequence[Member]) -> list[str]:
-    """The draw as staff read it: seed, lowest and highest chance, each volunteer's chance
-    (by volunteer number, never a name or number), and who was chosen."""
-    if not panel.selected:
-        return [f"Panel {panel.id} '{panel.name}': {len(members)} volunteers, not drawn yet."]
+def report(
+    panel: Panel, members: Sequence[Member], quotas: Sequence[Quota] | None = None
+) -> list[str]:
+    """The panel as staff read it: the pool's breakdown per category against the quotas
+    (those of the draw, else ``quotas`` if given); once drawn, the seed, the lowest and
+    highest chance, and each volunteer's chance and status, by volunteer number (never a
+    name or a phone number)."""
+    if panel.selected:
+        quotas = [Quota(**q) for q in panel.quotas or []]  # type: ignore[arg-type]
     chosen = [m for m in members if m.status in (panels.SELECTED, panels.ACCEPTED)]
-    lines = [
-        f"Panel {panel.id} '{panel.name}': {panel.size} chosen by lot from {len(members)}"
-        f" volunteers (maximin, seed {panel.seed}).",
-        f"Chance of selection: lowest {_percent(panel.min_probability)},"
-        f" highest {_percent(panel.max_probability)}.",
-        "Volunteer  chance   status    " + "  ".join(sorted(members[0].profile) if members else []),
-    ]
-    for m in members:
-        profile = "  ".join(m.profile[c] for c in sorted(m.profile))
-        lines.append(f"{m.label:<10} {_percent(m.probability):>7}  {m.status:<9} {profile}")
-    lines.append(f"Seated or asked: {len(chosen)}.")
+    volunteers = counted(len(members), "volunteer")
+    if not panel.selected:
+        lines = [f"Panel {panel.id} '{panel.name}': {volunteers}, not drawn yet."]
+    else:
+        lines = [
+            f"Panel {panel.id} '{panel.name}': {panel.size} chosen by lot from {volunteers}"
+            f" (maximin, seed {panel.seed}).",
+            f"Chance of selection: lowest {_percent(panel.min_probability)},"
+            f" highest {_percent(panel.max_probability)}.",
+        ]
+    lines += breakdown(members, quotas or [], panel.selected)
+    if panel.selected and members:
+        names = sorted({c for m in members for c in m.profile})
+        rows = [
+            (m.label, _percent(m.probability), m.status, *(m.profile.get(c, "-") for c in names))
+            for m in members
+        ]
+        lines += ["", *table(("Volunteer", "chance", "status", *names), rows)]
+        lines.append(f"Seated or asked: {len(chosen)}.")
     return lines
+
+
+def breakdown(members: Sequence[Member], quotas: Sequence[Quota], drawn: bool) -> list[str]:
+    """Volunteers (and, once drawn, members chosen or seated) per category value,
+    against each value's quota; a value whose minimum the pool cannot meet is marked."""
+    limits = {(q.category, q.value): q for q in quotas}
+    values = {(c, v) for m in members for c, v in m.profile.items()} | set(limits)
+    if not values:
+        return []
+    rows = []
+    for category, value in sorted(values):
+        have = sum(1 for m in members if m.profile.get(category) == value)
+        taken = sum(
+            1
+            for m in members
+            if m.profile.get(category) == value and m.status in (panels.SELECTED, panels.ACCEPTED)
+        )
+        quota = limits.get((category, value))
+        if quota is None:
+            wanted, note = "-", ("not in the quotas" if quotas else "")
+        else:
+            wanted = f"{quota.minimum}-{quota.maximum}"
+            note = f"too few: {quota.minimum} needed" if have < quota.minimum else ""
+        row = (category, value, str(have), *((str(taken),) if drawn else ()), wanted, note)
+        rows.append(row)
+    header = ("category", "value", "volunteers", *(("chosen",) if drawn else ()), "quota", "")
+    return ["", "The pool by category:", *table(header, rows)]
 
 
 def _percent(value: float | None) -> str:

@@ -16,7 +16,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.engine import Env, Flow
-from bot.engine.flow import MAX_OPTIONS, ChoiceQuestion, EndStep, Localized, OnFail, Option
+from bot.engine.flow import (
+    MAX_OPTIONS,
+    OPEN_POLLS,
+    BranchStep,
+    Case,
+    ChoiceQuestion,
+    EndStep,
+    Localized,
+    OnFail,
+    Option,
+    Step,
+)
+from bot.english import counted
 from bot.lang import formats
 from bot.store import polls, sessions
 from bot.store.polls import Poll, PollOption, Vote
@@ -65,9 +77,61 @@ def as_flow(poll: Poll, env: Env) -> Flow:
     )
 
 
+LABEL_LENGTH = 60
+"""How much of a poll's question the list of open polls shows, to keep an SMS short."""
+
+
+def open_polls_flow(open_polls: Sequence[Poll], env: Env) -> Flow:
+    """The flow the menu's "vote" option starts (:data:`OPEN_POLLS`): the open polls.
+
+    None open: a short "no poll" message. One: its question straight away. Several
+    (newest first): which one, then its question. A resident who voted already is
+    asked again and their new answer replaces their vote (see :func:`bot.store.polls.vote`).
+    """
+    languages = tuple(dict.fromkeys(env.languages))
+    source = languages[0]
+    if not open_polls:
+        none = {
+            code: env.phrases.text(code, "There is no poll open right now.") for code in languages
+        }
+        steps: tuple[Step, ...] = (EndStep(id="none", text=Localized(none)),)
+    elif len(open_polls) == 1:
+        steps = (EndStep(id="one", then=open_polls[0].flow_id),)
+    else:
+        which = {
+            code: env.phrases.text(code, "Which poll would you like to vote in?")
+            for code in languages
+        }
+        options = tuple(
+            Option(poll.flow_id, Localized({code: _label(poll, code) for code in languages}))
+            for poll in open_polls[:MAX_OPTIONS]
+        )
+        cases = tuple(Case(goto=f"to-{o.id}", values=(o.id,)) for o in options)
+        steps = (
+            ChoiceQuestion(id="which", text=Localized(which), options=options),
+            BranchStep(id="which_branch", on="which", cases=cases),
+            *(EndStep(id=f"to-{o.id}", then=o.id) for o in options),
+        )
+    return Flow(
+        id=OPEN_POLLS,
+        title="Open polls",
+        language=source,
+        expiry=timedelta(days=1),
+        steps=steps,
+        attempts=2,
+        on_fail=OnFail.END,
+    )
+
+
+def _label(poll: Poll, language: str) -> str:
+    text = " ".join((poll.question.get(language) or poll.question[poll.language]).split())
+    return text if len(text) <= LABEL_LENGTH else text[: LABEL_LENGTH - 1].rstrip() + "…"
+
+
 class FlowBook:
-    """Flows by id: those from the flow files, and each poll's (built once, on first use;
-    a poll's question and options never change after it is made)."""
+    """Flows by id: those from the flow files, each poll's (built once, on first use;
+    a poll's question and options never change after it is made), and the open polls'
+    (:data:`OPEN_POLLS`, built afresh each time, as polls open and close)."""
 
     def __init__(self, files: Mapping[str, Flow], env: Env) -> None:
         self.files = files
@@ -78,6 +142,8 @@ class FlowBook:
         flow = self.files.get(flow_id)
         if flow is not None:
             return flow
+        if flow_id == OPEN_POLLS:
+            return open_polls_flow(polls.open_to_all(tx, MAX_OPTIONS), self.env)
         poll_id = polls.poll_id_of(flow_id)
         if poll_id is None:
             return None
@@ -177,7 +243,7 @@ class Results:
         out = [f"Poll {poll.id} ({state}): {poll.question[poll.language]}"]
         out += _tally_lines(poll, self.overall, "  ")
         for group, tally in sorted(self.groups.items()):
-            out.append(f"{self.by} = {group}: {tally.voters} voters")
+            out.append(f"{self.by} = {group}: {counted(tally.voters, 'voter')}")
             out += _tally_lines(poll, tally, "    ")
         if poll.panel_id is not None:
             out.append(
@@ -196,7 +262,7 @@ def _tally_lines(poll: Poll, tally: Tally, indent: str) -> list[str]:
         f" ({tally.percent(option.id)}%)"
         for n, option in enumerate(poll.options, start=1)
     ]
-    lines.append(f"{indent}{tally.voters} voters")
+    lines.append(f"{indent}{counted(tally.voters, 'voter')}")
     return lines
 
 

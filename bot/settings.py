@@ -182,16 +182,24 @@ def load_settings(
 
 
 def _read_file(config_file: Path | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    # Named as given: the --config option (config_file), else $PARLEY_CONFIG.
+    source = "--config" if config_file is not None else "PARLEY_CONFIG"
     explicit = config_file is not None or "PARLEY_CONFIG" in environ
     path = config_file or Path(environ.get("PARLEY_CONFIG", DEFAULT_CONFIG_FILE))
     if not path.exists():
         if explicit:
-            raise ConfigError(f"PARLEY_CONFIG: the settings file {path} does not exist")
+            raise ConfigError(f"{source}: the settings file {path} does not exist")
         return {}
+    if not path.is_file():
+        raise ConfigError(f"{source}: {path} is a folder, not a settings file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise ConfigError(f"{source}: {path} cannot be read: {error.strerror}") from None
     table = data.get("parley", {})
     unknown = sorted(set(table) - set(SETTINGS))
     if unknown:

@@ -166,7 +166,7 @@ def _quiet_library() -> None:
         import highspy
 
         with _no_standard_output():
-            highspy.Highs()
+            highspy.Highs()  # type: ignore[no-untyped-call]
         _banner_shown = True
 
 

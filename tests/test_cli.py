@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import sqlite3
 import subprocess
 import sys
@@ -95,10 +96,42 @@ def test_chat_in_polish_with_lang_option(tmp_path: Path) -> None:
     assert "[Polski] [English] [Română]" in result.stdout  # buttons, its language first
 
 
-def test_run_without_providers_starts_the_simulator(tmp_path: Path) -> None:
-    result = parley(tmp_path, "run", stdin="hello\n")
-    assert result.returncode == 0, result.stderr
-    assert "Choose your language" in result.stdout
+def test_run_without_providers_at_a_terminal_starts_the_simulator(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    (tmp_path / "parley.toml").touch()
+    environment = {
+        **os.environ,
+        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_CONFIG": str(tmp_path / "parley.toml"),
+    }
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TELEGRAM_BOT_TOKEN"):
+        environment.pop(name, None)
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    ) as process:
+        os.close(terminal)
+        os.write(controller, b"hello\n\x04")  # a line, then Ctrl-D
+        out, err = process.communicate(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0, err
+    assert "Parley simulator (sms)" in err
+    assert "Choose your language" in out
+
+
+def test_run_without_providers_and_without_a_terminal_says_what_to_set(tmp_path: Path) -> None:
+    result = parley(tmp_path, "run", stdin="hello\n")  # a service manager, a container
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: no provider is configured")
+    assert "TWILIO_ACCOUNT_SID" in line
+    assert "TELEGRAM_BOT_TOKEN" in line
 
 
 def test_flows_check_passes_on_the_bundled_flows(tmp_path: Path) -> None:

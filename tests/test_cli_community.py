@@ -142,7 +142,7 @@ def test_approving_an_idea_changes_its_status_and_keeps_a_flagged_one_hidden(
 
 def test_rejecting_for_cost_tells_a_polish_submitter_in_polish(tmp_path: Path) -> None:
     idea = seed(tmp_path, lambda tx: idea_from(tx, 1, "Nowy basen", "pl"))
-    ok(parley(tmp_path, "ideas", "reject", idea.reference, "cost"))
+    ok(parley(tmp_path, "ideas", "reject", idea.reference, "cost", "--yes"))
     assert status_of(tmp_path, idea.id)[:2] == ("rejected", "cost")
     [(language, text)] = outbox_of(tmp_path, idea.contact_id)
     assert language == "pl"
@@ -153,7 +153,9 @@ def test_rejecting_for_cost_tells_a_polish_submitter_in_polish(tmp_path: Path) -
 
 def test_rejecting_in_free_words_sends_the_words_as_written(tmp_path: Path) -> None:
     idea = seed(tmp_path, lambda tx: idea_from(tx, 1, "A car park on the green"))
-    said = ok(parley(tmp_path, "ideas", "reject", idea.reference, "The", "green", "is", "listed"))
+    said = ok(
+        parley(tmp_path, "ideas", "reject", idea.reference, "The", "green", "is", "listed", "--yes")
+    )
     assert "Your reason is sent as written." in said
     assert status_of(tmp_path, idea.id)[:2] == ("rejected", "The green is listed")
     [(language, text)] = outbox_of(tmp_path, idea.contact_id)
@@ -170,7 +172,7 @@ def test_merging_tells_the_duplicates_sender_about_the_kept_idea(tmp_path: Path)
             idea_from(tx, 2, "Naprawcie latarnie", "pl"),
         ),
     )
-    ok(parley(tmp_path, "ideas", "merge", duplicate.reference, kept.reference))
+    ok(parley(tmp_path, "ideas", "merge", duplicate.reference, kept.reference, "--yes"))
     assert status_of(tmp_path, duplicate.id)[:3] == ("merged", None, kept.id)
     assert status_of(tmp_path, kept.id)[0] == "new"
     [(language, text)] = outbox_of(tmp_path, duplicate.contact_id)
@@ -182,7 +184,7 @@ def test_merging_tells_the_duplicates_sender_about_the_kept_idea(tmp_path: Path)
 
 def test_an_opted_out_submitter_is_not_told(tmp_path: Path) -> None:
     idea = seed(tmp_path, lambda tx: idea_from(tx, 1, "More bins", opted_out=True))
-    ok(parley(tmp_path, "ideas", "reject", idea.reference, "done"))
+    ok(parley(tmp_path, "ideas", "reject", idea.reference, "done", "--yes"))
     assert status_of(tmp_path, idea.id)[0] == "rejected"
     assert rows(tmp_path, "SELECT count(*) FROM outbox") == [(0,)]
 
@@ -377,7 +379,7 @@ def test_panel_notify_asks_the_chosen_to_take_their_seat_and_thanks_the_reserves
     tmp_path: Path,
 ) -> None:
     who = seed(tmp_path, _drawn)
-    said = ok(parley(tmp_path, "panel", "notify", "1"))
+    said = ok(parley(tmp_path, "panel", "notify", "1", "--yes"))
     assert "Broadcasts 1, 2: the chosen and the reserves told." in said
     told = rows(
         tmp_path,
@@ -467,7 +469,7 @@ def test_a_decision_answering_a_poll_that_does_not_exist_fails(tmp_path: Path) -
     wrong = [("poll:999" if arg == "poll:1" else arg) for arg in RECORD]
     result = parley(tmp_path, *wrong)
     assert result.exit_code != 0
-    assert "'poll:999' is not an existing poll:N" in result.output
+    assert "there is no poll 999" in result.output
     assert rows(tmp_path, "SELECT count(*) FROM decisions") == [(0,)]
     assert rows(tmp_path, "SELECT count(*) FROM outbox") == [(0,)]
 
@@ -508,7 +510,7 @@ def test_decision_reach_counts_the_outbox(tmp_path: Path) -> None:
             (who["en2"],),
         )
     said = ok(parley(tmp_path, "decision", "reach", "1"))
-    assert "Decision 1 (agreed), answering poll:1:" in said
+    assert "Decision 1 (agreed), answering poll 1:" in said
     assert (
         "first sent (agreed, broadcast 1): 4 residents; delivered 1, sent 1, failed 1,"
         " waiting 1, not sent 0"

@@ -33,7 +33,7 @@ def test_a_poll_from_the_command_line(tmp_path: Path) -> None:
     sent = parley(tmp_path, "broadcast", "--poll", "1", "--remind-after", "1d", "--yes")
     assert sent.returncode == 0, sent.stderr
     assert "1 resident\n" in sent.stdout
-    assert "Broadcast 1: 1 messages queued" in sent.stdout
+    assert "Broadcast 1: 1 message queued" in sent.stdout
     with sqlite3.connect(tmp_path / "parley.db") as db:
         asked = db.execute("SELECT text FROM outbox WHERE broadcast_id = 1").fetchall()
         due = db.execute("SELECT kind FROM jobs WHERE done_at IS NULL ORDER BY kind").fetchall()
@@ -45,13 +45,13 @@ def test_a_poll_from_the_command_line(tmp_path: Path) -> None:
     assert live.returncode == 0, live.stderr
     assert "Poll 1 (open, live): Which evening?" in live.stdout
 
-    closed = parley(tmp_path, "close", "1")
+    closed = parley(tmp_path, "close", "1", "--yes")
     assert closed.returncode == 0, closed.stderr
     assert parley(tmp_path, "results", "1").stdout.startswith("Poll 1 (closed)")
-    again = parley(tmp_path, "close", "1")
+    again = parley(tmp_path, "close", "1", "--yes")
     assert again.returncode == 1
     assert "already closed" in again.stderr
-    assert "There is no broadcast 9" in parley(tmp_path, "cancel", "9").stderr
+    assert "there is no broadcast 9" in parley(tmp_path, "cancel", "9").stderr
 
 
 def test_command_line_mistakes_are_explained(tmp_path: Path) -> None:

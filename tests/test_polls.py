@@ -241,7 +241,7 @@ async def test_the_last_vote_counts(office: Harness) -> None:
 
 def shows_counts(text: str) -> bool:
     """Whether a message gives away how people voted (in any language: a percentage)."""
-    return "%" in text or re.search(r"\d+ (votes?|voters|people voted)", text) is not None
+    return "%" in text or re.search(r"\d+ (votes?|voters?|people voted)", text) is not None
 
 
 @pytest.mark.parametrize("rule", ["send", "public", "private"])
@@ -383,11 +383,11 @@ async def test_results_of_a_single_answer_poll_overall_and_by_group(database: Da
         "  2. Library: 1 (17%)",
         "  3. Pool: 1 (17%)",
         "  6 voters",
-        "ward = (none): 1 voters",
+        "ward = (none): 1 voter",
         "    1. Park: 1 (100%)",
         "    2. Library: 0 (0%)",
         "    3. Pool: 0 (0%)",
-        "    1 voters",
+        "    1 voter",
         "ward = North: 3 voters",
         "    1. Park: 3 (100%)",
         "    2. Library: 0 (0%)",

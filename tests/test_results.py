@@ -364,4 +364,4 @@ def test_parley_results_of_a_poll_still_works(tmp_path: Path) -> None:
 def test_parley_results_of_an_unknown_flow_says_so(tmp_path: Path) -> None:
     result = parley(tmp_path, "results", "nowhere")
     assert result.exit_code != 0
-    assert "There is no poll or flow 'nowhere'." in result.output
+    assert "there is no poll or flow 'nowhere'; flows: idea, language" in result.output

@@ -203,6 +203,20 @@ def cancel(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
     return withdrawn
 
 
+def made_after(tx: sqlite3.Connection, broadcast_id: int) -> list[Broadcast]:
+    """The broadcasts made after ``broadcast_id`` (0: all), oldest first."""
+    ids = [
+        r[0]
+        for r in tx.execute("SELECT id FROM broadcasts WHERE id > ? ORDER BY id", (broadcast_id,))
+    ]
+    return [b for one in ids if (b := get(tx, one)) is not None]
+
+
+def last_id(tx: sqlite3.Connection) -> int:
+    """The newest broadcast's number, 0 when there is none."""
+    return int(tx.execute("SELECT coalesce(max(id), 0) FROM broadcasts").fetchone()[0])
+
+
 def recent(tx: sqlite3.Connection, limit: int = 10) -> list[Broadcast]:
     ids = [r[0] for r in tx.execute("SELECT id FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,))]
     return [b for one in ids if (b := get(tx, one)) is not None]

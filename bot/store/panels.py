@@ -60,15 +60,6 @@ def set_invite(tx: sqlite3.Connection, panel_id: int, broadcast_id: int) -> None
     tx.execute("UPDATE panels SET invite_id = ? WHERE id = ?", (broadcast_id, panel_id))
 
 
-def drop_uninvited(tx: sqlite3.Connection) -> None:
-    """Forget panels whose invitation was never sent (declined at the preview)."""
-    tx.execute(
-        "DELETE FROM panels WHERE size IS NULL AND NOT EXISTS (SELECT 1 FROM panel_members m"
-        " WHERE m.panel_id = panels.id) AND (invite_id IS NULL OR invite_id IN"
-        " (SELECT id FROM broadcasts WHERE status = 'cancelled'))"
-    )
-
-
 def get(tx: sqlite3.Connection, panel_id: int) -> Panel | None:
     row = tx.execute("SELECT * FROM panels WHERE id = ?", (panel_id,)).fetchone()
     if row is None:

@@ -156,6 +156,14 @@ def set_outcome(tx: sqlite3.Connection, poll_id: int, outcome: str) -> None:
     tx.execute("UPDATE polls SET outcome = ? WHERE id = ?", (outcome, poll_id))
 
 
+def choice_of(tx: sqlite3.Connection, poll_id: int, contact_id: int) -> tuple[str, ...] | None:
+    """The options of a resident's current vote, or None if they have not voted."""
+    row = tx.execute(
+        "SELECT choice FROM votes WHERE poll_id = ? AND contact_id = ?", (poll_id, contact_id)
+    ).fetchone()
+    return tuple(json.loads(row[0])) if row else None
+
+
 def has_voted(tx: sqlite3.Connection, poll_id: int, contact_id: int) -> bool:
     row = tx.execute(
         "SELECT 1 FROM votes WHERE poll_id = ? AND contact_id = ?", (poll_id, contact_id)
@@ -201,6 +209,33 @@ def latest_session(tx: sqlite3.Connection, contact_id: int, poll_id: int) -> int
     return int(row[0]) if row else None
 
 
+def open_to_all(tx: sqlite3.Connection, limit: int) -> list[Poll]:
+    """The polls open now that any resident may vote in (not a panel's), newest first."""
+    ids = [
+        row[0]
+        for row in tx.execute(
+            "SELECT id FROM polls WHERE status = 'open' AND panel_id IS NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+    ]
+    return [poll for poll_id in ids if (poll := get(tx, poll_id)) is not None]
+
+
 def recent(tx: sqlite3.Connection, limit: int = 10) -> list[Poll]:
     ids = [row[0] for row in tx.execute("SELECT id FROM polls ORDER BY id DESC LIMIT ?", (limit,))]
     return [poll for poll_id in ids if (poll := get(tx, poll_id)) is not None]
+
+
+def asked(tx: sqlite3.Connection, poll_id: int) -> int:
+    """Residents the poll was written to the outbox for (reminders not counted twice)."""
+    row = tx.execute(
+        "SELECT count(DISTINCT o.contact_id) FROM outbox o JOIN broadcasts b"
+        " ON b.id = o.broadcast_id WHERE b.poll_id = ? AND b.kind = 'poll'",
+        (poll_id,),
+    ).fetchone()
+    return int(row[0])
+
+
+def voted(tx: sqlite3.Connection, poll_id: int) -> int:
+    return int(tx.execute("SELECT count(*) FROM votes WHERE poll_id = ?", (poll_id,)).fetchone()[0])
