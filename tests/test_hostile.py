@@ -473,3 +473,44 @@ def test_flows_check_on_a_billion_laughs_exits_with_the_line(tmp_path: Path) -> 
     assert (
         f"{folder}/laughs.yaml:2: aliases (*name) are not allowed" in result.stderr + result.stdout
     )
+
+
+# -- the same refusals when Telegram is polled --------------------------------------------------
+
+
+async def test_a_polled_update_that_cannot_be_trusted_is_skipped_not_retried(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTelegram("123456:TEST-token_for-parley")
+    async with serving(fake.app()) as api:
+        server = Server(live_settings(tmp_path, **telegram_env(api, "polling")))
+        await server.start()
+        try:
+            with recording() as log:
+                bad = _message(chat={"id": "abc", "type": "private"})
+                fake.push({**bad, "update_id": 1})
+                fake.push(Residents().message(5, "hi") | {"update_id": 2})
+                await until(lambda: len(fake.to(5)) == 1)  # the good one, after the bad
+            assert server.app is not None
+            contacts = await server.app.database.run(
+                lambda tx: [tuple(r) for r in tx.execute("SELECT channel, address FROM contacts")]
+            )
+        finally:
+            await server.stop()
+    assert contacts == [("telegram", "5")]
+    assert log.lines("skipped a Telegram update: Telegram: the chat id is not a number")
+    assert log.tracebacks() == []
+
+
+# -- nothing unbounded on a long text -----------------------------------------------------------
+
+
+def test_the_language_guess_reads_only_the_head_of_a_long_text() -> None:
+    from bot.lang.guess import MAX_CHARS, LanguageGuesser
+
+    guess = LanguageGuesser(["en", "pl", "ar"])
+    english = "The street lights on our road have been broken for weeks now. " * 20
+    arabic = "أضواء الشارع في طريقنا معطلة منذ أسابيع " * 100_000  # four million letters
+    assert len(english) >= MAX_CHARS
+    assert guess(english[:MAX_CHARS] + arabic) == "en"  # the rest is never looked at
+    assert guess(arabic) == "ar"
