@@ -175,11 +175,14 @@ class OutputPath(click.Path):
 
 
 def read_yaml(path: Path) -> Any:
-    """A YAML file's content; broken YAML is a one-line ``file:line: what``."""
+    """A YAML file's content, read the safe way flows are (no aliases, size and depth
+    capped); broken or refused YAML is a one-line ``file:line: what``."""
+    from bot.flowfile.yamllines import SourceError, load_file
+
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise click.ClickException(yaml_problem(str(path), error)) from None
+        return load_file(path)
+    except SourceError as error:
+        raise click.ClickException(f"{path}:{error.line}: {error.what}") from None
 
 
 # -- ids and language codes: unknown ones are refused, naming what exists -----------------

@@ -475,6 +475,17 @@ def test_flows_check_on_a_billion_laughs_exits_with_the_line(tmp_path: Path) -> 
     )
 
 
+def test_a_broadcast_file_with_aliases_is_refused_with_its_line(tmp_path: Path) -> None:
+    texts = tmp_path / "texts.yaml"
+    texts.write_text("en: &t hello\npl: *t\n", encoding="utf-8")
+    result = parley(tmp_path, "broadcast", "--file", str(texts), "--yes")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"Error: {texts}:2: " + (
+        "aliases (*name) are not allowed here: write the value out in full"
+    )
+
+
 # -- the same refusals when Telegram is polled --------------------------------------------------
 
 
