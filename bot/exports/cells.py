@@ -4,17 +4,28 @@ Three things go wrong with a plain CSV file, and each is handled here:
 
 * **Formulas.** A cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
   return) is run as a formula by a spreadsheet. A resident could write one on purpose.
-* **Numbers that are not numbers.** A spreadsheet turns ``0207`` into 207, a 16-digit
-  code into 1.2E+15, and ``1-2`` into a date.
+* **Text that is not kept as text.** A spreadsheet turns ``0207`` into 207, a 16-digit
+  code into 1.2E+15, ``1-2`` into a date, ``TRUE`` into a boolean (``PRAWDA`` in a Polish
+  LibreOffice, ``درست`` in a Persian one), ``50%`` into 0.5 and ``$5`` into a currency.
 * **Scripts.** Excel reads a CSV file as the computer's local code page unless the file
   starts with a UTF-8 byte order mark; Arabic and Bengali then come out garbled.
 
-Text cells of either of the first two kinds are written with a leading apostrophe, the
-mark spreadsheets use for "this is text". The rule is one and reversible: a text cell
-that starts with an apostrophe had one added, so a program reading the file back drops
-exactly one (:func:`read_text`). Numbers (counts, answers to number questions) are
-written as numbers. Quoting follows RFC 4180 (Python's :mod:`csv`), so commas, quotes
-and line breaks inside answers survive.
+A CSV file cannot say "this cell is text", so text cells of the first two kinds start
+with an invisible mark, a ZERO WIDTH SPACE (U+200B). The cell then starts with neither a
+formula sign nor a digit, so no spreadsheet runs it or reads it as a number, date or
+boolean, whatever its language and import settings, and it shows exactly the text the
+resident wrote. The apostrophe some exporters put there instead is the mark for "text"
+only when typed into a spreadsheet: LibreOffice and Excel both keep an apostrophe read
+from a CSV file as part of the cell, so the reader would see ``'0207``. (Checked against
+LibreOffice's own CSV import, in every setting that matters, by tests/test_exports.py.)
+
+The mark is added only where it is needed, so ordinary answers (``Housing``, ``Tak``,
+``12``, ids like ``R-…`` and ``ID-4821``) stay exactly as written and a formula such as
+``COUNTIF`` finds them. The rule is one and reversible: a text cell that starts with the
+mark had one added (a text starting with the mark itself gets another), so a program
+reading the file back drops exactly one (:func:`read_text`). Numbers (counts, answers to
+number questions) are written as numbers. Quoting follows RFC 4180 (Python's
+:mod:`csv`), so commas, quotes and line breaks inside answers survive.
 """
 
 from __future__ import annotations
@@ -30,33 +41,67 @@ Cell: TypeAlias = str | int | float | None
 
 BOM = "\ufeff"
 PROGRESS_STEP = 1000
-MARK = "'"
+MARK = "\u200b"
 _FORMULA_START = frozenset("=+-@\t\r" + MARK)
-# Whole-cell texts a spreadsheet would turn into a different number or a date.
-_MISREAD = re.compile(
-    r"""^\s*(?:
-        0\d+([.,]\d+)?              # a leading zero: 0207
-      | \d{16,}                     # more digits than a spreadsheet keeps
-      | \d+([.,]\d+)?[eE]\d+        # looks like scientific notation: 1E5
-      | \d{1,4}[/.-]\d{1,2}([/.-]\d{1,4})?  # looks like a date: 1-2, 3/4/25
-      | \d{1,2}:\d{2}(:\d{2})?      # looks like a time: 9:30
-      | \d+([.,]\d+)?\s*%           # a percentage
-    )\s*$""",
-    re.VERBOSE,
+# After leading spaces, first characters of texts a spreadsheet may read as a number, a
+# date, a time, a currency, an error value or a formula (any script's digits too).
+_NUMBER_START = frozenset("=+-@.,($£€¥#")
+# Whole-cell texts that stay numbers showing exactly the same: 0, or up to 15 digits
+# without a leading zero (a spreadsheet keeps 15 significant digits).
+_PLAIN_NUMBER = re.compile(r"0|[1-9][0-9]{0,14}")
+# A month's name and a day or year ("Jan 5", "May 2026", "SEPT1"): a date to a spreadsheet.
+_NAMED_DATE = re.compile(r"[^\W\d_]{3,9}\.?\s?\d{1,4}")
+# Whole-cell words a spreadsheet reads as a boolean, in any case: English, and those
+# LibreOffice reads in the shipped languages and in the usual office languages (each
+# checked against LibreOffice's import in its locale by tests/test_exports.py).
+BOOLEAN_WORDS: frozenset[str] = frozenset(
+    word.casefold()
+    for words in (
+        ("TRUE", "FALSE"),  # English
+        ("PRAWDA", "FAŁSZ"),  # Polish
+        ("ADEVĂRAT", "FALS"),  # Romanian
+        ("VERDADEIRO", "FALSO"),  # Portuguese
+        ("VERDADERO", "FALSO"),  # Spanish
+        ("ІСТИНА",),  # Ukrainian
+        ("خطأ",),  # Arabic
+        ("درست", "نادرست"),  # Persian
+        ("RUN",),  # Somali
+        ("WAHR", "FALSCH", "VRAI", "FAUX", "VERO", "FALSO", "WAAR", "ONWAAR"),  # de fr it nl
+    )
+    for word in words
 )
+# Texts this long or longer that start with a letter never need a mark: every boolean
+# word and named date is shorter.
+_SHORT = 16
+# First characters of texts that are written as they are without a closer look when
+# they are longer than _SHORT: every text needing a mark starts otherwise, or is short.
+_PLAIN_START = frozenset(string.ascii_letters)
+_REMEMBERED = 10_000  # short texts' cells remembered while writing a sheet
 
 
-# First characters of texts that are written as they are without a closer look: every
-# misread text starts with a digit or a space (after which the pattern looks further).
-_PLAIN_START = frozenset(string.ascii_letters) | {""}
-_REMEMBERED, _REMEMBERED_LENGTH = 10_000, 16  # short texts' cells, while writing a sheet
+def needs_mark(text: str) -> bool:
+    """Whether a spreadsheet would run ``text`` or show it as anything but this text."""
+    if not text:
+        return False
+    if text[0] in _FORMULA_START:
+        return True
+    if _PLAIN_NUMBER.fullmatch(text):
+        return False
+    bare = text.strip()
+    if not bare:
+        return False
+    first = bare[0]
+    return (
+        first in _NUMBER_START
+        or first.isdecimal()
+        or bare.casefold() in BOOLEAN_WORDS
+        or _NAMED_DATE.fullmatch(bare) is not None
+    )
 
 
 def text_cell(text: str) -> str:
     """``text`` as a cell a spreadsheet shows as the same text."""
-    if text and (text[0] in _FORMULA_START or _MISREAD.match(text)):
-        return MARK + text
-    return text
+    return MARK + text if needs_mark(text) else text
 
 
 def read_text(cell: str) -> str:
@@ -78,13 +123,19 @@ class _Marked(dict[Cell, str | int | float]):
 
     def __missing__(self, value: Cell) -> str | int | float:
         cell = _cell(value)
-        if isinstance(value, str) and len(value) <= _REMEMBERED_LENGTH and len(self) < _REMEMBERED:
+        if isinstance(value, str) and len(value) <= _SHORT and len(self) < _REMEMBERED:
             self[value] = cell
         return cell
 
 
 def _exact(value: Cell) -> str | int | float:
     return "" if value is None else value
+
+
+def _header_cell(name: str) -> str:
+    """A column's name is kept as it is, so programs find columns by name ("run"), unless a
+    spreadsheet would run it (a question's text could start with "=")."""
+    return MARK + name if name[:1] in _FORMULA_START else name
 
 
 class Sheet:
@@ -100,28 +151,27 @@ class Sheet:
             out.write(BOM)
         self._writer = csv.writer(out)
         self._safe = safe
-        self._cell = _cell if safe else _exact
-        self._writer.writerow([self._cell(name) for name in header])
+        self._writer.writerow([_header_cell(name) for name in header] if safe else header)
         self.rows = 0
 
     def write_all(
         self, rows: Iterable[Sequence[Cell]], progress: Callable[[int], None] | None = None
     ) -> int:
         """Write every row; ``progress(n)`` hears of each thousand. Returns the count."""
-        writerow, plain, safe = self._writer.writerow, _PLAIN_START, self._safe
+        writerow, plain, short, safe = self._writer.writerow, _PLAIN_START, _SHORT, self._safe
         marked = _Marked()
         count = 0
         for row in rows:
             # Most cells are written as they are: empty ones (csv writes None as nothing),
-            # whole numbers, texts starting with a letter. Looking at those inline, and
-            # remembering the marks of short texts (replies like "1"), instead of a call
-            # per cell, takes a third off the time a large export takes.
+            # whole numbers, longer texts starting with a letter. Looking at those inline,
+            # and remembering the cells of short texts (replies like "1" or "yes"),
+            # instead of a call per cell, takes a third off the time a large export takes.
             writerow(
                 [
                     value
                     if value is None
                     or value.__class__ is int
-                    or (value.__class__ is str and value[:1] in plain)
+                    or (value.__class__ is str and len(value) > short and value[0] in plain)
                     else marked[value]
                     for value in row
                 ]
