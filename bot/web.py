@@ -134,8 +134,8 @@ def build_web(app: App) -> Starlette:
         sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
         try:
             code = tw.delivery_error(form)
-        except ChannelError as error:
-            raise Refusal(400, str(error)) from None
+        except ChannelError as problem:
+            raise Refusal(400, str(problem)) from None
         now = app.service.clock()
         error = f"Twilio error {code}" if code else None
 

@@ -202,9 +202,13 @@ async def test_a_broadcast_is_sent_once_nothing_of_it_waits_in_the_outbox(
 
     first, *middle, last = await database.run(outbox)
     assert await database.run(status) == "queued"
-    await database.run(lambda tx: messages.mark_sent(tx, first, "SM1", NOW))
-    for one in middle:
-        await database.run(lambda tx, one=one: messages.mark_sent(tx, one, f"SM{one}", NOW))
+
+    def sent(tx: sqlite3.Connection, ids: list[int]) -> None:
+        for one in ids:
+            messages.mark_sent(tx, one, f"SM{one}", NOW)
+
+    await database.run(lambda tx: sent(tx, [first]))
+    await database.run(lambda tx: sent(tx, middle))
     assert await database.run(status) == "queued"  # one still to go
     await database.run(lambda tx: messages.mark_unsent(tx, last, "failed", "refused", True))
     assert await database.run(status) == broadcasts.SENT == "sent"

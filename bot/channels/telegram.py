@@ -182,7 +182,7 @@ def inbound_message(update: Update) -> Inbound | None:
         if query.message is not None and query.message.chat is None:
             raise ChannelError("Telegram: a button press without 'chat'")
         chat = query.message.chat.id if query.message else user.id
-        data = _pressed(query, _text(query.data, "data"))
+        data = _text(query.data, "data")
         hint = _language(user.language_code)
         return Inbound("telegram", _number(chat, "chat id"), data, provider_id, hint)
     message = update.message
@@ -190,9 +190,9 @@ def inbound_message(update: Update) -> Inbound | None:
         return None
     if message.chat is None:
         raise ChannelError("Telegram: a message without 'chat'")
-    user = message.from_user
+    sender = message.from_user
     text = _text(message.text, "text") or _text(message.caption, "caption")
-    hint = _language(user.language_code if user else None)
+    hint = _language(sender.language_code if sender else None)
     return Inbound("telegram", _number(message.chat.id, "chat id"), text, provider_id, hint)
 
 

@@ -66,7 +66,7 @@ class _LineLoader(yaml.SafeLoader):
                 None,
                 None,
                 "aliases (*name) are not allowed here: write the value out in full",
-                self.peek_event().start_mark,
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
             )
         self._depth += 1
         try:
@@ -75,9 +75,9 @@ class _LineLoader(yaml.SafeLoader):
                     None,
                     None,
                     f"nested more than {MAX_DEPTH} levels deep",
-                    self.peek_event().start_mark,
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -117,7 +117,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 def _construct_int(loader: _LineLoader, node: ScalarNode) -> int:
     try:
-        return loader.construct_yaml_int(node)  # type: ignore[no-any-return]
+        return loader.construct_yaml_int(node)
     except ValueError:  # more digits than Python converts
         raise ConstructorError(None, None, "this number is too long", node.start_mark) from None
 
