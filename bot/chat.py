@@ -8,7 +8,9 @@ can be tried from a script or CI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from typing import TextIO
@@ -47,7 +49,7 @@ async def chat(
         await app.recover()
         await app.jobs.resume()
         while True:
-            line = await asyncio.to_thread(_read_line, source, interactive)
+            line = await _next_line(source, interactive)
             if line is None:
                 break
             if not line.strip():
@@ -58,6 +60,32 @@ async def chat(
             await app.dispatcher.drain()
     finally:
         await app.close()
+
+
+async def _next_line(source: TextIO, interactive: bool) -> str | None:
+    """The resident's next line, read in a thread of its own that is left behind on
+    Ctrl-C: a thread of asyncio's pool would be waited for at exit, until Enter."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str | None] = loop.create_future()
+
+    def settle(value: str | None, problem: BaseException | None) -> None:
+        if line.done():
+            return
+        if problem is not None:
+            line.set_exception(problem)
+        else:
+            line.set_result(value)
+
+    def read() -> None:
+        try:
+            value, problem = _read_line(source, interactive), None
+        except Exception as error:  # handed to the reader, as to_thread would
+            value, problem = None, error
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            loop.call_soon_threadsafe(settle, value, problem)
+
+    threading.Thread(target=read, name="parley-chat-input", daemon=True).start()
+    return await line
 
 
 def _read_line(source: TextIO, interactive: bool) -> str | None:

@@ -183,7 +183,7 @@ def shortlist(
             since = broadcasts.last_id(desk.tx)
             shown = moderation.shortlist(desk, "\n".join(lines)).lines[1:]
             told = news(desk, since)
-            return [*as_typed_here(shown), "Their senders would be told:" if told else "", *told]
+            return [*as_typed_here(shown), "News for their senders:" if told else "", *told]
 
         _echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
         if not go_ahead("Shortlist them, tell their senders and send the poll?", yes):
