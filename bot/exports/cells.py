@@ -20,7 +20,8 @@ from a CSV file as part of the cell, so the reader would see ``'0207``. (Checked
 LibreOffice's own CSV import, in every setting that matters, by tests/test_exports.py.)
 
 The mark is added only where it is needed, so ordinary answers (``Housing``, ``Tak``,
-``12``, ids like ``R-…`` and ``ID-4821``) stay exactly as written and a formula such as
+``12``, ids like ``R-…`` and ``ID-4821``, Parley's own ISO 8601 times) stay exactly as
+written and a formula such as
 ``COUNTIF`` finds them. The rule is one and reversible: a text cell that starts with the
 mark had one added (a text starting with the mark itself gets another), so a program
 reading the file back drops exactly one (:func:`read_text`). Numbers (counts, answers to
@@ -49,6 +50,9 @@ _NUMBER_START = frozenset("=+-@.,($£€¥#")
 # Whole-cell texts that stay numbers showing exactly the same: 0, or up to 15 digits
 # without a leading zero (a spreadsheet keeps 15 significant digits).
 _PLAIN_NUMBER = re.compile(r"0|[1-9][0-9]{0,14}")
+# Parley's own times (ISO 8601 with the offset): left as they are, so programs parse them
+# and a spreadsheet may read them as the date and time they are.
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?")
 # A month's name and a day or year ("Jan 5", "May 2026", "SEPT1"): a date to a spreadsheet.
 _NAMED_DATE = re.compile(r"[^\W\d_]{3,9}\.?\s?\d{1,4}")
 # Whole-cell words a spreadsheet reads as a boolean, in any case: English, and those
@@ -85,7 +89,7 @@ def needs_mark(text: str) -> bool:
         return False
     if text[0] in _FORMULA_START:
         return True
-    if _PLAIN_NUMBER.fullmatch(text):
+    if _PLAIN_NUMBER.fullmatch(text) or _MOMENT.fullmatch(text):
         return False
     bare = text.strip()
     if not bare:
