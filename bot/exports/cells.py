@@ -20,13 +20,13 @@ from a CSV file as part of the cell, so the reader would see ``'0207``. (Checked
 LibreOffice's own CSV import, in every setting that matters, by tests/test_exports.py.)
 
 The mark is added only where it is needed, so ordinary answers (``Housing``, ``Tak``,
-``12``, ids like ``R-…`` and ``ID-4821``, Parley's own ISO 8601 times) stay exactly as
-written and a formula such as
-``COUNTIF`` finds them. The rule is one and reversible: a text cell that starts with the
-mark had one added (a text starting with the mark itself gets another), so a program
-reading the file back drops exactly one (:func:`read_text`). Numbers (counts, answers to
-number questions) are written as numbers. Quoting follows RFC 4180 (Python's
-:mod:`csv`), so commas, quotes and line breaks inside answers survive.
+``12``), ids like ``R-…`` and ``ID-4821``, and Parley's own ISO 8601 times stay exactly
+as written, and a formula such as ``COUNTIF`` finds them. The rule is one and
+reversible: a text cell that starts with the mark had one added (a text starting with
+the mark itself gets another), so a program reading the file back drops exactly one
+(:func:`read_text`). Numbers (counts, answers to number questions) are written as
+numbers. Quoting follows RFC 4180 (Python's :mod:`csv`), so commas, quotes and line
+breaks inside answers survive.
 """
 
 from __future__ import annotations
