@@ -57,6 +57,8 @@ _DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")
 WELCOME_BACK_AFTER = timedelta(days=30)
 """A resident who writes after this long away is greeted before anything else."""
 
+BUTTON_CHANNELS = frozenset({"telegram"})
+"""Channels that show a question's options as buttons, so its text leaves them out."""
 MAX_CHAINED_FLOWS = 5
 """How many flows one message may start through ``then``, against accidental cycles."""
 
@@ -471,7 +473,11 @@ class _Handling:
         question = flow.steps[0]
         assert isinstance(question, ChoiceQuestion)
         parsed = parse_choice(
-            question.options, question.words, question.multiple, self.inbound.text
+            question.options,
+            question.words,
+            question.multiple,
+            self.inbound.text,
+            (self.language,),
         )
         if not isinstance(parsed, Parsed):
             return False
@@ -589,8 +595,10 @@ class _Handling:
         ended: FlowEnded | None = None
         for event in turn.events:
             match event:
-                case MessageOut(text=text, buttons=buttons):
-                    self.say(text, buttons)
+                case MessageOut(text=text, buttons=buttons, beside_buttons=beside):
+                    # With buttons on screen, the numbered list would say it all twice.
+                    shown = beside if beside is not None and self.shows_buttons() else text
+                    self.say(shown, buttons)
                 case AnswerRecorded(step_id=step_id, value=value, raw=raw):
                     self.record(
                         row.id, flow, step_id, value, raw, turn.session.language, inbound_id
@@ -719,6 +727,10 @@ class _Handling:
             ),
             self.now,
         )
+    def shows_buttons(self) -> bool:
+        """Whether the contact's channel shows a question's buttons (Telegram does)."""
+        return self.contact.channel in BUTTON_CHANNELS
+
         for attachment in self.reply.attachments:
             messages.add_outbound(
                 self.tx,

@@ -235,22 +235,22 @@ async def test_a_provider_hint_wins_over_the_guess(harness: Harness) -> None:
 # -- Telegram: buttons -----------------------------------------------------------------
 
 
-async def test_telegram_buttons_match_the_numbered_lines(harness: Harness) -> None:
+async def test_telegram_shows_every_language_as_buttons_on_one_screen(harness: Harness) -> None:
+    sms = await one(harness, "hello")  # the same menu by SMS: numbered, paged
     reply = await one(harness, "/start", "1001", channel="telegram")
     message = harness.sent[-1]
     assert message.channel == "telegram"
     assert message.text == reply
-    lines = numbered(reply)
-    assert [(b.reply, b.label) for b in message.buttons] == lines
-    assert message.buttons[-1].reply == NEXT_PAGE
-    assert message.buttons[-1].label == MORE_LANGUAGES
-    # Pressing "More languages" sends its reply: the next page, with its own buttons.
-    second = await one(harness, message.buttons[-1].reply, "1001", channel="telegram")
-    page_two = harness.sent[-1]
-    assert [(b.reply, b.label) for b in page_two.buttons] == numbered(second)
-    assert page_two.buttons[0].reply == str(numbers(reply)[-1] + 1)
-    # And a button of page two picks its language.
-    ukrainian = next(b for b in page_two.buttons if b.label == "Українська")
+    # The buttons are the list: the text is the question alone, not the lines again.
+    assert numbered(reply) == []
+    assert reply == sms.splitlines()[0]
+    assert MORE_LANGUAGES not in reply
+    # Every language at once, in menu order: no page, no "More languages" button.
+    assert [b.reply for b in message.buttons] == [str(n) for n in range(1, len(LANGUAGES) + 1)]
+    assert [b.label for b in message.buttons][:2] == ["English", "Polski"]
+    assert NEXT_PAGE not in [b.reply for b in message.buttons]
+    # A language from the end of the list is one press away.
+    ukrainian = next(b for b in message.buttons if b.label == "Українська")
     await one(harness, ukrainian.reply, "1001", channel="telegram")
     assert await contact_language(harness, "1001") == "uk"
 
@@ -299,10 +299,13 @@ async def test_three_languages_on_telegram_have_no_more_button(
     small: Callable[[str], AbstractAsyncContextManager[Harness]],
 ) -> None:
     async with small("en,pl,ar") as harness:
-        reply = await one(harness, "hello", "1001", channel="telegram")
+        await one(harness, "hello", "1001", channel="telegram")
         buttons = harness.sent[-1].buttons
-        assert [(b.reply, b.label) for b in buttons] == numbered(reply)
-        assert [b.reply for b in buttons] == ["1", "2", "3"]
+        assert [(b.reply, b.label) for b in buttons] == [
+            ("1", "English"),
+            ("2", "Polski"),
+            ("3", "العربية"),
+        ]
 
 
 async def test_an_untranslated_language_is_still_option_one(

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from telegram import (
     Bot,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -34,7 +35,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import Inbound, Outbound
-from bot.engine import Button
+from bot.engine import Button, ButtonKind
 from bot.errors import ChannelError, TryAgain, Undeliverable
 from bot.settings import TelegramSettings
 
@@ -54,6 +55,9 @@ SHORT_LABEL = 4  # buttons with labels this short (numbers on a scale) share a r
 ROW = 5
 POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
 CAPTION_LIMIT = 1024  # characters Telegram allows under a photo or document
+TICK = "✅ "  # before the label of a ticked toggle button
+TICK_DATA = "tick:"  # a toggle button's callback data, before its option's number
+DONE_DATA = "done"  # the Done button's callback data: send what is ticked
 TEXT_LIMIT = 4096  # characters in the longest message Telegram sends
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
 
@@ -116,6 +120,27 @@ class TelegramChannel:
         except TelegramError as error:
             log.warning("could not answer a button press: %s", error.message)
 
+    async def tick(self, query: CallbackQuery) -> None:
+        """Redraw the pressed message's keyboard with the toggle ticked or unticked;
+        the answer is recorded only when Done is pressed. Never raises."""
+        message = query.message
+        data = query.data
+        if (
+            isinstance(message, Message)
+            and message.reply_markup is not None
+            and isinstance(data, str)
+            and data.startswith(TICK_DATA)
+        ):
+            try:
+                await self.bot.edit_message_reply_markup(
+                    message.chat.id,
+                    message.message_id,
+                    reply_markup=ticked(message.reply_markup, data),
+                )
+            except TelegramError as error:
+                log.warning("could not tick a button: %s", error.message)
+        await self.answer_button(query.id)
+
     async def register_webhook(self, url: str, secret: str) -> None:
         await self.bot.set_webhook(url, secret_token=secret, allowed_updates=UPDATES)
 
@@ -154,17 +179,68 @@ def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     """Inline buttons: short labels (a scale) in rows of five, others one per row."""
     if not buttons:
         return None
-    keys = [
-        InlineKeyboardButton(
-            b.label if b.label == b.reply else f"{b.reply}. {b.label}", callback_data=b.reply
-        )
-        for b in buttons
-    ]
+    keys = [_key(b) for b in buttons]
     if all(len(b.label) <= SHORT_LABEL for b in buttons):
         rows = [keys[i : i + ROW] for i in range(0, len(keys), ROW)]
     else:
         rows = [[key] for key in keys]
     return InlineKeyboardMarkup(rows)
+
+
+def _key(button: Button) -> InlineKeyboardButton:
+    label = button.label if button.label == button.reply else f"{button.reply}. {button.label}"
+    match button.kind:
+        case ButtonKind.TOGGLE:
+            return InlineKeyboardButton(label, callback_data=TICK_DATA + button.reply)
+        case ButtonKind.DONE:
+            return InlineKeyboardButton(button.label, callback_data=DONE_DATA)
+    return InlineKeyboardButton(label, callback_data=button.reply)
+
+
+def ticked(markup: InlineKeyboardMarkup, data: str) -> InlineKeyboardMarkup:
+    """``markup`` with the toggle whose callback data is ``data`` ticked or unticked."""
+    rows = [
+        [
+            InlineKeyboardButton(_flip(key.text), callback_data=key.callback_data)
+            if key.callback_data == data
+            else key
+            for key in row
+        ]
+        for row in markup.inline_keyboard
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def _flip(text: str) -> str:
+    return text.removeprefix(TICK) if text.startswith(TICK) else TICK + text
+
+
+def _ticks(query: CallbackQuery) -> str:
+    """The replies of the toggles ticked on the pressed message, like "1 3"."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None:
+        return ""
+    return " ".join(
+        str(key.callback_data).removeprefix(TICK_DATA)
+        for row in markup.inline_keyboard
+        for key in row
+        if str(key.callback_data).startswith(TICK_DATA) and key.text.startswith(TICK)
+    )
+
+
+def only_ticks(query: CallbackQuery) -> bool:
+    """A press that only changes the keyboard: a toggle, or Done with nothing ticked.
+    Nothing is sent to the conversation; the channel redraws the keyboard."""
+    data = query.data
+    if not isinstance(data, str):
+        return False
+    return data.startswith(TICK_DATA) or (data == DONE_DATA and not _ticks(query))
+
+
+def _pressed(query: CallbackQuery, data: str) -> str:
+    """What a button press says: its reply, or on Done the ticked toggles' replies."""
+    return _ticks(query) if data == DONE_DATA else data
 
 
 def inbound_message(update: Update) -> Inbound | None:
@@ -182,7 +258,7 @@ def inbound_message(update: Update) -> Inbound | None:
         if query.message is not None and query.message.chat is None:
             raise ChannelError("Telegram: a button press without 'chat'")
         chat = query.message.chat.id if query.message else user.id
-        data = _text(query.data, "data")
+        data = _pressed(query, _text(query.data, "data"))
         hint = _language(user.language_code)
         return Inbound("telegram", _number(chat, "chat id"), data, provider_id, hint)
     message = update.message

@@ -8,6 +8,7 @@ from bot.engine.env import EnglishPhrases, Env, LanguageName, Phrases
 from bot.engine.events import (
     AnswerRecorded,
     Button,
+    ButtonKind,
     ContactChanged,
     EndReason,
     FlowEnded,
@@ -26,6 +27,7 @@ from bot.engine.session import Session, is_expired
 __all__ = [
     "AnswerRecorded",
     "Button",
+    "ButtonKind",
     "ContactChanged",
     "EndReason",
     "EnglishPhrases",

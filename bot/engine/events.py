@@ -43,12 +43,19 @@ class MessageKind(enum.Enum):
     NOTICE = "notice"  # the bot's own remark: skipped question, thanks, giving up
 
 
+class ButtonKind(enum.Enum):
+    REPLY = "reply"  # pressing it sends ``reply``
+    TOGGLE = "toggle"  # pressing it ticks or unticks it; nothing is sent yet
+    DONE = "done"  # sends the ticked toggles' replies together, like "1 3"
+
+
 @dataclass(frozen=True)
 class Button:
     """A quick reply for channels that show buttons; pressing it sends ``reply``."""
 
     label: str
     reply: str
+    kind: ButtonKind = ButtonKind.REPLY
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,9 @@ class MessageOut:
     kind: MessageKind
     step_id: str | None = None
     buttons: tuple[Button, ...] = ()
+    # What a channel that shows ``buttons`` says instead of ``text``: the question
+    # without the numbered list the buttons repeat. None: ``text`` as it is.
+    beside_buttons: str | None = None
 
 
 @dataclass(frozen=True)

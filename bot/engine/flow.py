@@ -21,6 +21,10 @@ Value: TypeAlias = str | int | float | list[str]
 MAX_OPTIONS = 9
 """Options are numbered 1-9 so a reply is one keypress on any phone."""
 
+OPEN_POLLS = "polls"
+"""A flow a flow file's ``then`` (or a trigger) may start without defining it: the polls
+open right now, made by Parley from the database (bot/polls.py)."""
+
 
 @dataclass(frozen=True)
 class Localized:
@@ -40,6 +44,8 @@ class Option:
     label: Localized
     # Extra words accepted for this option, per language (e.g. "flat" for "Housing").
     words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Chosen only on its own in a multiple choice ("None of these").
+    exclusive: bool = False
 
 
 class OnFail(enum.Enum):

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from bot.engine.answers import Parsed, Problem, parse, parse_choice
 from bot.engine.env import Env
 from bot.engine.events import (
     AnswerRecorded,
     Button,
+    ButtonKind,
     ContactChanged,
     EndReason,
     FlowEnded,
@@ -47,6 +48,7 @@ from bot.engine.flow import (
     YesNoQuestion,
 )
 from bot.engine.session import Session
+from bot.lang.formats import listing
 from bot.lang.normalize import key
 
 _T = TypeVar("_T")
@@ -61,6 +63,15 @@ UCS-2, which every menu with a non-Latin name needs. Longer menus are paged. Eac
 is counted one unit longer, for the direction mark a line of another script may get."""
 
 NEXT_PAGE = "0"
+
+
+class Rendered(NamedTuple):
+    """A question as sent: ``text`` for a text message (SMS), ``buttons`` and what goes
+    beside them for a channel that shows buttons (Telegram)."""
+
+    text: str
+    buttons: tuple[Button, ...]
+    beside_buttons: str | None
 
 
 @dataclass(frozen=True)
@@ -128,8 +139,8 @@ class _Turn:
 
     def ask(self, session: Session, step: Step, page: int = 0) -> Turn:
         assert isinstance(step, Question)
-        text, buttons = self.render_question(step, session.language, page)
-        self.say(text, MessageKind.QUESTION, step, buttons)
+        text, buttons, beside = self.render_question(step, session.language, page)
+        self.say(text, MessageKind.QUESTION, step, buttons, beside)
         return self.finish(session.evolve(step_id=step.id, tries=0, page=page))
 
     def run_from(self, session: Session, position: int) -> Turn:
@@ -221,8 +232,11 @@ class _Turn:
         kind: MessageKind,
         step: Step | None = None,
         buttons: tuple[Button, ...] = (),
+        beside_buttons: str | None = None,
     ) -> None:
-        self.events.append(MessageOut(text, kind, step.id if step else None, buttons))
+        self.events.append(
+            MessageOut(text, kind, step.id if step else None, buttons, beside_buttons)
+        )
 
     def notice(self, language: str, message: str) -> None:
         self.say(self.phrase(language, message), MessageKind.NOTICE)
@@ -261,9 +275,7 @@ class _Turn:
         value: _T = found[1]
         return value
 
-    def render_question(
-        self, step: Question, language: str, page: int = 0
-    ) -> tuple[str, tuple[Button, ...]]:
+    def render_question(self, step: Question, language: str, page: int = 0) -> Rendered:
         return self.memo(
             (step.id, language, page), lambda: self._render_question(step, language, page)
         )
@@ -273,30 +285,41 @@ class _Turn:
         language = self.question_language(step, resident)
         return language, self.localize(step.text, language), self.choices(step, language, resident)
 
-    def _render_question(
-        self, step: Question, language: str, page: int
-    ) -> tuple[str, tuple[Button, ...]]:
+    def _render_question(self, step: Question, language: str, page: int) -> Rendered:
+        """The numbered list for a text message; for buttons, one screen of them (every
+        language at once, no pages), ticks and a Done button for several answers, and
+        the question without the list the buttons repeat."""
         resident = language
         language, prompt, labels = self.shown(step, resident)
         if labels is not None:
-            numbered = list(enumerate(labels, 1))
+            every = list(enumerate(labels, 1))
+            numbered = every
             extra: list[tuple[str, str]] = []
             if isinstance(step, LanguageQuestion):
                 pages = self.language_pages(step, resident)
-                numbered = [numbered[i] for i in pages[page % len(pages)]]
+                numbered = [every[i] for i in pages[page % len(pages)]]
                 if len(pages) > 1:
                     extra.append((NEXT_PAGE, self.more_languages(language)))
             lines = [prompt, *(f"{n}. {label}" for n, label in numbered)]
             lines += [f"{n}. {label}" for n, label in extra]
             if isinstance(step, ChoiceQuestion) and step.multiple:
                 lines.append(self.phrase(language, "You can choose more than one, like: 1 3"))
-            buttons = tuple(Button(label, str(n)) for n, label in numbered)
-            buttons += tuple(Button(label, n) for n, label in extra)
-            return "\n".join(lines), buttons
+                done = self.phrase(language, "Done")
+                ticks = tuple(Button(label, str(n), ButtonKind.TOGGLE) for n, label in every)
+                tick_them = self.phrase(
+                    language, "Tick one or more, then press %(done)s.", done=done
+                )
+                return Rendered(
+                    "\n".join(lines),
+                    (*ticks, Button(done, "", ButtonKind.DONE)),
+                    f"{prompt}\n{tick_them}",
+                )
+            buttons = tuple(Button(label, str(n)) for n, label in every)
+            return Rendered("\n".join(lines), buttons, prompt)
         if isinstance(step, ScaleQuestion):
             numbers = range(step.low, step.high + 1)
-            return prompt, tuple(Button(str(n), str(n)) for n in numbers)
-        return prompt, ()
+            return Rendered(prompt, tuple(Button(str(n), str(n)) for n in numbers), None)
+        return Rendered(prompt, (), None)
 
     def language_pages(self, step: LanguageQuestion, language: str) -> list[range]:
         """The language menu split into pages of at most :data:`MENU_PAGE_UNITS`."""
@@ -333,7 +356,7 @@ class _Turn:
     def parse(self, step: Question, text: str, language: str) -> Parsed | Problem:
         if isinstance(step, LanguageQuestion):
             menu = self.env.language_menu(language)
-            return parse_choice(menu.options, menu.words, False, text)
+            return parse_choice(menu.options, menu.words, False, text, (language,))
         return parse(step, text, (language,))
 
     def hint(self, step: Question, problem: Problem, language: str) -> str:
@@ -357,6 +380,14 @@ class _Turn:
                     yes=self.phrase(language, "Yes"),
                     no=self.phrase(language, "No"),
                 )
+            case ChoiceQuestion(options=options), Problem.EXCLUSIVE:
+                shown = self.question_language(step, language)
+                alone = [self.localize(o.label, shown) for o in options if o.exclusive]
+                return self.phrase(
+                    language,
+                    'You cannot choose "%(option)s" together with other answers.',
+                    option=listing(alone, shown),
+                )
             case ChoiceQuestion(multiple=True, options=options), _:
                 return self.phrase(
                     language,
@@ -368,14 +399,38 @@ class _Turn:
             case LanguageQuestion(), _:
                 return self._range_hint(language, 1, len(self.env.languages))
             case ScaleQuestion(low=low, high=high), _:
-                return self._range_hint(language, low, high)
+                return self._range_hint(language, low, high, fraction=problem is Problem.NOT_WHOLE)
             case NumberQuestion(minimum=low, maximum=high, decimals=decimals), _:
-                return self._range_hint(language, low, high, whole=not decimals)
+                return self._range_hint(
+                    language, low, high, not decimals, problem is Problem.NOT_WHOLE
+                )
         raise AssertionError(f"no hint for {type(step).__name__}")  # pragma: no cover
 
     def _range_hint(
-        self, language: str, low: float | None, high: float | None, whole: bool = True
+        self,
+        language: str,
+        low: float | None,
+        high: float | None,
+        whole: bool = True,
+        fraction: bool = False,
     ) -> str:
+        """The range a reply must be in; said to be whole numbers when the resident sent
+        a fraction ("2.5" to a question from 1 to 5, which 2.5 is within)."""
+        if fraction and low is not None and high is not None:
+            return self.phrase(
+                language,
+                "Please reply with a whole number from %(low)s to %(high)s.",
+                low=_number(low),
+                high=_number(high),
+            )
+        if fraction and low is not None:
+            return self.phrase(
+                language, "Please reply with a whole number of %(low)s or more.", low=_number(low)
+            )
+        if fraction and high is not None:
+            return self.phrase(
+                language, "Please reply with a whole number up to %(high)s.", high=_number(high)
+            )
         if low is not None and high is not None:
             return self.phrase(
                 language,
@@ -427,6 +482,6 @@ def _case_matches(
 
 def render_question(
     flow: Flow, step: Question, language: str, env: Env | None = None, page: int = 0
-) -> tuple[str, tuple[Button, ...]]:
+) -> Rendered:
     """A question as the resident gets it in ``language``: text, numbered options, buttons."""
     return _Turn(flow, env or Env(), datetime.min).render_question(step, language, page)

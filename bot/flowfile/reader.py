@@ -342,10 +342,11 @@ class FlowReader:
                 self.problem(at, f"option {index + 1} must be a map with 'id' and 'text'")
                 continue
             try:
-                self.unknown_keys(item, ("id", "text", "words"))
+                self.unknown_keys(item, ("id", "text", "words", "exclusive"))
                 option_id = self.identifier(item, "id", "option id")
                 label = self.text(item)
                 words = self.words(item)
+                exclusive = self.typed(item, "exclusive", bool, False, "true or false")
             except Skip:
                 continue
             if option_id in seen:
@@ -366,7 +367,7 @@ class FlowReader:
                         f"option '{option_id}': '{text}' also names option '{other}', "
                         "so a resident who sends it would always get the first",
                     )
-            options.append(Option(option_id, label, words))
+            options.append(Option(option_id, label, words, exclusive))
         return tuple(options)
 
     def branch(self, data: LineMap, common: dict[str, Any]) -> BranchStep:

@@ -36,8 +36,12 @@ _ARABIC_VARIANTS = str.maketrans(
     }
 )
 
-# Invisible characters that phones insert: zero-width joiners, bidi marks, BOM.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Invisible characters that phones insert: zero-width joiners, bidi marks, BOM; and the
+# emoji variation selectors and keycap frame that make "2" the key "2️⃣".
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufe0e\ufe0f\u20e3]"
+)
+_KEYCAP_TEN = str.maketrans({"\U0001f51f": "10"})
 _SPACES = re.compile(r"\s+")
 
 
@@ -68,7 +72,7 @@ def fold_digits(text: str) -> str:
 def fold(text: str) -> str:
     """Return the comparable form: case-folded, accent-free, ASCII digits, one space."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = _INVISIBLE.sub("", text)
+    text = _INVISIBLE.sub("", text).translate(_KEYCAP_TEN)
     text = fold_digits(text).translate(_PLAIN_LETTERS).translate(_ARABIC_VARIANTS)
     if not text.isascii():
         kept: list[str] = []

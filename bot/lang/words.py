@@ -5,12 +5,19 @@ because a resident may switch language or send the English carrier word ("STOP")
 after choosing another language. Yes/no words are matched in the contact's language
 and in English, plus common Latin-script spellings residents use on phones without
 their own keyboard ("tak", "haan", "naam").
+
+Numbers written as words ("two", "dos", "dwa", "the first one") come from num2words, in
+the languages it writes (not Urdu, Punjabi, Gujarati, Somali, Pashto or Tigrinya, where
+residents are understood by digits alone); each language's table is made once.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Mapping
+
+from num2words import CONVERTER_CLASSES, num2words  # type: ignore[import-untyped]
 
 from bot.lang.normalize import key
 
@@ -213,4 +220,79 @@ def yes_no_of(text: str, languages: Iterable[str]) -> bool | None:
         meaning = _YES_NO_INDEX.get(language, {}).get(folded)
         if meaning is not None:
             return meaning
+    return None
+
+
+# -- numbers written as words ------------------------------------------------------------
+
+CARDINALS_UP_TO = 100
+"""The largest number recognised when written as a word ("ninety-nine" years)."""
+ORDINALS_UP_TO = 20
+"""The largest ordinal recognised ("the first one"): more than any list of options."""
+
+# Where num2words has no converter under the shipped code itself.
+_NUM2WORDS_CODES: Mapping[str, tuple[str, ...]] = {"pt": ("pt", "pt_BR")}
+
+
+def _spellings(language: str, number: int, to: str) -> list[str]:
+    """``number`` as num2words writes it in ``language``; none when it cannot."""
+    found: list[str] = []
+    for code in _NUM2WORDS_CODES.get(language, (language,)):
+        if code not in CONVERTER_CLASSES:
+            continue
+        try:
+            written = num2words(number, lang=code, to=to)
+        except (NotImplementedError, OverflowError, TypeError, ValueError):
+            continue
+        if isinstance(written, str) and not written.isdigit():
+            found += [written, written.replace("-", " ")]
+    return found
+
+
+@functools.cache
+def _number_words(language: str) -> tuple[Mapping[str, int], Mapping[str, int]]:
+    """Folded cardinals (0-100) and ordinals (1-20) of ``language``, made once per
+    language from num2words; empty for a language it does not write."""
+    cardinals: dict[str, int] = {}
+    for number in range(CARDINALS_UP_TO + 1):
+        for word in _spellings(language, number, "cardinal"):
+            cardinals.setdefault(key(word), number)
+    ordinals: dict[str, int] = {}
+    for number in range(1, ORDINALS_UP_TO + 1):
+        for to in ("ordinal", "ordinal_num"):
+            for word in _spellings(language, number, to):
+                folded = key(word)
+                # Bengali ordinals are written as cardinals: a cardinal stays a cardinal.
+                if folded and folded not in cardinals:
+                    ordinals.setdefault(folded, number)
+    cardinals.pop("", None)
+    return cardinals, ordinals
+
+
+def writes_numbers(language: str) -> bool:
+    """Whether number words are understood in ``language`` (num2words knows it)."""
+    return bool(_number_words(language)[0])
+
+
+def _languages_and_english(languages: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*languages, "en")))
+
+
+def cardinal_of(text: str, languages: Iterable[str]) -> int | None:
+    """The number ``text`` spells out ("two", "dos", "dwa") in ``languages`` or English."""
+    folded = key(text)
+    for language in _languages_and_english(languages):
+        number = _number_words(language)[0].get(folded)
+        if number is not None:
+            return number
+    return None
+
+
+def ordinal_of(text: str, languages: Iterable[str]) -> int | None:
+    """The position ``text`` names ("first", "segundo", "2nd"), or None."""
+    folded = key(text)
+    for language in _languages_and_english(languages):
+        number = _number_words(language)[1].get(folded)
+        if number is not None:
+            return number
     return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.engine import Button
+from bot.engine import Button, ButtonKind
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,11 @@ def add_outbound_many(tx: sqlite3.Connection, batch: Sequence[NewOutbound], now:
 def _buttons(buttons: tuple[Button, ...]) -> str | None:
     if not buttons:
         return None
-    return json.dumps([[b.label, b.reply] for b in buttons], ensure_ascii=False)
+    rows = [
+        [b.label, b.reply] if b.kind is ButtonKind.REPLY else [b.label, b.reply, b.kind.value]
+        for b in buttons
+    ]
+    return json.dumps(rows, ensure_ascii=False)
 
 
 def withdraw_unsent(
@@ -189,7 +193,7 @@ def _queued(row: sqlite3.Row) -> QueuedMessage:
         row["channel"],
         row["address"],
         row["text"],
-        tuple(Button(label, reply) for label, reply in json.loads(row["buttons"] or "[]")),
+        tuple(_button(*saved) for saved in json.loads(row["buttons"] or "[]")),
         row["segments"],
         row["attempts"],
         bool(row["sendable"]),
@@ -300,3 +304,7 @@ def record_delivery(
         "SELECT contact_id FROM outbox WHERE provider_id = ?", (provider_id,)
     ).fetchone()
     return int(row[0]) if row else None
+
+
+def _button(label: str, reply: str, kind: str = ButtonKind.REPLY.value) -> Button:
+    return Button(label, reply, ButtonKind(kind))

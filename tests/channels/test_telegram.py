@@ -90,6 +90,11 @@ async def test_priorities_survey_over_a_webhook_with_buttons(
     keyboard = fake.to(CHAT)[3]["reply_markup"]["inline_keyboard"]  # "What should be fixed"
     assert [row[0]["text"] for row in keyboard][:2] == ["1. Housing", "2. Safety"]
     assert [row[0]["callback_data"] for row in keyboard][:2] == ["1", "2"]
+    assert texts[3].endswith("What should be fixed first?")  # the buttons are the list
+    for message in fake.to(CHAT):  # no option is said twice, as a line and as a button
+        keys = [k["text"] for row in (message["reply_markup"] or {}).get("inline_keyboard", [])
+                for k in row]  # fmt: skip
+        assert not set(keys) & set(message["text"].splitlines()), message["text"]
 
 
 async def test_priorities_survey_by_polling(
@@ -234,3 +239,92 @@ async def test_one_chat_gets_at_most_one_message_a_second(
     [other] = (m["id"] for m in fake.to(CHAT + 1))
     assert times[second] - times[first] >= 0.95  # the same chat: a second apart
     assert times[other] - times[first] < 0.5  # another chat did not wait for it
+
+
+# -- several answers: toggle buttons and Done ------------------------------------------
+
+
+async def _at_services(parley: Live, fake: FakeTelegram) -> dict[str, Any]:
+    """Play the survey by buttons up to its question with several answers; that message."""
+    for count, (kind, data) in enumerate(SURVEY[:6], 1):
+        if kind == "press":
+            update = parley.residents.press(CHAT, data, "en")
+        else:
+            update = parley.residents.message(CHAT, data, "en")
+        assert (await parley.telegram(update)).status_code == 200
+        await until_length(lambda: fake.to(CHAT), count)
+    return fake.to(CHAT)[-1]
+
+
+async def _press(parley: Live, fake: FakeTelegram, data: str) -> None:
+    """Press a button of the last message, as its keyboard is now."""
+    update = parley.residents.press(CHAT, data, "en", on=fake.to(CHAT)[-1])
+    assert (await parley.telegram(update)).status_code == 200
+
+
+def _keys(message: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k["text"], k["callback_data"]) for row in message["reply_markup"]["inline_keyboard"]
+            for k in row]  # fmt: skip
+
+
+async def test_several_answers_are_ticked_on_buttons_and_sent_with_done(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        question = await _at_services(parley, fake)
+        asked = len(fake.to(CHAT))
+        # The question and how to answer it; the options are the buttons, not lines too.
+        assert question["text"].endswith(
+            "Which services do you use?\nTick one or more, then press Done."
+        )
+        assert "1. " not in question["text"]
+        assert "like: 1 3" not in question["text"]
+        assert _keys(question) == [
+            ("1. Doctor (GP)", "tick:1"),
+            ("2. Library", "tick:2"),
+            ("3. Community centre", "tick:3"),
+            ("4. Food bank", "tick:4"),
+            ("5. None of these", "tick:5"),
+            ("Done", "done"),
+        ]
+        for count, data in enumerate(["tick:1", "tick:3", "tick:1", "tick:2"], 1):
+            await _press(parley, fake, data)
+            await until(lambda: len(fake.edits) == count)  # noqa: B023
+        ticked = fake.to(CHAT)[-1]
+        assert len(fake.to(CHAT)) == asked  # ticking says nothing
+        assert await parley.rows("SELECT 1 FROM answers WHERE step_id = 'services'") == []
+        assert [text for text, _ in _keys(ticked)][:3] == [
+            "1. Doctor (GP)",  # ticked, then unticked
+            "✅ 2. Library",
+            "✅ 3. Community centre",
+        ]
+        await _press(parley, fake, "done")
+        await until_length(lambda: fake.to(CHAT), asked + 1)
+        answers = await _answers(parley)
+        await until(lambda: len(fake.answered) == 5 + 5)  # every press answered
+    assert answers[-1] == ("services", ["library", "community_centre"])
+    assert fake.to(CHAT)[-1]["text"].startswith("How safe do you feel")
+
+
+async def test_done_with_none_of_these_and_another_is_refused_and_with_nothing_does_nothing(
+    tmp_path: Path, fake_telegram: tuple[FakeTelegram, str], live: Any
+) -> None:
+    fake, api = fake_telegram
+    async with live(live_settings(tmp_path, **telegram_env(api))) as parley:
+        await _at_services(parley, fake)
+        asked = len(fake.to(CHAT))
+        await _press(parley, fake, "done")  # nothing ticked: nothing to send
+        await until(lambda: len(fake.answered) == 5)
+        assert len(fake.to(CHAT)) == asked
+        await _press(parley, fake, "tick:1")
+        await until(lambda: len(fake.edits) == 1)
+        await _press(parley, fake, "tick:5")
+        await until(lambda: len(fake.edits) == 2)
+        await _press(parley, fake, "done")
+        await until_length(lambda: fake.to(CHAT), asked + 1)
+        answers = await _answers(parley)
+    assert fake.to(CHAT)[-1]["text"] == (
+        'You cannot choose "None of these" together with other answers.'
+    )
+    assert [step for step, _ in answers] == ["top_issue", "housing_problem"]

@@ -219,10 +219,15 @@ def test_number_within_bounds(reply: str, number: int) -> None:
 
 @pytest.mark.parametrize(
     "reply",
-    ["-1", "100", "12.5", "12,5", "12 or 13", "between 10 and 20", "twelve", "a lot", "1,000"],
+    ["-1", "100", "12 or 13", "between 10 and 20", "a hundred and one", "a lot", "1,000"],
 )
 def test_number_rejected(reply: str) -> None:
     assert _parse(YEARS, reply) is NU
+
+
+@pytest.mark.parametrize("reply", ["12.5", "12,5", "2.5"])
+def test_a_fraction_for_a_whole_number_is_told_apart(reply: str) -> None:
+    assert _parse(YEARS, reply) is Problem.NOT_WHOLE
 
 
 @pytest.mark.parametrize("reply", ["", "   "])
@@ -318,7 +323,6 @@ def test_scale_within_range(question: ScaleQuestion, reply: str, number: int) ->
     [
         (FIVE, "0"),
         (FIVE, "6"),
-        (FIVE, "3.5"),
         (FIVE, "4/5"),
         (FIVE, "3 or 4"),
         (FIVE, "good"),
@@ -328,6 +332,10 @@ def test_scale_within_range(question: ScaleQuestion, reply: str, number: int) ->
 )
 def test_scale_out_of_range(question: ScaleQuestion, reply: str) -> None:
     assert _parse(question, reply) is NU
+
+
+def test_a_fraction_on_a_scale_is_told_apart() -> None:
+    assert _parse(FIVE, "3.5") is Problem.NOT_WHOLE
 
 
 @pytest.mark.parametrize("reply", ["0" * 15 + "3", "0" * 400 + "3", "3" * 16])

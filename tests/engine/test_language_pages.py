@@ -60,6 +60,6 @@ def test_a_short_menu_is_not_paged() -> None:
     env = Env(languages={code: ENV.languages[code] for code in ("en", "pl", "ar")})
     question = FLOWS["language"].steps[0]
     assert isinstance(question, LanguageQuestion)
-    text, buttons = render_question(FLOWS["language"], question, "en", env)
+    text, buttons, _ = render_question(FLOWS["language"], question, "en", env)
     assert "0. " not in text
     assert [b.reply for b in buttons] == ["1", "2", "3"]

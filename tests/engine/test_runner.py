@@ -109,6 +109,7 @@ def test_message_then_question_in_one_turn() -> None:
             MessageKind.QUESTION,
             "q",
             (Button("Alpha", "1"), Button("Beta", "2")),
+            "Pick one",  # beside the buttons, the list is not repeated
         ),
     )
     assert turn.session == Session(
@@ -153,6 +154,7 @@ def test_yes_no_and_scale_questions_offer_buttons() -> None:
             MessageKind.QUESTION,
             "ok",
             (Button("Yes", "1"), Button("No", "2")),
+            "OK?",
         ),
     )
     second = reply(flow, first.session, "yes")
@@ -324,6 +326,7 @@ def test_skip_after_the_last_attempt() -> None:
             MessageKind.QUESTION,
             "q2",
             (Button("Yes", "1"), Button("No", "2")),
+            "Second?",
         ),
     )
     assert not any(isinstance(e, AnswerRecorded) for t in turns for e in t.events)

@@ -38,6 +38,7 @@ class FakeTelegram:
     files: list[dict[str, Any]] = field(default_factory=list)  # sendPhoto, sendDocument
     attempts: list[tuple[float, int]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)  # callback query ids answered
+    edits: list[dict[str, Any]] = field(default_factory=list)  # editMessageReplyMarkup calls
     webhook: dict[str, Any] | None = None
     too_fast: int = 0
     updates: list[dict[str, Any]] = field(default_factory=list)  # for getUpdates
@@ -79,6 +80,8 @@ class FakeTelegram:
             return _ok(True)
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
+        if method == "editMessageReplyMarkup":
+            return self._edit(params)
         if method == "sendMessage":
             return self._send(params)
         return _error(404, "Not Found: method not found")
@@ -113,6 +116,18 @@ class FakeTelegram:
         return _ok({"message_id": message_id, "date": int(time.time()),
                     "chat": {"id": chat_id, "type": "private"}})  # fmt: skip
 
+    def _edit(self, params: dict[str, str]) -> Response:
+        """A new keyboard for a message already sent: the chat shows it from now on."""
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        markup = json.loads(params["reply_markup"]) if "reply_markup" in params else None
+        self.edits.append({"chat_id": chat_id, "id": message_id, "reply_markup": markup})
+        for message in self.sent:
+            if message["chat_id"] == chat_id and message["id"] == message_id:
+                message["reply_markup"] = markup
+                return _ok({**_message(chat_id, message_id, message["text"]),
+                            "reply_markup": markup})  # fmt: skip
+        return _error(400, "Bad Request: message to edit not found")
+
     def _send(self, params: dict[str, str]) -> Response:
         now = time.monotonic()
         if self._bucket.over():
@@ -138,6 +153,15 @@ class FakeTelegram:
                 "text": params["text"],
             }
         )
+
+
+def _message(chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private"},
+        "text": text,
+    }
 
 
 def _ok(result: Any) -> Response:
@@ -176,8 +200,21 @@ class Residents:
             },
         }
 
-    def press(self, chat_id: int, data: str, language: str | None = None) -> dict[str, Any]:
+    def press(
+        self,
+        chat_id: int,
+        data: str,
+        language: str | None = None,
+        on: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A press of the button with callback ``data``; ``on`` is the sent message (as
+        :attr:`FakeTelegram.sent` holds it) whose keyboard it is, sent back as Telegram does."""
         update_id = next(self._ids)
+        message = _message(chat_id, 1, "question")
+        if on is not None:
+            message = _message(chat_id, on["id"], on["text"])
+            if on["reply_markup"] is not None:
+                message["reply_markup"] = on["reply_markup"]
         return {
             "update_id": update_id,
             "callback_query": {
@@ -185,12 +222,7 @@ class Residents:
                 "from": self._user(chat_id, language),
                 "chat_instance": "ci",
                 "data": data,
-                "message": {
-                    "message_id": 1,
-                    "date": int(time.time()),
-                    "chat": {"id": chat_id, "type": "private"},
-                    "text": "question",
-                },
+                "message": message,
             },
         }
 

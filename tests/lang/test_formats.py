@@ -231,6 +231,6 @@ def test_a_poll_says_when_voting_closes_in_the_residents_language(
     flow = as_flow(poll, env)
     question = flow.steps[0]
     assert isinstance(question, ChoiceQuestion)
-    text, _ = render_question(flow, question, language, env)
+    text = render_question(flow, question, language, env).text
     park, library = (option.texts[language] for option in poll.options)
     assert text.split("\n") == [poll.question[language], closing, f"1. {park}", f"2. {library}"]
