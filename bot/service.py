@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -505,12 +505,8 @@ class _Handling:
         if first:
             self.say(self.sentence("Thank you for voting!"))
             return True
-        # Said in the language the poll was asked in, so the labels are never foreign.
-        language = self.language
-        if not all(language in option.label.texts for option in question.options):
-            language = flow.language
         chosen = parsed.value if isinstance(parsed.value, list) else [parsed.value]
-        labels = [o.label.texts[language] for o in question.options if o.id in chosen]
+        language, labels = self.vote_labels(flow, chosen)
         self.say(
             self.service.env.phrases.text(
                 language,
@@ -519,6 +515,32 @@ class _Handling:
             )
         )
         return True
+
+    def vote_labels(self, flow: Flow, chosen: Collection[object]) -> tuple[str, list[str]]:
+        """The language to speak of a vote in, and the chosen options' labels in it: the
+        resident's when the poll has it, else the poll's own, so labels are never foreign."""
+        question = flow.steps[0]
+        assert isinstance(question, ChoiceQuestion)
+        language = self.language
+        if not all(language in option.label.texts for option in question.options):
+            language = flow.language
+        return language, [o.label.texts[language] for o in question.options if o.id in chosen]
+
+    def vote_so_far(self, flow: Flow) -> None:
+        """Asked again a poll they voted in (from the menu, say), a resident is told their
+        vote first; their answer replaces it (one vote each, the last counting)."""
+        poll_id = polls.poll_id_of(flow.id)
+        choice = polls.choice_of(self.tx, poll_id, self.contact.id) if poll_id else None
+        if not choice:
+            return
+        language, labels = self.vote_labels(flow, choice)
+        self.say(
+            self.service.env.phrases.text(
+                language,
+                "Your vote so far: %(choice)s. Answer again to change it.",
+                choice=formats.listing(labels, language),
+            )
+        )
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -572,7 +594,9 @@ class _Handling:
         return flow
 
     def start(self, flow_id: str, parent_id: int | None = None) -> None:
-        flow = self.service.flows[flow_id]
+        flow = self.service.book.get(self.tx, flow_id)  # a file's, a poll's, the open polls
+        assert flow is not None, f"no flow '{flow_id}': flows and triggers are checked at load"
+        self.vote_so_far(flow)
         turn = advance(flow, None, Start(self.language), self.now, self.service.env)
         session_id = sessions.create(self.tx, self.contact.id, turn.session, self.now, parent_id)
         self.apply(SessionRow(session_id, self.contact.id, turn.session, parent_id), flow, turn)
@@ -655,6 +679,7 @@ class _Handling:
                 value,
                 language,
                 self.now,
+                region=self.service.settings.region,
                 session_id=session_id,
                 inbound_id=self.inbound.id if self.inbound else None,
             )
@@ -663,7 +688,6 @@ class _Handling:
             )
             self.say(ideas.saved_text(self.service.env, language, idea))
         elif isinstance(step, ChoiceQuestion) and step_id == "category" and isinstance(value, str):
-                region=self.service.settings.region,
             earlier = ideas_store.of_session(self.tx, session_id)
             if earlier is not None:
                 ideas_store.set_category(self.tx, earlier.id, value)
@@ -703,6 +727,10 @@ class _Handling:
 
     # -- the reply ---------------------------------------------------------------------
 
+    def shows_buttons(self) -> bool:
+        """Whether the contact's channel shows a question's buttons (Telegram does)."""
+        return self.contact.channel in BUTTON_CHANNELS
+
     def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
         self.reply.texts.append(text)
         if buttons:
@@ -727,10 +755,6 @@ class _Handling:
             ),
             self.now,
         )
-    def shows_buttons(self) -> bool:
-        """Whether the contact's channel shows a question's buttons (Telegram does)."""
-        return self.contact.channel in BUTTON_CHANNELS
-
         for attachment in self.reply.attachments:
             messages.add_outbound(
                 self.tx,
