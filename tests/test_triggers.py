@@ -135,13 +135,11 @@ async def test_idea_starts_the_idea_flow_ending_a_survey(harness: Harness) -> No
     assert answer == {"step_id": "idea", "raw": "A bench by the bus stop"}
 
 
-async def test_vote_and_poll_are_both_words_of_the_poll(harness: Harness) -> None:
+async def test_vote_and_poll_are_both_words_of_the_open_polls(harness: Harness) -> None:
     await say_all(harness, ["hi", "1", "1"])
-    await harness.send("VOTE")
-    assert (await session_flows(harness))[-1] == ("poll_fund", "active")
-    await harness.send("poll")
-    flows = await session_flows(harness)
-    assert flows[-2:] == [("poll_fund", "expired"), ("poll_fund", "active")]
+    assert await harness.send("VOTE") == ["There is no poll open right now."]
+    assert (await session_flows(harness))[-1] == ("polls", "completed")
+    assert await harness.send("poll") == ["There is no poll open right now."]
 
 
 async def test_an_opted_out_resident_is_not_signed_up_by_a_trigger(harness: Harness) -> None:
@@ -264,7 +262,7 @@ def test_the_bundled_triggers_are_good(flows: Mapping[str, Flow]) -> None:
     text = (REPO / "flows" / TRIGGERS_FILE).read_text(encoding="utf-8")
     triggers, problems = read_triggers(text, PATH, flows)
     assert problems == []
-    assert [t.flow for t in triggers.all] == ["welcome", "idea", "poll_fund"]
+    assert [t.flow for t in triggers.all] == ["welcome", "idea", "polls"]
     welcome = triggers.all[0]
     assert welcome.field == "area"
     assert welcome.codes["north"] == "North"

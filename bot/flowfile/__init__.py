@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.engine.flow import EndStep, Flow
+from bot.engine.flow import OPEN_POLLS, EndStep, Flow
 from bot.errors import FlowError
 from bot.flowfile.checks import check_graph
 from bot.flowfile.reader import FlowReader
@@ -74,7 +74,9 @@ def _check_links(flows: Mapping[str, Flow]) -> list[str]:
     problems = []
     for flow in flows.values():
         for step in flow.steps:
-            if isinstance(step, EndStep) and step.then and step.then not in flows:
+            if not isinstance(step, EndStep) or not step.then:
+                continue
+            if step.then not in flows and step.then != OPEN_POLLS:
                 problems.append(
                     f"{flow.path}:{step.line}: step '{step.id}': starts unknown flow '{step.then}'"
                 )

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from bot.engine.flow import Flow, Question, TextQuestion
+from bot.engine.flow import OPEN_POLLS, Flow, Question, TextQuestion
 from bot.errors import FlowError
 from bot.flowfile.reader import FlowReader, Skip
 from bot.flowfile.yamllines import (
@@ -89,7 +89,7 @@ def _all_words(trigger: Trigger) -> list[str]:
 def _read_trigger(reader: FlowReader, item: LineMap, flows: Mapping[str, Flow]) -> Trigger:
     reader.unknown_keys(item, TRIGGER_KEYS)
     flow_id = reader.identifier(item, "flow", "flow id")
-    if flow_id not in flows:
+    if flow_id not in flows and flow_id != OPEN_POLLS:
         raise reader.fail(item.line_of("flow"), f"there is no flow '{flow_id}'")
     if not isinstance(item.get("words"), dict) or not item["words"]:
         raise reader.fail(item.line, "'words' must map a language to a list, like en: [join]")
