@@ -31,14 +31,16 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def parley(tmp_path: Path, *args: str) -> Result:
-    """Run ``parley ARGS`` on ``tmp_path/parley.db``, as an organiser at the command line."""
+def parley(tmp_path: Path, *args: str, answer: str | None = None) -> Result:
+    """Run ``parley ARGS`` on ``tmp_path/parley.db``, as an organiser at the command line,
+    typing ``answer`` to any question it asks."""
     config = tmp_path / "parley.toml"
     if not config.exists():
         config.write_text("[parley]\n", encoding="utf-8")
     return CliRunner().invoke(
         main,
         ["--config", str(config), *args],
+        input=answer,
         env={"PARLEY_DATABASE": str(tmp_path / "parley.db")},
     )
 
