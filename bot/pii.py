@@ -10,6 +10,7 @@ miss exposes a resident; but flagging every run of digits ("ages 16-29", "2024-2
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -111,6 +112,7 @@ def _phone_numbers(plain: str, region: str) -> list[tuple[int, int]]:
     return spans
 
 
+@functools.cache
 def _trunk_prefix(region: str) -> str | None:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     return metadata.national_prefix if metadata is not None else None
