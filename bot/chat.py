@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
@@ -97,3 +99,35 @@ def _read_line(source: TextIO, interactive: bool) -> str | None:
             return None
     line = source.readline()
     return line.rstrip("\r\n") if line else None
+
+
+def chat_log(database: Path) -> Path:
+    """Where the simulator's log lines go: a file beside its database."""
+    return database.parent / "parley-chat.log"
+
+
+@contextlib.contextmanager
+def logs_aside(database: Path, verbose: bool) -> Iterator[None]:
+    """Keep log lines out of the conversation while the simulator runs.
+
+    The terminal is the resident's phone: a WARNING printed between two bot messages
+    reads as one of them. Log lines go to :func:`chat_log` instead (the file is made only
+    when something is logged), unless ``-v`` asked for them on the terminal."""
+    if verbose:
+        yield
+        return
+    root = logging.getLogger()
+    terminal = [h for h in root.handlers if isinstance(h, logging.StreamHandler)]
+    terminal = [h for h in terminal if not isinstance(h, logging.FileHandler)]
+    aside = logging.FileHandler(chat_log(database), encoding="utf-8", delay=True)
+    aside.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for handler in terminal:
+        root.removeHandler(handler)
+    root.addHandler(aside)
+    try:
+        yield
+    finally:
+        root.removeHandler(aside)
+        aside.close()
+        for handler in terminal:
+            root.addHandler(handler)

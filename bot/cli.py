@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.chat import chat
+from bot.chat import chat, chat_log, logs_aside
 from bot.cli_common import Parley, TextFile, check_languages, run_async, settings_of
 from bot.cli_community import COMMUNITY_COMMANDS
 from bot.cli_exports import EXPORT_COMMANDS
@@ -84,11 +84,13 @@ def _chat(ctx: click.Context, channel: str, address: str | None, language: str |
     if interactive:
         click.echo(
             f"Parley simulator ({channel}), database {settings.database}.\n"
-            "Type as a resident would; send HELP, LANGUAGE or STOP any time. Ctrl-D to quit.",
+            "Type as a resident would; send HELP, LANGUAGE or STOP any time. Ctrl-D to quit.\n"
+            f"Log lines go to {chat_log(settings.database)} (-v: here).",
             err=True,
         )
     address = address or SIMULATED_ADDRESSES[channel]
-    run_async(chat(settings, channel, address, language, sys.stdin, sys.stdout, interactive))
+    with logs_aside(settings.database, bool(ctx.obj.get("verbose"))):
+        run_async(chat(settings, channel, address, language, sys.stdin, sys.stdout, interactive))
 
 
 @main.command()

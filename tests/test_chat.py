@@ -30,3 +30,23 @@ def test_chat_shows_only_the_simulated_residents_messages(tmp_path: Path) -> Non
     ben = parley(tmp_path, "chat", "--from", BEN, stdin="hi\n", env=quiet_off)
     assert ben.returncode == 0, ben.stderr
     assert NOTICE not in ben.stdout
+
+
+def test_log_lines_go_to_a_file_not_into_the_conversation(tmp_path: Path) -> None:
+    """A resident's /poll is refused and logged at WARNING: the line goes beside the
+    database, never between the bot's messages (stdout) or onto the terminal (stderr)."""
+    script = "/start\n1\n/poll\n"
+    result = parley(tmp_path, "chat", "--channel", "telegram", "--from", "5550001", stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "Sorry, that is only for staff." in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+    assert "staff command /poll refused" in (tmp_path / "parley-chat.log").read_text("utf-8")
+
+
+def test_with_verbose_the_log_lines_are_on_stderr_still_apart_from_the_chat(
+    tmp_path: Path,
+) -> None:
+    result = parley(tmp_path, "-v", "chat", "--channel", "telegram", stdin="/poll\n")
+    assert result.returncode == 0, result.stderr
+    assert "WARNING bot.service: staff command /poll refused" in result.stderr
+    assert "WARNING" not in result.stdout

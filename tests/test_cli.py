@@ -93,7 +93,8 @@ def test_chat_in_polish_with_lang_option(tmp_path: Path) -> None:
     result = parley(tmp_path, "chat", "--lang", "pl", "--channel", "telegram", stdin="hej\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Witamy")
-    assert "[Polski] [English] [Română]" in result.stdout  # buttons, its language first
+    assert "[1. Polski] [2. English] [3. Română]" in result.stdout  # buttons, Polish first
+    assert "\n1. Polski" not in result.stdout  # the buttons are the list: not said twice
 
 
 def test_run_without_providers_at_a_terminal_starts_the_simulator(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.engine import Button
+from bot.engine import Button, ButtonKind
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,11 @@ class Channel(Protocol):
     async def send(self, message: Outbound) -> str:
         """Deliver ``message``; return the provider's id for it. Raise ChannelError."""
         ...
+
+
+def button_text(button: Button) -> str:
+    """What a button shows: "1. Housing" for an option (its number, which can be typed
+    too), the label alone for Done or a button that sends its own label ("4")."""
+    if button.kind is ButtonKind.DONE or button.label == button.reply:
+        return button.label
+    return f"{button.reply}. {button.label}"

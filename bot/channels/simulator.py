@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from bot.channels.base import Outbound
+from bot.channels.base import Outbound, button_text
 
 
 class SimulatorChannel:
@@ -31,8 +31,9 @@ class SimulatorChannel:
 
 
 def render(message: Outbound, buttons: bool) -> str:
-    """How a message looks on the simulated phone; buttons as [1] [2] on Telegram."""
+    """How a message looks on the simulated phone; buttons as [1. Yes] [2. No] on
+    Telegram (ticks cannot be pressed here: type the numbers, like 1 3)."""
     if buttons and message.buttons:
-        row = " ".join(f"[{b.label}]" for b in message.buttons)
+        row = " ".join(f"[{button_text(b)}]" for b in message.buttons)
         return f"{message.text}\n{row}"
     return message.text

@@ -34,7 +34,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Inbound, Outbound
+from bot.channels.base import Inbound, Outbound, button_text
 from bot.engine import Button, ButtonKind
 from bot.errors import ChannelError, TryAgain, Undeliverable
 from bot.settings import TelegramSettings
@@ -188,13 +188,10 @@ def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
 
 
 def _key(button: Button) -> InlineKeyboardButton:
-    label = button.label if button.label == button.reply else f"{button.reply}. {button.label}"
-    match button.kind:
-        case ButtonKind.TOGGLE:
-            return InlineKeyboardButton(label, callback_data=TICK_DATA + button.reply)
-        case ButtonKind.DONE:
-            return InlineKeyboardButton(button.label, callback_data=DONE_DATA)
-    return InlineKeyboardButton(label, callback_data=button.reply)
+    data = {ButtonKind.TOGGLE: TICK_DATA + button.reply, ButtonKind.DONE: DONE_DATA}
+    return InlineKeyboardButton(
+        button_text(button), callback_data=data.get(button.kind, button.reply)
+    )
 
 
 def ticked(markup: InlineKeyboardMarkup, data: str) -> InlineKeyboardMarkup:

@@ -15,6 +15,8 @@ from bot.engine.flow import (
     Value,
     YesNoQuestion,
 )
+from bot.lang import words
+from bot.lang.words import writes_numbers
 
 NU = Problem.NOT_UNDERSTOOD
 
@@ -451,3 +453,108 @@ def test_menu_numbers_win_over_options_labelled_with_digits() -> None:
     kids = ChoiceQuestion(id="kids", text=_text("How many children?"), options=options)
     assert [_parse(kids, str(n)) for n in (1, 2, 3, 4)] == ["k0", "k1", "k2", "k3"]
     assert _parse(kids, "3 or more") == "k3"  # a label that is not a bare number still counts
+
+
+# -- what people type: keycaps, number words, ordinals, exclusive options ----------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "languages", "value"),
+    [
+        ("2️⃣", ("en",), "safety"),  # keycap: 2, variation selector, enclosing keycap
+        ("2\u20e3", ("en",), "safety"),  # the keycap without its variation selector
+        ("two", ("en",), "safety"),
+        ("Two.", ("en",), "safety"),
+        ("dos", ("es",), "safety"),
+        ("dwa", ("pl",), "safety"),
+        ("doi", ("ro",), "safety"),
+        ("два", ("uk",), "safety"),
+        ("دو", ("fa",), "safety"),
+        ("اثنان", ("ar",), "safety"),
+        ("three", ("pl",), "transport"),  # English is understood in every language
+        ("the first one", ("en",), "housing"),
+        ("The second one, please", ("en",), "safety"),
+        ("2nd", ("en",), "safety"),
+        ("third", ("en",), "transport"),
+        ("el segundo", ("es",), "safety"),
+        ("pierwszy", ("pl",), "housing"),
+        ("al doilea", ("ro",), "safety"),
+        ("другий", ("uk",), "safety"),
+    ],
+)
+def test_numbers_people_type_pick_an_option(
+    reply: str, languages: tuple[str, ...], value: str
+) -> None:
+    assert parse(CHOICE, reply, languages) == Parsed(value)
+
+
+@pytest.mark.parametrize(
+    ("reply", "languages"),
+    [
+        ("five", ("en",)),  # there are four options
+        ("dos", ("en",)),  # Spanish words are Spanish residents' words only
+        ("the first one or the second", ("en",)),  # two positions: not one answer
+        ("the first thing I want to say is more buses", ("en",)),  # a sentence, not a choice
+    ],
+)
+def test_number_words_that_name_no_single_option_are_not_understood(
+    reply: str, languages: tuple[str, ...]
+) -> None:
+    assert parse(CHOICE, reply, languages) is NU
+
+
+def test_several_options_by_keycaps_and_words() -> None:
+    assert parse(MULTIPLE, "1️⃣ 3️⃣", ("en",)) == Parsed(["housing", "transport"])
+    assert parse(MULTIPLE, "one, three", ("en",)) == Parsed(["housing", "transport"])
+    assert parse(MULTIPLE, "jeden dwa", ("pl",)) == Parsed(["housing", "safety"])
+
+
+@pytest.mark.parametrize("language", ["ur", "pa", "gu", "so", "ps", "ti"])
+def test_languages_num2words_does_not_write_fall_back_to_digits_and_english(
+    language: str,
+) -> None:
+    assert not writes_numbers(language)
+    assert parse(CHOICE, "2", (language,)) == Parsed("safety")
+    assert parse(CHOICE, "two", (language,)) == Parsed("safety")
+    assert parse(CHOICE, "dwa", (language,)) is NU
+
+
+def test_number_words_answer_number_scale_and_yes_no_questions() -> None:
+    assert parse(YEARS, "twelve", ("en",)) == Parsed(12)
+    assert parse(YEARS, "ninety-nine", ("en",)) == Parsed(99)
+    assert parse(YEARS, "doce", ("es",)) == Parsed(12)
+    assert parse(FIVE, "four", ("en",)) == Parsed(4)
+    assert parse(FIVE, "4️⃣", ("en",)) == Parsed(4)
+    assert parse(YESNO, "one", ("en",)) == Parsed("yes")
+    assert parse(YESNO, "1️⃣", ("en",)) == Parsed("yes")
+
+
+def test_number_word_tables_are_made_once_not_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse(CHOICE, "dos", ("es",)) == Parsed("safety")  # the Spanish table is made
+
+    def unreachable(*args: object, **kwargs: object) -> str:
+        raise AssertionError("num2words called while parsing a reply")
+
+    monkeypatch.setattr(words, "num2words", unreachable)
+    assert parse(CHOICE, "tres", ("es",)) == Parsed("transport")
+    assert parse(CHOICE, "el primero", ("es",)) == Parsed("housing")
+
+
+WITH_NONE = ChoiceQuestion(
+    id="services",
+    text=_text("Which?"),
+    options=(*OPTIONS, Option("none", _text("None of these"), exclusive=True)),
+    multiple=True,
+)
+
+
+@pytest.mark.parametrize("reply", ["1 3 5", "5 1", "none, 2", "5️⃣ 1️⃣"])
+def test_an_exclusive_option_with_others_is_refused(reply: str) -> None:
+    assert parse(WITH_NONE, reply, ("en",)) is Problem.EXCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("reply", "value"), [("5", ["none"]), ("none", ["none"]), ("5 5", ["none"])]
+)
+def test_an_exclusive_option_alone_is_an_answer(reply: str, value: list[str]) -> None:
+    assert parse(WITH_NONE, reply, ("en",)) == Parsed(value)

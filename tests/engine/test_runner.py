@@ -283,6 +283,43 @@ def test_reply_updates_the_session_time() -> None:
             "3",
             "Please reply with a number from 1 to 2.",
         ),
+        # A fraction, within the range: the hint says a whole number is wanted, and the
+        # question's own range (never a range 2.5 is already inside of, unexplained).
+        (
+            "- {id: q, type: number, min: 0, max: 99, text: 'Years?'}",
+            "2.5",
+            "Please reply with a whole number from 0 to 99.",
+        ),
+        (
+            "- {id: q, type: number, min: 1, text: 'Rooms?'}",
+            "2,5",
+            "Please reply with a whole number of 1 or more.",
+        ),
+        (
+            "- {id: q, type: number, max: 10, text: 'Kids?'}",
+            "2.5",
+            "Please reply with a whole number up to 10.",
+        ),
+        (
+            "- {id: q, type: scale, text: Rate}",
+            "2.5",
+            "Please reply with a whole number from 1 to 5.",
+        ),
+        (CHOICE_4, "2.5", "Please reply with a number from 1 to 4."),
+        (
+            """
+            - id: q
+              type: choice
+              multiple: true
+              text: Which?
+              options:
+                - {id: a, text: Alpha}
+                - {id: b, text: Beta}
+                - {id: none, text: None of these, exclusive: true}
+            """,
+            "1 3",
+            'You cannot choose "None of these" together with other answers.',
+        ),
     ],
 )
 def test_hint_after_a_reply_not_understood(steps: str, bad_reply: str, hint: str) -> None:
