@@ -86,7 +86,8 @@ def commands(
 PATH_OPTIONS = {"--output", "--file", "--chart", "--quotas", "--config", "--folder"}
 BROKEN = "key: [unclosed\n\t- : : ,,,\n= = =\n"  # neither YAML, nor TOML, nor quotas CSV
 NOT_UTF8 = b"\xff\xfe\x00\x9c broken \x81\n"
-EXTRA: dict[tuple[str, ...], list[str]] = {("export",): ["--flow", "welcome"]}  # an export that gets as far as its file
+# An export that gets as far as its file.
+EXTRA: dict[tuple[str, ...], list[str]] = {("export",): ["--flow", "welcome"]}
 
 
 def path_params(command: click.Command) -> list[click.Parameter]:
@@ -510,3 +511,17 @@ def test_unknown_ids_list_the_latest_few_when_there_are_many(tmp_path: Path) -> 
         "there is no poll 99; the latest polls: 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"
     )
     assert unknown("panel", 9, []) == "there is no panel 9; there are no panels yet"
+
+
+@pytest.mark.parametrize("command", [["chat"], ["answers"], ["polls"], ["export", "contacts"]])
+def test_a_database_file_that_is_not_one_is_one_line_and_the_process_ends(
+    tmp_path: Path, command: list[str]
+) -> None:
+    from tests.test_cli import parley as parley_process  # a real process: it must end
+
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("just some notes\n" * 100, encoding="utf-8")
+    environment = {"PARLEY_DATABASE": str(not_a_database)}
+    result = parley_process(tmp_path, *command, stdin="hi\n", env=environment)
+    assert result.returncode == 1
+    assert result.stderr == "Error: the database (PARLEY_DATABASE): file is not a database\n"

@@ -136,13 +136,17 @@ class Database:
         """Open (creating if needed, owner-only) and migrate the database at ``path``."""
         make_private(path)
         connection = await aiosqlite.connect(path, isolation_level=None)
-        connection.row_factory = aiosqlite.Row
-        await connection.execute("PRAGMA journal_mode = WAL")
-        await connection.execute("PRAGMA foreign_keys = ON")
-        await connection.execute("PRAGMA synchronous = NORMAL")
-        await connection.execute("PRAGMA busy_timeout = 5000")
-        database = cls(connection, path)
-        await database._migrate()
+        try:
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+            await connection.execute("PRAGMA busy_timeout = 5000")
+            database = cls(connection, path)
+            await database._migrate()
+        except BaseException:  # not a database, say: its thread must not keep us running
+            await connection.close()
+            raise
         return database
 
     async def _migrate(self) -> None:
