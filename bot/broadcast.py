@@ -20,6 +20,7 @@ from datetime import datetime
 from functools import partial
 
 from bot.audience import Recipient
+from bot.channels.base import shown_text
 from bot.channels.segments import SEGMENTED_CHANNELS, as_sent
 from bot.engine import (
     Button,
@@ -104,7 +105,8 @@ class Rendering:
     def of_turn(self, turn: Turn, language: str, channel: str) -> Outgoing:
         said = turn.messages
         buttons = next((m.buttons for m in reversed(said) if m.buttons), ())
-        return self._compose([m.text for m in said], buttons, channel, language)
+        texts = [shown_text(m, channel) for m in said]  # no list beside buttons
+        return self._compose(texts, buttons, channel, language)
 
     def _compose(
         self,

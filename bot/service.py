@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot import ideas, panels, staff
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, shown_text
 from bot.channels.segments import as_sent
 from bot.engine import (
     AnswerRecorded,
@@ -57,8 +57,6 @@ _DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")
 WELCOME_BACK_AFTER = timedelta(days=30)
 """A resident who writes after this long away is greeted before anything else."""
 
-BUTTON_CHANNELS = frozenset({"telegram"})
-"""Channels that show a question's options as buttons, so its text leaves them out."""
 MAX_CHAINED_FLOWS = 5
 """How many flows one message may start through ``then``, against accidental cycles."""
 
@@ -619,10 +617,9 @@ class _Handling:
         ended: FlowEnded | None = None
         for event in turn.events:
             match event:
-                case MessageOut(text=text, buttons=buttons, beside_buttons=beside):
+                case MessageOut(buttons=buttons):
                     # With buttons on screen, the numbered list would say it all twice.
-                    shown = beside if beside is not None and self.shows_buttons() else text
-                    self.say(shown, buttons)
+                    self.say(shown_text(event, self.contact.channel), buttons)
                 case AnswerRecorded(step_id=step_id, value=value, raw=raw):
                     self.record(
                         row.id, flow, step_id, value, raw, turn.session.language, inbound_id
@@ -726,10 +723,6 @@ class _Handling:
             self.idea_answer(session_id, flow, step_id, value, language)
 
     # -- the reply ---------------------------------------------------------------------
-
-    def shows_buttons(self) -> bool:
-        """Whether the contact's channel shows a question's buttons (Telegram does)."""
-        return self.contact.channel in BUTTON_CHANNELS
 
     def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
         self.reply.texts.append(text)

@@ -156,6 +156,7 @@ async def test_residents_vote_by_number_letter_word_and_button(office: Harness) 
     )
     [telegram] = to(office, "1005")
     assert [button.label for button in telegram.buttons] == ["Monday", "Wednesday", "Friday"]
+    assert telegram.text == "Which evening should the youth club open?"  # buttons, no list
 
     assert await office.send("2", "+447700900001") == [THANKS]  # a number
     assert await office.send("b", "+447700900002") == [THANKS]  # a letter

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.engine import Button, ButtonKind
+from bot.engine import Button, ButtonKind, MessageOut
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,17 @@ class Channel(Protocol):
     async def send(self, message: Outbound) -> str:
         """Deliver ``message``; return the provider's id for it. Raise ChannelError."""
         ...
+
+
+BUTTON_CHANNELS = frozenset({"telegram"})
+"""Channels that show a question's options as buttons: its text leaves the list out."""
+
+
+def shown_text(message: MessageOut, channel: str) -> str:
+    """``message`` as ``channel`` says it: beside buttons, without the numbered list."""
+    if channel in BUTTON_CHANNELS and message.beside_buttons is not None:
+        return message.beside_buttons
+    return message.text
 
 
 def button_text(button: Button) -> str:

@@ -179,29 +179,37 @@ async def test_priorities_in_ukrainian_on_telegram_by_buttons(
         ("press", "1"),  # consent: yes
         ("press", "1"),  # menu: the survey
         ("press", "2"),  # safety
-        ("press", "3"),  # community centre
+        ("tick", "tick:3"),  # community centre, ticked: nothing sent yet
+        ("press", "done"),  # sends what is ticked
         ("press", "5"),  # safe at night
         ("type", "5"),  # years: typed, a number has no buttons
         ("press", "1"),  # panel: yes
         ("type", "Більше лавок у парку"),
     ]
     async with live(live_settings(tmp_path, **telegram_env(api, "webhook"))) as parley:
-        for count, (kind, data) in enumerate(steps, 1):
-            if kind == "press":
-                keyboard = fake.to(CHAT)[-1]["reply_markup"]["inline_keyboard"]
+        count = 0
+        for kind, data in steps:
+            if kind in ("press", "tick"):
+                last = fake.to(CHAT)[-1]
+                keyboard = last["reply_markup"]["inline_keyboard"]
                 assert data in [button["callback_data"] for row in keyboard for button in row]
-                update = parley.residents.press(CHAT, data, "uk")
+                update = parley.residents.press(CHAT, data, "uk", on=last)
             else:
                 update = parley.residents.message(CHAT, data, "uk")
             assert (await parley.telegram(update)).status_code == 200
+            if kind == "tick":
+                await until(lambda: len(fake.edits) == 1)
+                continue
+            count += 1
             await until_length(lambda: fake.to(CHAT), count)
-        await until(lambda: len(fake.answered) == 7)
+        await until(lambda: len(fake.answered) == 8)
         sent = fake.to(CHAT)
         answers = await answers_of(parley)
     replies = [plain(m["text"]) for m in sent]
     first_keyboard = sent[0]["reply_markup"]["inline_keyboard"]
     assert first_keyboard[0][0]["text"].endswith("Українська")
-    assert first_keyboard[-1][0]["callback_data"] == "0"  # "Інші мови": the next page
+    # Every language on one screen: no "Інші мови" (more languages) button to page on.
+    assert [row[0]["callback_data"] for row in first_keyboard] == [str(n) for n in range(1, 17)]
     assert_survey_in(replies, "uk")
     assert answers == [
         ("top_issue", "safety", "uk"),
