@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,6 +192,7 @@ class Reader:
             "PARLEY_CONFIG": None,
             "PARLEY_EXPORT_SECRET": None,
             "PARLEY_STAFF": None,
+            "PARLEY_QUIET_HOURS": "off",  # the same whatever the time of day
             "TWILIO_ACCOUNT_SID": None,
             "TWILIO_AUTH_TOKEN": None,
             "TWILIO_FROM": None,
@@ -273,8 +275,25 @@ def _volunteers(home: Path) -> None:
     _in_database(home, work)
 
 
+def _seats_taken(home: Path) -> None:
+    """Three of panel 1's chosen take their seat, answering the invitation by SMS."""
+    with closing(sqlite3.connect(home / "parley.db")) as db:
+        chosen = db.execute(
+            "SELECT c.address FROM panel_members m JOIN contacts c ON c.id = m.contact_id"
+            " WHERE m.panel_id = 1 AND m.status = 'selected' ORDER BY m.number LIMIT 3"
+        ).fetchall()
+    assert len(chosen) == 3, chosen
+    reader = Reader(home)
+    for (address,) in chosen:
+        answer = reader.run(Command(0, f"printf 'yes\\n' | parley chat --from {address}"))
+        assert answer.exit_code == 0, answer.output
+
+
 # Commands (by how they start) that need residents to have done something first.
-BEFORE: dict[str, Callable[[Path], None]] = {"parley panel select": _volunteers}
+BEFORE: dict[str, Callable[[Path], None]] = {
+    "parley panel select": _volunteers,
+    "parley panel vote": _seats_taken,
+}
 
 
 # -- the test ---------------------------------------------------------------------------------
