@@ -355,7 +355,7 @@ def test_parley_results_of_a_poll_still_works(tmp_path: Path) -> None:
     assert "  1. Street lights: 2 (67%)" in lines
     assert "  3 voters" in lines
     by_area = lines_of(ok(parley(tmp_path, "results", "1", "--by", "area")))
-    assert "area = (none): 1 voters" in by_area
+    assert "area = (none): 1 voter" in by_area
     chart = tmp_path / "poll.png"
     ok(parley(tmp_path, "results", "1", "--chart", str(chart)))
     assert chart.read_bytes().startswith(PNG)
