@@ -194,6 +194,7 @@ _IDS = {
     "broadcast": ("broadcasts", "id", "kind NOT IN ('reminder', 'results')"),
     "panel": ("panels", "id", "1"),
     "decision": ("decision_sends", "decision_id", "1"),  # one sent, at least
+    "idea": ("ideas", "id", "1"),
 }
 
 
@@ -210,6 +211,19 @@ def recent_ids(tx: sqlite3.Connection, kind: str) -> list[str]:
     query = f"SELECT DISTINCT {column} FROM {table} WHERE {where} ORDER BY {column} DESC LIMIT ?"
     rows = tx.execute(query, (SHOWN_IDS + 1,)).fetchall()
     return [str(row[0]) for row in reversed(rows)]
+
+
+def unknown_ideas(tx: sqlite3.Connection, refs: Sequence[str]) -> str | None:
+    """``there is no idea ID-9999; ideas: ID-4821, ...`` for the first of ``refs`` that
+    names no idea (ideas go by reference, like ID-4821), or None when all do."""
+    from bot.store import ideas
+
+    for ref in refs:
+        idea_id = ideas.idea_id_of(ref)
+        if idea_id is None or not exists(tx, "idea", idea_id):
+            known = [ideas.reference(int(number)) for number in recent_ids(tx, "idea")]
+            return unknown("idea", ref, known)
+    return None
 
 
 def unknown(kind: str, given: object, known: Sequence[str], plural: str = "") -> str:

@@ -22,6 +22,7 @@ from bot.cli_common import (
     run_async,
     settings_of,
     unknown,
+    unknown_ideas,
 )
 from bot.cli_preview import as_typed_here, dry_run, go_ahead, news
 from bot.cli_staff import _echo, _Office, _office
@@ -37,6 +38,7 @@ def _staff_text(
     question: str | None = None,
     yes: bool = False,
     hints: Callable[[list[str]], list[str]] = lambda shown: [],
+    refs: tuple[str, ...] = (),
 ) -> None:
     """Do a staff command as typed on a phone, and write what it sends. Given a
     ``question``, it tells residents something: what they would be sent is shown
@@ -48,6 +50,9 @@ def _staff_text(
     assert command is not None
 
     def do(desk: Any) -> staff.StaffReply:
+        problem = unknown_ideas(desk.tx, refs)  # the ideas named, or those that exist
+        if problem is not None:
+            raise staff.Refused(problem)
         reply = staff.perform(desk, command, text)
         if reply.refused:
             raise staff.Refused(" ".join(as_typed_here(reply.lines)))
@@ -104,7 +109,7 @@ def ideas_list(ctx: click.Context) -> None:
 @click.pass_context
 def ideas_show(ctx: click.Context, ref: str) -> None:
     """One idea in full."""
-    _staff_text(ctx, f"/idea {ref}")
+    _staff_text(ctx, f"/idea {ref}", refs=(ref,))
 
 
 @ideas.command()
@@ -112,7 +117,7 @@ def ideas_show(ctx: click.Context, ref: str) -> None:
 @click.pass_context
 def approve(ctx: click.Context, ref: str) -> None:
     """Approve an idea (a flagged one keeps its personal details hidden)."""
-    _staff_text(ctx, f"/approve {ref}")
+    _staff_text(ctx, f"/approve {ref}", refs=(ref,))
 
 
 @ideas.command()
@@ -123,7 +128,7 @@ def approve(ctx: click.Context, ref: str) -> None:
 def reject(ctx: click.Context, ref: str, reason: tuple[str, ...], yes: bool) -> None:
     """Not taken forward: REASON is done, scope, cost, rules (sent translated) or words."""
     question = f"Reject {ref} and tell its sender?"
-    _staff_text(ctx, f"/reject {ref} {' '.join(reason)}", question, yes)
+    _staff_text(ctx, f"/reject {ref} {' '.join(reason)}", question, yes, refs=(ref,))
 
 
 @ideas.command()
@@ -137,7 +142,9 @@ def merge(ctx: click.Context, duplicate: str, kept: tuple[str, ...], yes: bool) 
     if len(words) != 1:
         raise click.UsageError("give the duplicate, then the idea it joins: ID [into] ID")
     question = f"Merge {duplicate} into {words[0]} and tell its sender?"
-    _staff_text(ctx, f"/merge {duplicate} into {words[0]}", question, yes)
+    _staff_text(
+        ctx, f"/merge {duplicate} into {words[0]}", question, yes, refs=(duplicate, words[0])
+    )
 
 
 @ideas.command()
@@ -180,6 +187,9 @@ def shortlist(
         from bot.store import broadcasts
 
         def preview(desk: Any) -> list[str]:  # shown, then undone: nothing kept or told
+            problem = unknown_ideas(desk.tx, refs)
+            if problem is not None:
+                raise staff.Refused(problem)
             since = broadcasts.last_id(desk.tx)
             shown = moderation.shortlist(desk, "\n".join(lines)).lines[1:]
             told = news(desk, since)
@@ -467,7 +477,7 @@ def vote(
             wrong = check(new_poll, desk.now)
             seated = panel_work.seated(desk.tx, panel_id)
             if wrong is None and quorum.strip().isdigit() and int(quorum) > seated:
-                wrong = f"a quorum of {quorum} is more than the {seated} members seated"
+                wrong = f"a quorum of {quorum} is more than the {counted(seated, 'member')} seated"
             if wrong is not None:
                 raise staff.Refused(f"vote not made: {wrong}")
             poll = staff.create_poll(desk.tx, new_poll, desk.now)
@@ -553,6 +563,8 @@ def record(
                 raise staff.Refused(
                     f"--answers: there is no flow '{name}'; flows: {', '.join(sorted(desk.flows))}"
                 )
+            if kind == "idea" and (problem := unknown_ideas(desk.tx, [name])) is not None:
+                raise staff.Refused(f"--answers: {problem}")
         try:
             made = decisions.record(
                 desk.tx,
