@@ -35,6 +35,7 @@ from bot.engine import (
     advance,
 )
 from bot.engine.flow import ChoiceQuestion, Localized, MessageStep, Question
+from bot.english import counted
 from bot.settings import Settings
 from bot.store import Database, contacts, messages, sessions
 from bot.store.sessions import Status
@@ -157,7 +158,7 @@ class Preview:
         if self.total_segments:
             per = ", ".join(f"{lang} {n}" for lang, n in sorted(self.segments_per_sms.items()))
             out.append(
-                f"SMS: {self.total_segments} segments ({per} per message),"
+                f"SMS: {counted(self.total_segments, 'segment')} ({per} per message),"
                 f" about {self.cost:.2f} {self.currency}"
             )
         if self.fallback_languages:

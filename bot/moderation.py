@@ -16,6 +16,7 @@ approves it; workers are told how many wait. What is shortlisted is the redacted
 from __future__ import annotations
 
 from bot import ideas, staff
+from bot.english import counted
 from bot.store import ideas as stored
 from bot.store.ideas import Idea
 
@@ -51,7 +52,8 @@ def listing(desk: staff.Desk) -> staff.StaffReply:
     reply.lines += [_line(idea) for idea in waiting]
     hidden = 0 if _organiser(desk) else stored.flagged_waiting(desk.tx)
     if hidden:
-        reply.lines.append(f"{hidden} flagged ideas wait for an organiser.")
+        waits = "waits" if hidden == 1 else "wait"
+        reply.lines.append(f"{counted(hidden, 'flagged idea')} {waits} for an organiser.")
     reply.lines.append("/approve, /reject, /merge or /shortlist with the ID.")
     return reply
 

@@ -411,8 +411,8 @@ class Outcome:
         share = f"{self.yes} of {self.yes + self.no} yes" if self.yes + self.no else "no yes/no"
         return [
             f"Members {self.members}: yes {self.yes}, no {self.no}, abstain {self.abstain}.",
-            f"Quorum {self.quorum} ({self.needed} votes): {'met' if self.quorum_met else 'NOT met'}"
-            f" ({self.voted} voted).",
+            f"Quorum {self.quorum} ({counted(self.needed, 'vote')}):"
+            f" {'met' if self.quorum_met else 'NOT met'} ({self.voted} voted).",
             f"Threshold {self.threshold}: {'met' if self.threshold_met else 'NOT met'} ({share}).",
             "PASSED." if self.passed else "NOT PASSED.",
         ]

@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.english import counted
+
 SOLVER = "highspy"
 ALGORITHM = "maximin"
 
@@ -63,7 +65,7 @@ def check(pool: Mapping[str, Mapping[str, str]], quotas: Sequence[Quota], size: 
     if size < 1:
         raise Infeasible("the panel needs at least 1 member")
     if size > len(pool):
-        raise Infeasible(f"only {len(pool)} volunteers for a panel of {size}")
+        raise Infeasible(f"only {counted(len(pool), 'volunteer')} for a panel of {size}")
     by_category: dict[str, list[Quota]] = {}
     for quota in quotas:
         by_category.setdefault(quota.category, []).append(quota)
@@ -94,7 +96,8 @@ def check(pool: Mapping[str, Mapping[str, str]], quotas: Sequence[Quota], size: 
             if quota.minimum > have[quota.value]:
                 raise Infeasible(
                     f"category '{category}' cannot be met: at least {quota.minimum} must be"
-                    f" '{quota.value}', but only {have[quota.value]} volunteers are"
+                    f" '{quota.value}', but only {counted(have[quota.value], 'volunteer')}"
+                    f" {'is' if have[quota.value] == 1 else 'are'}"
                 )
 
 

@@ -35,6 +35,7 @@ from bot import moderation
 from bot.audience import Audience, select
 from bot.broadcast import Content, Message, Preview, Rendering, Survey, preview
 from bot.engine import Button, Env, Flow
+from bot.english import counted
 from bot.errors import ExportError
 from bot.polls import as_flow, check, options_from_labels, results, translated
 from bot.settings import Settings
@@ -532,7 +533,10 @@ def cancel(desk: Desk, broadcast_id: int) -> StaffReply:
     if found.status == "draft":
         return StaffReply([f"Broadcast {broadcast_id} dropped; nothing was sent."])
     return StaffReply(
-        [f"Broadcast {broadcast_id} cancelled: {withdrawn} messages not yet sent will not go."]
+        [
+            f"Broadcast {broadcast_id} cancelled: {counted(withdrawn, 'message')} not yet sent"
+            " will not go."
+        ]
     )
 
 

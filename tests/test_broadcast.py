@@ -249,7 +249,7 @@ def test_the_cli_shows_the_preview_and_sends_only_when_confirmed(tmp_path: Path)
     assert "Not sent." in declined.stdout
     confirmed = parley(tmp_path, *args, "--yes")
     assert confirmed.returncode == 0, confirmed.stderr
-    assert "1 messages queued" in confirmed.stdout
+    assert "1 message queued" in confirmed.stdout
     with sqlite3.connect(tmp_path / "parley.db") as db:
         sent = db.execute("SELECT text FROM outbox WHERE broadcast_id IS NOT NULL").fetchall()
     assert sent == [("The panel meets on Tuesday.",)]

@@ -382,3 +382,15 @@ def test_without_verbose_the_draw_prints_only_its_report(tmp_path: Path) -> None
     assert quiet.stdout.startswith("Drawing 4 from 12 volunteers (maximin, seed 3)…\nPanel 1 ")
     assert "maximin algorithm" not in quiet.stdout
     assert "HiGHS" not in quiet.stdout
+
+
+def test_the_draws_problems_count_in_english() -> None:
+    from bot import sortition
+    from bot.sortition import Quota
+
+    pool = {"V1": {"area": "North"}, "V2": {"area": "South"}}
+    quotas = [Quota("area", "North", 2, 2), Quota("area", "South", 0, 2)]
+    with pytest.raises(sortition.Infeasible, match=r"but only 1 volunteer is$"):
+        sortition.check(pool, quotas, 2)
+    with pytest.raises(sortition.Infeasible, match=r"^only 1 volunteer for a panel of 2$"):
+        sortition.check({"V1": {"area": "North"}}, quotas, 2)

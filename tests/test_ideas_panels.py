@@ -98,7 +98,7 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
         listed = moderation.listing(worker).text
         assert flagged.reference not in listed
         assert "Acacia" not in listed
-        assert "1 flagged ideas wait for an organiser." in listed
+        assert "1 flagged idea waits for an organiser." in listed
         organiser_view = moderation.listing(desk(tx, staff.Role.ORGANISER)).text
         assert f"{flagged.reference} new · FLAGGED phone/address" in organiser_view
         assert "900123" not in organiser_view

@@ -147,7 +147,7 @@ async def test_ideas_to_panel_to_decision_every_participant_hears_in_their_langu
         listed = await people.chat(WORKER, "/ideas")
         assert "ID-4821" in listed
         assert reference(3) not in listed
-        assert "1 flagged ideas wait for an organiser." in listed
+        assert "1 flagged idea waits for an organiser." in listed
         assert "900123" not in listed
         hidden = await people.chat(WORKER, f"/idea {reference(3)}")
         assert hidden.startswith("There is no idea")  # a worker cannot open it either
