@@ -506,6 +506,7 @@ MARKED = (
     "TRUE",
     "false",
     "True ",
+    "FALSE" + " " * 20,
     "Prawda",
     "درست",
     "1.50",

@@ -74,8 +74,8 @@ BOOLEAN_WORDS: frozenset[str] = frozenset(
     )
     for word in words
 )
-# Texts this long or longer that start with a letter never need a mark: every boolean
-# word and named date is shorter.
+# Texts longer than this that start with a letter and end with no space never need a
+# mark: every boolean word and named date is shorter.
 _SHORT = 16
 # First characters of texts that are written as they are without a closer look when
 # they are longer than _SHORT: every text needing a mark starts otherwise, or is short.
@@ -175,7 +175,12 @@ class Sheet:
                     value
                     if value is None
                     or value.__class__ is int
-                    or (value.__class__ is str and len(value) > short and value[0] in plain)
+                    or (
+                        value.__class__ is str
+                        and len(value) > short
+                        and value[0] in plain
+                        and not value[-1].isspace()  # "TRUE" and spaces is still a boolean
+                    )
                     else marked[value]
                     for value in row
                 ]
