@@ -98,7 +98,8 @@ def _chat(ctx: click.Context, channel: str, address: str | None, language: str |
 @click.pass_context
 def run(ctx: click.Context, channel: str, address: str | None, language: str | None) -> None:
     """Run Parley: the web service for Twilio and Telegram when they are configured;
-    with no provider configured, chat with it here in the simulator."""
+    with no provider configured, chat with it here in the simulator (at a terminal;
+    without one, it says which settings to set and exits 1)."""
     settings = settings_of(ctx)
     if language is not None:
         check_languages(settings, [language], "--lang")
