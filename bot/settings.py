@@ -237,6 +237,7 @@ def _convert(raw: dict[str, str]) -> Settings:
         languages=languages,
         name=raw["name"].strip() or "Parley",
         timezone=timezone,
+        region=_region(raw["region"]),
         start_flow=raw["start_flow"],
         menu_flow=raw["menu_flow"],
         language_flow=raw["language_flow"],
@@ -245,7 +246,6 @@ def _convert(raw: dict[str, str]) -> Settings:
         panel_seat_flow=raw["panel_seat_flow"],
         export_secret=_export_secret(raw["export_secret"]),
         fonts_dir=_folder(raw, "fonts"),
-        region=_region(raw["region"]),
         host=raw["host"] or "127.0.0.1",
         port=int(_number(raw, "port", whole=True, high=65535)),
         public_url=public_url,
@@ -372,14 +372,6 @@ def _folder(raw: dict[str, str], name: str) -> Path | None:
 _HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])-([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 
 
-def _quiet_hours(text: str) -> tuple[time, time] | None:
-    if text.lower() in ("off", "none", ""):
-        return None
-    match = _HOURS.match(text.replace(" ", ""))
-    if match is None:
-        raise ConfigError(
-            f"PARLEY_QUIET_HOURS: '{text}' is not a span of hours like 21:00-09:00 (or off)"
-        )
 def _region(text: str) -> str:
     import phonenumbers
 
@@ -391,6 +383,14 @@ def _region(text: str) -> str:
     return region
 
 
+def _quiet_hours(text: str) -> tuple[time, time] | None:
+    if text.lower() in ("off", "none", ""):
+        return None
+    match = _HOURS.match(text.replace(" ", ""))
+    if match is None:
+        raise ConfigError(
+            f"PARLEY_QUIET_HOURS: '{text}' is not a span of hours like 21:00-09:00 (or off)"
+        )
     h1, m1, h2, m2 = (int(part) for part in match.groups())
     if (h1, m1) == (h2, m2):
         raise ConfigError("PARLEY_QUIET_HOURS: the start and the end are the same time")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,12 @@ def test_bad_staff_entries_are_named_without_the_address(
         load_settings({"PARLEY_STAFF": staff}, config_file=_write(tmp_path, ""))
     assert "07700900001" not in str(refused.value)
     assert "alice" not in str(refused.value)
+
+
+def test_quiet_hours_are_read_as_a_span_of_local_hours(tmp_path: Path) -> None:
+    base = {"PARLEY_CONFIG": str(tmp_path / "none.toml")}
+    (tmp_path / "none.toml").write_text("[parley]\n", encoding="utf-8")
+    assert load_settings(base).quiet_hours == (time(21, 0), time(9, 0))
+    given = load_settings({**base, "PARLEY_QUIET_HOURS": "22:30-07:00"})
+    assert given.quiet_hours == (time(22, 30), time(7, 0))
+    assert load_settings({**base, "PARLEY_QUIET_HOURS": "off"}).quiet_hours is None
