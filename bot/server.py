@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.app import TELEGRAM_PATH, App
 from bot.errors import ChannelError, ConfigError
@@ -25,6 +26,7 @@ from bot.web import Intake, build_web, spawn
 log = logging.getLogger(__name__)
 
 KEEP_ALIVE = 5  # seconds an idle connection is kept open
+HEADER_TIMEOUT = 10.0  # seconds for a request's line and headers to arrive
 MAX_CONNECTIONS = 1000  # at once; beyond, uvicorn answers 503 rather than slow everyone
 
 
@@ -35,6 +37,41 @@ class _WebServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class _Http(H11Protocol):
+    """uvicorn's HTTP/1.1, closing a connection that has not sent a whole request line
+    and headers within ``HEADER_TIMEOUT`` seconds of opening or of its last answer:
+    uvicorn itself only times out a connection that stays silent, and one byte now and
+    then would hold a connection for ever."""
+
+    _timer: asyncio.TimerHandle | None = None
+    _waiting_since: object = None  # the cycle that was current when the timer was set
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._waiting_since = self.cycle
+        self._timer = self.loop.call_later(HEADER_TIMEOUT, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._timer = None
+        if self.cycle is self._waiting_since and not self.transport.is_closing():
+            log.warning("closed a connection that sent no whole request in %g s", HEADER_TIMEOUT)
+            self.transport.close()
 
 
 class Server:
@@ -70,6 +107,7 @@ class Server:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            http=_Http,
             timeout_keep_alive=KEEP_ALIVE,
             limit_concurrency=MAX_CONNECTIONS,
             timeout_graceful_shutdown=10,

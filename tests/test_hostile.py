@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot import server as server_module
 from bot import web
 from bot.errors import FlowError
 from bot.flowfile import load_flows
@@ -318,6 +319,29 @@ async def test_a_slow_body_times_out_and_others_are_served_meanwhile(
     assert status.startswith("HTTP/1.1 408 ")
     assert log.tracebacks() == []
     assert len(log.lines("refused POST /telegram (408)")) == 1
+
+
+async def test_a_client_that_never_finishes_its_headers_is_cut_off(
+    both: tuple[Live, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parley, _ = both
+    monkeypatch.setattr(server_module, "HEADER_TIMEOUT", 0.5)
+    with (
+        recording() as log,
+        _connect(parley.server.port) as idle,
+        _connect(parley.server.port) as drip,
+    ):
+        drip.sendall(b"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        for _ in range(3):  # a byte now and then does not keep it open
+            await asyncio.sleep(0.2)
+            with contextlib.suppress(OSError):
+                drip.sendall(b"X")
+        closed = [await asyncio.to_thread(sock.recv, 1024) for sock in (idle, drip)]
+        health = await parley.client.get("/healthz")
+    assert closed == [b"", b""]  # the server closed both, answering nothing
+    assert health.status_code == 200
+    assert len(log.lines("sent no whole request")) == 2
+    assert log.tracebacks() == []
 
 
 async def test_clients_that_vanish_mid_body_log_a_line_each_and_no_traceback(
