@@ -52,7 +52,9 @@ _NUMBER_START = frozenset("=+-@.,($£€¥#")
 _PLAIN_NUMBER = re.compile(r"0|[1-9][0-9]{0,14}")
 # Parley's own times (ISO 8601 with the offset): left as they are, so programs parse them
 # and a spreadsheet may read them as the date and time they are.
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?")
+_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?", re.ASCII
+)
 # A month's name and a day or year ("Jan 5", "May 2026", "SEPT1"): a date to a spreadsheet.
 _NAMED_DATE = re.compile(r"[^\W\d_]{3,9}\.?\s?\d{1,4}")
 # Whole-cell words a spreadsheet reads as a boolean, in any case: English, and those
@@ -130,10 +132,6 @@ class _Marked(dict[Cell, str | int | float]):
         if isinstance(value, str) and len(value) <= _SHORT and len(self) < _REMEMBERED:
             self[value] = cell
         return cell
-
-
-def _exact(value: Cell) -> str | int | float:
-    return "" if value is None else value
 
 
 def _header_cell(name: str) -> str:
