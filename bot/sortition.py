@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import os
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from bot.english import counted
 
@@ -108,8 +110,43 @@ def draw(
 
     Slow (seconds): call it off the event loop. Raises :class:`Infeasible` when the
     quotas cannot be met, naming the category, and :class:`Unavailable` without the
-    library."""
+    library.
+
+    The same seed and volunteers give the same panel in any process: the library walks
+    sets of volunteer keys, whose order Python changes from one process to the next
+    unless string hashing is fixed. So the draw is made in a process of its own with
+    ``PYTHONHASHSEED=0`` (or in this one, if it has that already)."""
     check(pool, quotas, size)
+    if sys.flags.hash_randomization == 0:
+        return _draw_here(pool, quotas, size, seed)
+    request = {
+        "pool": {key: dict(profile) for key, profile in pool.items()},
+        "quotas": [asdict(quota) for quota in quotas],
+        "size": size,
+        "seed": seed,
+        "log_level": logging.getLogger().getEffectiveLevel(),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.sortition"],
+        input=json.dumps(request),
+        stdout=subprocess.PIPE,  # the answer; its log lines go to this one's stderr
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        check=False,
+    )
+    if done.returncode != 0:
+        raise Unavailable(f"the draw stopped unexpectedly (exit status {done.returncode})")
+    answer = json.loads(done.stdout)
+    if "infeasible" in answer:
+        raise Infeasible(answer["infeasible"])
+    if "unavailable" in answer:
+        raise Unavailable(answer["unavailable"])
+    return Draw(frozenset(answer["chosen"]), answer["probabilities"], seed)
+
+
+def _draw_here(
+    pool: Mapping[str, Mapping[str, str]], quotas: Sequence[Quota], size: int, seed: int
+) -> Draw:
     try:
         import sortition_algorithms as library
         from sortition_algorithms.committee_generation import standardize_distribution
@@ -198,3 +235,26 @@ def _explain(suggestions: Sequence[str], categories: Sequence[str]) -> str:
         f"quotas for {which} cannot all be met with these volunteers; the sortition library"
         " suggests: " + "; ".join(" ".join(line.split()) for line in suggestions)
     )
+
+
+def _main() -> None:
+    """The draw in a process of its own (see :func:`draw`): the request as JSON on
+    standard input, the panel as JSON on standard output."""
+    request = json.load(sys.stdin)
+    logging.basicConfig(
+        level=request["log_level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    quotas = [Quota(**quota) for quota in request["quotas"]]
+    answer: dict[str, object]
+    try:
+        made = _draw_here(request["pool"], quotas, request["size"], request["seed"])
+        answer = {"chosen": sorted(made.chosen), "probabilities": dict(made.probabilities)}
+    except Infeasible as problem:
+        answer = {"infeasible": str(problem)}
+    except Unavailable as problem:
+        answer = {"unavailable": str(problem)}
+    json.dump(answer, sys.stdout)
+
+
+if __name__ == "__main__":
+    _main()

@@ -394,3 +394,23 @@ def test_the_draws_problems_count_in_english() -> None:
         sortition.check(pool, quotas, 2)
     with pytest.raises(sortition.Infeasible, match=r"^only 1 volunteer for a panel of 2$"):
         sortition.check({"V1": {"area": "North"}}, quotas, 2)
+
+
+def test_the_same_seed_draws_the_same_panel_in_any_process(tmp_path: Path) -> None:
+    """Python orders sets of strings differently in each process (unless its hashing is
+    fixed); the draw must not depend on that."""
+    chosen = []
+    for hashing in ("1", "2"):
+        folder = tmp_path / hashing
+        folder.mkdir()
+        panel_id = str(seed(folder, _volunteers))
+        quotas = folder / "q.csv"
+        quotas.write_text(QUOTAS, encoding="utf-8")
+        drawn = parley_process(
+            folder, "panel", "select", panel_id, *_draw(quotas), env={"PYTHONHASHSEED": hashing}
+        )
+        assert drawn.returncode == 0, drawn.stderr
+        chosen.append(
+            rows(folder, "SELECT contact_id, status, probability FROM panel_members ORDER BY 1")
+        )
+    assert chosen[0] == chosen[1]
