@@ -81,7 +81,8 @@ async def _office(settings: Settings, work: Callable[[_Office], Any]) -> None:
     try:
         await work(office)
     except Refused as problem:
-        raise click.ClickException(str(problem)) from None
+        said = as_typed_here(str(problem).splitlines())  # never the phone's /results
+        raise click.ClickException("\n".join(said)) from None
     finally:
         await office.close()
 
@@ -378,6 +379,10 @@ def results(
     breakdown; live while a poll is open."""
     from bot import staff
 
+    if by is not None and len(by.split()) != 1:
+        raise click.BadParameter(
+            "one word: language, channel or a contact field", param_hint="--by"
+        )
     body = f"{target} by {by}" if by else target
     settings = settings_of(ctx)
 

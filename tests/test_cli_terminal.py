@@ -414,3 +414,16 @@ def test_the_same_seed_draws_the_same_panel_in_any_process(tmp_path: Path) -> No
             rows(folder, "SELECT contact_id, status, probability FROM panel_members ORDER BY 1")
         )
     assert chosen[0] == chosen[1]
+
+
+def test_a_refusal_from_the_phone_commands_is_told_in_the_terminals_words(
+    tmp_path: Path, world: dict[str, str]
+) -> None:
+    for args in (("results", "1", "--by", "ward area"), ("ideas", "shortlist", world["A"])):
+        result = parley(tmp_path, *args)
+        assert result.exit_code == 2, result.output
+        assert not _PHONE.search(result.output), result.output
+    for args in (("ideas", "show", f"{world['A']} {world['B']}"), ("ideas", "reject", "", "x")):
+        result = parley(tmp_path, *args, answer="n\n")
+        assert result.exit_code == 1, result.output
+        assert not _PHONE.search(result.output), result.output
