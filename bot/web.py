@@ -54,6 +54,10 @@ class Refusal(Exception):
         self.reason = reason
 
 
+class TooLong(ChannelError):
+    """A message longer than its provider ever sends."""
+
+
 class Intake:
     """From a provider's report to a stored and handled message; what is left to do (a
     Telegram button's answer) is returned to run after the provider has its answer.
@@ -77,16 +81,13 @@ class Intake:
         if message is None:
             return None
         if len(message.text) > tg.TEXT_LIMIT:
-            raise ChannelError(f"Telegram: a text longer than {tg.TEXT_LIMIT} characters")
+            raise TooLong(f"Telegram: a text longer than {tg.TEXT_LIMIT} characters")
         await self.app.service.receive(message)
         query, telegram = update.callback_query, self.app.telegram
         if query is None or telegram is None:
             return None
 
-        async def answer_button() -> None:
-            await telegram.answer_button(query.id)
-
-        return answer_button
+        return partial(telegram.pressed, query)
 
 
 def build_web(app: App) -> Starlette:
@@ -164,7 +165,7 @@ def build_web(app: App) -> Starlette:
         try:
             after = await intake.telegram_update(update)
         except ChannelError as error:
-            status = 413 if "longer than" in str(error) else 400
+            status = 413 if isinstance(error, TooLong) else 400
             raise Refusal(status, str(error)) from None
         return Response(status_code=200, background=BackgroundTask(after) if after else None)
 
