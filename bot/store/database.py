@@ -39,6 +39,7 @@ from bot.errors import ConfigError
 # aiosqlite logs every statement with its parameters at DEBUG: phone numbers and message
 # texts would reach the logs. Parley's own log lines say what happened without them.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -68,9 +69,13 @@ def make_private(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE))
     for name in (path, *(path.with_name(path.name + side) for side in SIDE_FILES)):
-        with contextlib.suppress(FileNotFoundError):
+        try:
             if name.stat().st_mode & 0o077:
                 os.chmod(name, PRIVATE)
+        except FileNotFoundError:
+            continue
+        except OSError as error:  # another user's file: say so, and carry on
+            log.warning("%s: others can read it, and it cannot be changed: %s", name, error)
 
 
 class RunLock:
