@@ -21,16 +21,21 @@ _LIMIT = click.option(
 
 
 def poll_row(desk: Any, poll: Any) -> tuple[str, ...]:
+    from bot.audience import Audience
     from bot.staff import local_time
-    from bot.store import polls
+    from bot.store import broadcasts, polls
 
     state = {"draft": "not sent", "open": "open", "closed": "closed"}[poll.status]
     if poll.panel_id is not None:
         state += f" (panel {poll.panel_id} vote)"
     closes = local_time(poll.closes_at, desk.settings.timezone) if poll.closes_at else "-"
     question = poll.question[poll.language]
-    if len(question) > 48:
-        question = question[:47] + "…"
+    if len(question) > 40:
+        question = question[:39] + "…"
+    sent = broadcasts.of_poll(desk.tx, poll.id)
+    audience = "; ".join(
+        f"broadcast {one.id}: {Audience.from_json(one.audience).describe()}" for one in sent
+    )
     return (
         str(poll.id),
         state,
@@ -38,10 +43,11 @@ def poll_row(desk: Any, poll: Any) -> tuple[str, ...]:
         str(polls.asked(desk.tx, poll.id)),
         str(polls.voted(desk.tx, poll.id)),
         question,
+        audience or "not sent",
     )
 
 
-POLL_HEADER = ("Poll", "state", "closes", "asked", "voted", "question")
+POLL_HEADER = ("Poll", "state", "closes", "asked", "voted", "question", "audience")
 
 
 def broadcast_row(desk: Any, found: Any) -> tuple[str, ...]:

@@ -258,8 +258,17 @@ def test_polls_and_broadcasts_are_listed_in_aligned_columns(
         "asked",
         "voted",
         "question",
+        "audience",
     ]
-    assert re.split(r"\s{2,}", listed[1]) == ["1", "open", "-", "13", "0", "Which first?"]
+    assert re.split(r"\s{2,}", listed[1]) == [
+        "1",
+        "open",
+        "-",
+        "13",
+        "0",
+        "Which first?",
+        "broadcast 1: everyone opted in",
+    ]
     sent = ok(parley(tmp_path, "broadcasts")).splitlines()
     assert re.split(r"\s{2,}", sent[0]) == ["Broadcast", "what", "state", "progress", "audience"]
     by_number = {line.split()[0]: re.split(r"\s{2,}", line) for line in sent[1:]}

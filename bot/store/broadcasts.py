@@ -212,6 +212,19 @@ def made_after(tx: sqlite3.Connection, broadcast_id: int) -> list[Broadcast]:
     return [b for one in ids if (b := get(tx, one)) is not None]
 
 
+def of_poll(tx: sqlite3.Connection, poll_id: int) -> list[Broadcast]:
+    """The broadcasts that put a poll to residents (not drafts or cancelled ones)."""
+    ids = [
+        r[0]
+        for r in tx.execute(
+            "SELECT id FROM broadcasts WHERE poll_id = ? AND kind = ?"
+            " AND status NOT IN ('draft', 'cancelled') ORDER BY id",
+            (poll_id, POLL),
+        )
+    ]
+    return [b for one in ids if (b := get(tx, one)) is not None]
+
+
 def last_id(tx: sqlite3.Connection) -> int:
     """The newest broadcast's number, 0 when there is none."""
     return int(tx.execute("SELECT coalesce(max(id), 0) FROM broadcasts").fetchone()[0])
