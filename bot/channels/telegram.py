@@ -120,6 +120,17 @@ class TelegramChannel:
         except TelegramError as error:
             log.warning("could not answer a button press: %s", error.message)
 
+    async def pressed(self, query: CallbackQuery) -> None:
+        """After a press was stored: stop its spinner; after Done, take the ticks away,
+        so the same answer cannot be sent again to the next question. Never raises."""
+        await self.answer_button(query.id)
+        message = query.message
+        if query.data == DONE_DATA and isinstance(message, Message):
+            try:
+                await self.bot.edit_message_reply_markup(message.chat.id, message.message_id)
+            except TelegramError as error:
+                log.warning("could not take the ticks away: %s", error.message)
+
     async def tick(self, query: CallbackQuery) -> None:
         """Redraw the pressed message's keyboard with the toggle ticked or unticked;
         the answer is recorded only when Done is pressed. Never raises."""

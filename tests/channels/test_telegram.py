@@ -303,8 +303,11 @@ async def test_several_answers_are_ticked_on_buttons_and_sent_with_done(
         await until_length(lambda: fake.to(CHAT), asked + 1)
         answers = await _answers(parley)
         await until(lambda: len(fake.answered) == 5 + 5)  # every press answered
+        await until(lambda: len(fake.edits) == 5)
     assert answers[-1] == ("services", ["library", "community_centre"])
     assert fake.to(CHAT)[-1]["text"].startswith("How safe do you feel")
+    # Done took the buttons away: the answer cannot be sent twice.
+    assert fake.edits[-1] == {"chat_id": CHAT, "id": ticked["id"], "reply_markup": None}
 
 
 async def test_done_with_none_of_these_and_another_is_refused_and_with_nothing_does_nothing(
