@@ -12,6 +12,7 @@ from datetime import UTC, tzinfo
 from typing import Protocol
 
 from bot.engine.flow import Localized, Option, option_words
+from bot.lang.words import prepare_numbers
 
 
 class Phrases(Protocol):
@@ -72,6 +73,7 @@ class Env:
             ordered = (options[first], *(o for code, o in options.items() if code != first))
             menus[first] = LanguageMenu(ordered, option_words(ordered))
         object.__setattr__(self, "language_menus", menus)
+        prepare_numbers(self.languages)
 
     def language_menu(self, first: str) -> LanguageMenu:
         """The menu with ``first`` as option 1 (deployment order for an unknown code)."""

@@ -269,6 +269,13 @@ def _number_words(language: str) -> tuple[Mapping[str, int], Mapping[str, int]]:
     return cardinals, ordinals
 
 
+def prepare_numbers(languages: Iterable[str]) -> None:
+    """Make the number-word tables of ``languages`` (and English) now, at load time, so
+    no resident's message waits for them."""
+    for language in _languages_and_english(languages):
+        _number_words(language)
+
+
 def writes_numbers(language: str) -> bool:
     """Whether number words are understood in ``language`` (num2words knows it)."""
     return bool(_number_words(language)[0])
