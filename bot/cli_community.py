@@ -202,8 +202,10 @@ def shortlist(
         def act(desk: Any) -> tuple[list[str], int]:
             reply = moderation.shortlist(desk, "\n".join(lines))
             drafted = int(reply.buttons[0].reply.split()[1])
-            poll_id = broadcasts.get(desk.tx, drafted).poll_id  # type: ignore[union-attr]
-            return [reply.lines[0], *staff.confirm(desk, drafted).lines], int(poll_id or 0)
+            made = broadcasts.get(desk.tx, drafted)
+            assert made is not None
+            assert made.poll_id is not None
+            return [reply.lines[0], *staff.confirm(desk, drafted).lines], made.poll_id
 
         said, poll_id = await office.at_desk(act)
         _echo(said)
@@ -491,8 +493,9 @@ def vote(
 
         sent = await _send(office, make, yes)
         if sent is not None:
-            poll_id = sent.lines[0].split()[3]  # the head: "Panel vote: poll N (...)"
-            click.echo(f"See the vote with: parley results {poll_id}")
+            made = await office.at_desk(lambda desk: broadcasts.get(desk.tx, sent.id))
+            assert made is not None
+            click.echo(f"See the vote with: parley results {made.poll_id}")
 
     run_async(_office(settings, work))
 
