@@ -41,6 +41,7 @@ from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, YesNoQuestion
 from bot.english import counted, table
 from bot.errors import ConfigError
+from bot.flowfile.yamllines import SourceError, read_source
 from bot.sortition import Draw, Quota
 from bot.store import broadcasts, panels
 from bot.store.broadcasts import NewBroadcast
@@ -90,7 +91,11 @@ QUOTA_COLUMNS = ("category", "value", "min", "max")
 
 def read_quotas(text: str, path: str) -> list[Quota]:
     """Quotas from CSV with columns category,value,min,max; problems as ``path:line``."""
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as error:  # a cell too long, say
+        raise ConfigError(f"{path}:{reader.line_num}: not valid CSV: {error}") from None
     if not rows or [cell.strip().lower() for cell in rows[0]] != list(QUOTA_COLUMNS):
         raise ConfigError(f"{path}:1: the first line must be: {','.join(QUOTA_COLUMNS)}")
     quotas: list[Quota] = []
@@ -103,7 +108,7 @@ def read_quotas(text: str, path: str) -> list[Quota]:
         category, value, low, high = (cell.strip() for cell in row)
         if not category or not value:
             raise ConfigError(f"{path}:{line}: the category and the value are needed")
-        if not (low.isdigit() and high.isdigit()):
+        if not (_count(low) and _count(high)):
             raise ConfigError(f"{path}:{line}: min and max are whole numbers: '{low}', '{high}'")
         if int(low) > int(high):
             raise ConfigError(f"{path}:{line}: min {low} is more than max {high}")
@@ -116,8 +121,18 @@ def read_quotas(text: str, path: str) -> list[Quota]:
     return quotas
 
 
+def _count(cell: str) -> bool:
+    """A whole number a quota can be: ASCII digits, not more than a billion."""
+    return cell.isascii() and cell.isdigit() and len(cell) <= 9
+
+
 def load_quotas(path: Path) -> list[Quota]:
-    return read_quotas(path.read_text(encoding="utf-8-sig"), str(path))
+    """The quotas in a CSV file, read as safely as flow files (UTF-8, at most 1 MB)."""
+    try:
+        text = read_source(path)
+    except SourceError as error:
+        raise ConfigError(f"{path}:{error.line}: {error.what}") from None
+    return read_quotas(text.removeprefix("\ufeff"), str(path))
 
 
 def met(chosen: Sequence[Mapping[str, str]], quotas: Sequence[Quota]) -> bool:

@@ -549,3 +549,42 @@ def test_the_language_guess_reads_only_the_head_of_a_long_text() -> None:
     assert len(english) >= MAX_CHARS
     assert guess(english[:MAX_CHARS] + arabic) == "en"  # the rest is never looked at
     assert guess(arabic) == "ar"
+
+
+# -- CSV files given to commands ----------------------------------------------------------------
+
+QUOTAS_HEAD = b"category,value,min,max\n"
+HOSTILE_CSV: list[tuple[str, bytes, str]] = [
+    # (case, file content, the start of the problem after "file:")
+    ("min of 5,000 digits", QUOTAS_HEAD + b"area,North,1," + b"9" * 5000 + b"\n", "2: min and max"),
+    ("min in superscript", QUOTAS_HEAD + "area,North,²,3\n".encode(), "2: min and max"),
+    ("a cell too long", QUOTAS_HEAD + b'area,"' + b"x" * 200_000 + b'",0,1\n', "2: not valid CSV"),
+    ("not UTF-8", QUOTAS_HEAD + b"area,Nor\xf0th,0,1\n", "2: not UTF-8 text"),
+    ("too large", QUOTAS_HEAD + b"area,North,0,1\n" * 100_000, "1: the file is larger than 1 MB"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "content", "expected"), HOSTILE_CSV, ids=[c[0] for c in HOSTILE_CSV]
+)
+def test_a_hostile_quotas_file_is_a_file_line_problem(
+    tmp_path: Path, case: str, content: bytes, expected: str
+) -> None:
+    from bot.errors import ConfigError
+    from bot.panels import load_quotas
+
+    path = tmp_path / "quotas.csv"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_quotas(path)
+    assert str(caught.value).startswith(f"{path}:{expected}")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_quotas_file_with_a_byte_order_mark_still_reads(tmp_path: Path) -> None:
+    from bot.panels import load_quotas
+
+    path = tmp_path / "quotas.csv"
+    path.write_bytes("\ufeff".encode() + QUOTAS_HEAD + b"area,North,0,1\n")
+    [quota] = load_quotas(path)
+    assert (quota.category, quota.value, quota.minimum, quota.maximum) == ("area", "North", 0, 1)
