@@ -588,3 +588,16 @@ def test_a_quotas_file_with_a_byte_order_mark_still_reads(tmp_path: Path) -> Non
     path.write_bytes("\ufeff".encode() + QUOTAS_HEAD + b"area,North,0,1\n")
     [quota] = load_quotas(path)
     assert (quota.category, quota.value, quota.minimum, quota.maximum) == ("area", "North", 0, 1)
+
+
+# -- parley.toml --------------------------------------------------------------------------------
+
+
+def test_a_settings_file_nested_thousands_deep_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "parley.toml").write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    result = parley(tmp_path, "flows", "check")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip() == f"Error: {tmp_path}/parley.toml: not valid TOML: nested too deep"
+    )
