@@ -130,7 +130,8 @@ def yaml_problem(name: str, error: yaml.YAMLError) -> str:
 
 
 class TextFile(click.Path):
-    """A file to read: it exists, is a file, can be read and is UTF-8 text; a ``Path``."""
+    """A file to read: it exists, is a file, can be read and is UTF-8 text of at most
+    1 MB (checked before it is read); a ``Path``."""
 
     name = "file"
 
@@ -139,12 +140,16 @@ class TextFile(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        from bot.flowfile.yamllines import SourceError, read_source
+
         try:
-            path.read_bytes().decode("utf-8")
+            path.open("rb").close()
         except OSError as error:
             self.fail(os_problem(error), param, ctx)
-        except UnicodeDecodeError as error:
-            self.fail(f"{path}: not UTF-8 text (byte {error.start})", param, ctx)
+        try:
+            read_source(path)
+        except SourceError as error:
+            self.fail(f"{path}:{error.line}: {error.what}", param, ctx)
         return path
 
 

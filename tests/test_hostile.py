@@ -601,3 +601,13 @@ def test_a_settings_file_nested_thousands_deep_is_one_line(tmp_path: Path) -> No
     assert (
         result.stderr.strip() == f"Error: {tmp_path}/parley.toml: not valid TOML: nested too deep"
     )
+
+
+def test_a_file_given_to_a_command_is_checked_for_size_before_it_is_read(tmp_path: Path) -> None:
+    texts = tmp_path / "texts.yaml"
+    with texts.open("wb") as out:
+        out.truncate(50 * 1024 * 1024)  # 50 MB of nothing, sparse: cheap to make
+    result = parley(tmp_path, "broadcast", "--file", str(texts), "--yes")
+    assert result.returncode == 2  # a bad option value, as click reports it
+    assert "Traceback" not in result.stderr
+    assert f"{texts}:1: the file is larger than 1 MB" in result.stderr
