@@ -230,7 +230,7 @@ async def _send(office: _Office, make: Callable[[Any], Any], yes: bool) -> Any |
     from bot import staff
 
     shown = await office.at_desk(lambda desk: dry_run(desk, make))
-    _echo(shown.lines)
+    _echo(as_typed_here(shown.lines))
     if not shown.preview.recipients:
         click.echo("Nobody to send to. Nothing done.")
         return None
@@ -627,7 +627,7 @@ async def _decide(
         new = make(desk)[1]
         return staff.draft(desk, new, Message(new.texts)).lines
 
-    _echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
+    _echo(as_typed_here(await office.at_desk(lambda desk: dry_run(desk, preview))))
     if not yes and not click.confirm("Send it?", default=False):
         click.echo("Nothing recorded or sent.")
         return

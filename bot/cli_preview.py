@@ -77,11 +77,12 @@ _HERE = {
 
 def as_typed_here(lines: Iterable[str]) -> list[str]:
     """Staff replies name the phone's commands (``/resume 4``); at the terminal they name
-    the ``parley`` ones. Lines offering ``/send`` go: the terminal asks instead."""
+    the ``parley`` ones. Lines offering ``/send`` go, and so does a draft's number: the
+    terminal asks instead."""
     return [
         _PHONE.sub(
             lambda m: "parley " + _HERE.get(m.group(1), m.group(1)),
-            _GO_ON.sub(r"Go on with: /resume \1", line),
+            _GO_ON.sub(r"Go on with: /resume \1", _DRAFT.sub("To ", line)),
         )
         for line in lines
         if not line.startswith(("Reply /send", "/approve, /reject"))
@@ -89,3 +90,4 @@ def as_typed_here(lines: Iterable[str]) -> list[str]:
 
 
 _GO_ON = re.compile(r"/resume (\d+) to go on\.")
+_DRAFT = re.compile(r"^Broadcast \d+ \(draft\) to ")  # a draft's number, for /send

@@ -107,6 +107,7 @@ def test_saying_no_leaves_everything_as_it_was(
     assert "[y/N]" in said  # it asked
     assert re.search(r"^(Not sent\. )?Nothing (done|recorded or sent)\.$", said, re.MULTILINE)
     assert not re.search(r"\btold\b", said), said
+    assert "(draft)" not in said  # a draft's number, gone with the preview, is not shown
     assert _everything(tmp_path) == before
 
 
