@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine.flow import ChoiceQuestion
 from bot.errors import FlowError
 from bot.flowfile import load_flow, load_flows, read_flow
 
@@ -919,3 +920,25 @@ def test_source_language_text_that_is_not_a_text_is_reported_once(value: str) ->
         """
     )
     assert problems_of(text) == ["flows/demo.yaml:9: step 'q1': 'text' in 'en' must be a text"]
+
+
+def test_an_exclusive_option_is_read_and_must_be_true_or_false() -> None:
+    good = """\
+        - id: q
+          type: choice
+          multiple: true
+          text: Which?
+          options:
+            - {id: a, text: Alpha}
+            - {id: none, text: None of these, exclusive: true}
+        """
+    flow, problems = read_flow(steps(good), PATH)
+    assert problems == []
+    assert flow is not None
+    question = flow.steps[0]
+    assert isinstance(question, ChoiceQuestion)
+    assert [o.exclusive for o in question.options] == [False, True]
+    bad = good.replace("exclusive: true", "exclusive: sometimes")
+    assert problems_of(steps(bad)) == [
+        "flows/demo.yaml:12: step 'q': 'exclusive' must be true or false"
+    ]
