@@ -63,3 +63,16 @@ def test_a_short_menu_is_not_paged() -> None:
     text, buttons, _ = render_question(FLOWS["language"], question, "en", env)
     assert "0. " not in text
     assert [b.reply for b in buttons] == ["1", "2", "3"]
+
+
+def test_buttons_are_every_language_on_every_page_beside_the_question_alone() -> None:
+    """SMS pages the menu; a channel with buttons shows all of it on one screen."""
+    flow = FLOWS["welcome"]
+    question = flow.steps[0]
+    assert isinstance(question, LanguageQuestion)
+    first, second = (render_question(flow, question, "en", ENV, page) for page in (0, 1))
+    assert first.text != second.text  # two SMS pages...
+    every = [str(n) for n in range(1, len(ENV.languages) + 1)]
+    for page in (first, second):  # ...and the same buttons with each, no "0"
+        assert [b.reply for b in page.buttons] == every
+        assert page.beside_buttons == first.text.splitlines()[0]
