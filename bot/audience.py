@@ -8,7 +8,7 @@ import json
 import random
 import sqlite3
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bot.store import ideas
@@ -67,6 +67,12 @@ class Audience:
             spread = f", spread by {self.strata}" if self.strata else ""
             parts.append(f"a random {self.sample} (seed {self.seed}{spread})")
         return "everyone opted in" + (": " + ", ".join(parts) if parts else "")
+
+    @property
+    def everyone(self) -> bool:
+        """No rule narrows it: every resident opted in, those who join later included.
+        A random sample narrows it (only those drawn were asked), whatever its seed."""
+        return replace(self, seed=0, strata=None) == Audience()
 
     @property
     def asked_for(self) -> bool:

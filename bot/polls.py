@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from bot.audience import Audience
 from bot.engine import Env, Flow
 from bot.engine.flow import (
     MAX_OPTIONS,
@@ -128,6 +129,22 @@ def _label(poll: Poll, language: str) -> str:
     return text if len(text) <= LABEL_LENGTH else text[: LABEL_LENGTH - 1].rstrip() + "…"
 
 
+def open_for(tx: sqlite3.Connection, contact_id: int | None, limit: int) -> list[Poll]:
+    """The open polls (not a panel's) whose audience includes the resident, newest first:
+    each poll sent to everyone (no rule narrowing its audience, so a resident who joined
+    since may vote too), and each poll sent to them. A poll for ward North is not
+    offered to a resident of ward South; a poll put to a random sample, only to those
+    drawn. Two indexed queries, however many residents and polls there are."""
+    sends = polls.open_sends(tx)
+    offered = {poll_id for poll_id, _, audience in sends if Audience.from_json(audience).everyone}
+    narrowed = [b for poll_id, b, _ in sends if poll_id not in offered]
+    if contact_id is not None and narrowed:
+        given = polls.given_to(tx, contact_id, narrowed)
+        offered |= {poll_id for poll_id, b, _ in sends if b in given}
+    newest = [poll_id for poll_id in dict.fromkeys(p for p, _, _ in sends) if poll_id in offered]
+    return [poll for poll_id in newest[:limit] if (poll := polls.get(tx, poll_id)) is not None]
+
+
 class FlowBook:
     """Flows by id: those from the flow files, each poll's (built once, on first use;
     a poll's question and options never change after it is made), and the open polls'
@@ -138,12 +155,16 @@ class FlowBook:
         self.env = env
         self._polls: dict[int, Flow] = {}
 
-    def get(self, tx: sqlite3.Connection, flow_id: str) -> Flow | None:
+    def get(
+        self, tx: sqlite3.Connection, flow_id: str, contact_id: int | None = None
+    ) -> Flow | None:
+        """The flow; for :data:`OPEN_POLLS`, the open polls offered to ``contact_id``
+        (see :func:`open_for`; None: no one in particular, so those sent to everyone)."""
         flow = self.files.get(flow_id)
         if flow is not None:
             return flow
         if flow_id == OPEN_POLLS:
-            return open_polls_flow(polls.open_to_all(tx, MAX_OPTIONS), self.env)
+            return open_polls_flow(open_for(tx, contact_id, MAX_OPTIONS), self.env)
         poll_id = polls.poll_id_of(flow_id)
         if poll_id is None:
             return None

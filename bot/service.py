@@ -547,7 +547,7 @@ class _Handling:
         row = sessions.active(self.tx, self.contact.id)
         if row is None:
             return None
-        flow = self.service.book.get(self.tx, row.session.flow_id)
+        flow = self.service.book.get(self.tx, row.session.flow_id, self.contact.id)
         step_id = row.session.step_id
         if flow is not None and step_id is not None and flow.has_step(step_id):
             if not self.poll_open(flow):
@@ -587,12 +587,13 @@ class _Handling:
         return poll_id is None or polls.status(self.tx, poll_id) != "closed"
 
     def flow(self, row: SessionRow) -> Flow:
-        flow = self.service.book.get(self.tx, row.session.flow_id)
+        flow = self.service.book.get(self.tx, row.session.flow_id, self.contact.id)
         assert flow is not None, "current() ends sessions whose flow is gone"
         return flow
 
     def start(self, flow_id: str, parent_id: int | None = None) -> None:
-        flow = self.service.book.get(self.tx, flow_id)  # a file's, a poll's, the open polls
+        # A file's, a poll's, or the open polls this resident may vote in.
+        flow = self.service.book.get(self.tx, flow_id, self.contact.id)
         assert flow is not None, f"no flow '{flow_id}': flows and triggers are checked at load"
         self.vote_so_far(flow)
         turn = advance(flow, None, Start(self.language), self.now, self.service.env)

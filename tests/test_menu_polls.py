@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.store import polls
+from bot.audience import Audience
+from bot.polls import open_for
+from bot.store import Database, broadcasts, polls
+from bot.store.broadcasts import POLL as POLL_KIND
+from bot.store.broadcasts import NewBroadcast
 from bot.store.polls import NewPoll, PollOption
 from tests.conftest import Clock, Harness
 from tests.test_polls import ORGANISER, POLL, Resident, join, put, staff_says, staffed, to
@@ -104,6 +109,8 @@ def _open(tx: sqlite3.Connection, question: str, now: datetime, **extra: Any) ->
         now,
     )
     polls.open_poll(tx, poll_id)
+    sent = NewBroadcast(POLL_KIND, Audience().to_json(), flow_id=polls.flow_id(poll_id))
+    broadcasts.create(tx, replace(sent, poll_id=poll_id), "queued", now)  # to everyone
     return poll_id
 
 
@@ -142,3 +149,116 @@ async def test_several_open_polls_are_listed_newest_first_and_no_other(office: H
         "W której sondzie chcesz zagłosować?\n1. Plant trees on the green? (pl)"
     )
     assert await votes(office) == [(1, ids[ANA], ["yes"], 0)]
+
+
+# -- each resident is offered the polls meant for them ------------------------------------
+
+BEN = "+447700900002"
+POLISH_NO_POLL = "W tej chwili nie ma otwartej sondy."
+
+
+async def test_a_poll_for_ward_north_is_offered_in_the_north_and_not_in_the_south(
+    office: Harness,
+) -> None:
+    ids = await join(
+        office, Resident(ANA, ward="North"), Resident(BEN, language="pl", ward="South")
+    )
+    await put(office, "/poll " + POLL + "\nto: ward=North")
+    assert [m.text for m in to(office, ANA)] == [QUESTION]
+    assert to(office, BEN) == []
+    assert await office.send("2", ANA) == [THANKS]
+    # From the menu, North is offered it (their vote shown, to change it).
+    assert await office.send("hello", ANA) == [MENU]
+    [again] = await office.send("3", ANA)
+    assert again == "Your vote so far: Wednesday. Answer again to change it.\n\n" + QUESTION
+    # South is not: no poll is open for them, in their language, and no way to vote.
+    [polish_menu] = await office.send("hej", BEN)
+    assert polish_menu.endswith("3. Zagłosuj w sondzie")
+    assert await office.send("3", BEN) == [POLISH_NO_POLL]
+    assert await office.send("2", BEN) == [polish_menu]  # no vote: the menu again
+    assert await office.send("vote", BEN) == [POLISH_NO_POLL]
+    assert await votes(office) == [(1, ids[ANA], ["wednesday"], 0)]
+    assert await office.rows(
+        "SELECT count(*) AS n FROM sessions WHERE contact_id = ? AND flow_id = 'poll-1'",
+        ids[BEN],
+    ) == [{"n": 0}]
+
+
+async def test_a_poll_sent_to_everyone_is_offered_to_a_resident_who_joined_since(
+    office: Harness,
+) -> None:
+    await join(office, Resident(ANA))
+    await put(office, "/poll " + POLL)
+    assert [m.text for m in to(office, ANA)] == [QUESTION]
+    ids = await join(office, Resident(BEN))  # after it was sent: not in the outbox
+    assert await office.send("hi", BEN) == [MENU]
+    assert await office.send("3", BEN) == [QUESTION]
+    assert await office.send("3", BEN) == [THANKS]
+    assert await votes(office) == [(1, ids[BEN], ["friday"], 0)]
+
+
+async def test_a_poll_put_to_a_sample_is_offered_only_to_those_drawn(office: Harness) -> None:
+    people = [f"+4477009000{n:02d}" for n in range(1, 5)]
+    await join(office, *(Resident(address) for address in people))
+    await put(office, "/poll " + POLL + "\nto: sample=2 seed=7")
+    drawn = [address for address in people if to(office, address)]
+    assert len(drawn) == 2
+    newcomer = "+447700900099"
+    await join(office, Resident(newcomer))
+    for address in [*people, newcomer]:
+        assert await office.send("vote", address) == (
+            [QUESTION] if address in drawn else [NO_POLL]
+        ), address
+
+
+@pytest.mark.parametrize(
+    ("audience", "everyone"),
+    [
+        (Audience(), True),
+        (Audience(seed=7, strata="ward"), True),  # no sample drawn: they mean nothing
+        (Audience(sample=200), False),
+        (Audience(sample=200, seed=7, strata="ward"), False),
+        (Audience(fields={"ward": "North"}), False),
+        (Audience(languages=("pl",)), False),
+        (Audience(channels=("sms",)), False),
+        (Audience(took_part_in="priorities"), False),
+        (Audience(not_took_part_in="priorities"), False),
+        (Audience(participants=("poll:1",)), False),
+        (Audience(received=3), False),
+        (Audience(panel=1), False),
+        (Audience(contacts=(4,)), False),
+    ],
+)
+def test_an_audience_is_everyone_only_when_no_rule_narrows_it(
+    audience: Audience, everyone: bool
+) -> None:
+    assert Audience.from_json(audience.to_json()).everyone is everyone
+
+
+async def test_the_open_polls_of_a_resident_are_found_through_indexes(tmp_path: Path) -> None:
+    """Every menu visit looks them up: the queries search indexes, never scan a table."""
+    database = await Database.open(tmp_path / "p.db")
+    seen: list[str] = []
+
+    def work(tx: sqlite3.Connection) -> list[str]:
+        now = datetime(2026, 3, 2, 10, 0)
+        for_all = _open(tx, "For everyone?", now)
+        north = _open(tx, "For the North?", now)
+        tx.execute(
+            "UPDATE broadcasts SET audience = ? WHERE poll_id = ?",
+            (Audience(fields={"ward": "North"}).to_json(), north),
+        )
+        tx.set_trace_callback(seen.append)
+        assert [poll.id for poll in open_for(tx, 1, 9)] == [for_all]
+        tx.set_trace_callback(None)
+        choosing = [sql for sql in seen if "FROM polls p" in sql or "FROM outbox" in sql]
+        assert len(choosing) == 2, seen
+        return [str(row[3]) for sql in choosing for row in tx.execute("EXPLAIN QUERY PLAN " + sql)]
+
+    try:
+        plan = await database.run(work)
+    finally:
+        await database.close()
+    assert plan, "no query plan"
+    for step in plan:
+        assert "INDEX" in step, plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -209,17 +209,33 @@ def latest_session(tx: sqlite3.Connection, contact_id: int, poll_id: int) -> int
     return int(row[0]) if row else None
 
 
-def open_to_all(tx: sqlite3.Connection, limit: int) -> list[Poll]:
-    """The polls open now that any resident may vote in (not a panel's), newest first."""
-    ids = [
-        row[0]
+def open_sends(tx: sqlite3.Connection) -> list[tuple[int, int, str]]:
+    """The polls open now that residents may vote in (not a panel's), newest first, each
+    with the broadcasts that put it to residents (begun: not a draft, a scheduled or a
+    cancelled one), as (poll id, broadcast id, audience JSON) rows."""
+    return [
+        (int(row[0]), int(row[1]), str(row[2]))
         for row in tx.execute(
-            "SELECT id FROM polls WHERE status = 'open' AND panel_id IS NULL"
-            " ORDER BY id DESC LIMIT ?",
-            (limit,),
+            "SELECT p.id, b.id, b.audience FROM polls p JOIN broadcasts b ON b.poll_id = p.id"
+            " WHERE p.status = 'open' AND p.panel_id IS NULL AND b.kind = 'poll'"
+            " AND b.status IN ('sending', 'queued') ORDER BY p.id DESC, b.id"
         )
     ]
-    return [poll for poll_id in ids if (poll := get(tx, poll_id)) is not None]
+
+
+def given_to(tx: sqlite3.Connection, contact_id: int, broadcast_ids: Collection[int]) -> set[int]:
+    """Which of these broadcasts were written to the outbox for the contact."""
+    if not broadcast_ids:
+        return set()
+    marks = ", ".join("?" * len(broadcast_ids))
+    return {
+        int(row[0])
+        for row in tx.execute(
+            f"SELECT DISTINCT broadcast_id FROM outbox WHERE broadcast_id IN ({marks})"
+            " AND contact_id = ?",
+            (*broadcast_ids, contact_id),
+        )
+    }
 
 
 def recent(tx: sqlite3.Connection, limit: int = 10) -> list[Poll]:
