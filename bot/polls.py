@@ -147,8 +147,9 @@ def open_for(tx: sqlite3.Connection, contact_id: int | None, limit: int) -> list
 
 class FlowBook:
     """Flows by id: those from the flow files, each poll's (built once, on first use;
-    a poll's question and options never change after it is made), and the open polls'
-    (:data:`OPEN_POLLS`, built afresh each time, as polls open and close)."""
+    a poll's question and options never change after it is made), and the open polls a
+    resident may vote in (:data:`OPEN_POLLS`, built afresh each time, as polls open and
+    close)."""
 
     def __init__(self, files: Mapping[str, Flow], env: Env) -> None:
         self.files = files

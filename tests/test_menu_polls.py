@@ -8,7 +8,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +241,7 @@ async def test_the_open_polls_of_a_resident_are_found_through_indexes(tmp_path: 
     seen: list[str] = []
 
     def work(tx: sqlite3.Connection) -> list[str]:
-        now = datetime(2026, 3, 2, 10, 0)
+        now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
         for_all = _open(tx, "For everyone?", now)
         north = _open(tx, "For the North?", now)
         tx.execute(
