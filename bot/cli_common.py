@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import sqlite3
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -172,11 +173,21 @@ class OutputPath(click.Path):
             self.fail(f"{path}: the folder {parent} does not exist", param, ctx)
         if not parent.is_dir():
             self.fail(f"{path}: {parent} is a file, not a folder", param, ctx)
-        if not os.access(parent, os.W_OK | os.X_OK):
+        if not _writable(parent):
             self.fail(f"{path}: the folder {parent} cannot be written to", param, ctx)
         if path.exists() and not os.access(path, os.W_OK):
             self.fail(f"{path}: cannot be written to", param, ctx)
         return path
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be made in ``folder``, found by making one (and removing it):
+    permission bits do not tell for root, read-only file systems or ACLs."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def read_yaml(path: Path) -> Any:

@@ -144,14 +144,29 @@ def bad_values(kind: str, param: click.Parameter, home: Path) -> dict[str, Path]
         "in a missing folder": home / "missing" / "out.x",
         "under a file": a_file / "out.x",
     }
-    if os.geteuid() != 0:  # root writes anywhere
+    if os.geteuid() != 0:
         locked = home / "locked"
         locked.mkdir(mode=0o500)
         values["in a read-only folder"] = locked / "out.x"
+    elif _refused(SYSFS / "out.x"):  # root writes anywhere but where the kernel refuses
+        values["in a read-only folder"] = SYSFS / "out.x"
     assert isinstance(param.type, click.Path)
     if not param.type.dir_okay or "--output" in getattr(param, "opts", ()):
         values["a folder"] = home  # export -o: a folder, for CSV
     return values
+
+
+SYSFS = Path("/sys")
+
+
+def _refused(path: Path) -> bool:
+    """Whether even this process (root, in CI) may not create ``path``."""
+    try:
+        path.open("x").close()
+    except OSError:
+        return True
+    path.unlink()
+    return False
 
 
 def filler(param: click.Parameter) -> str:
