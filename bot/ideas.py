@@ -43,9 +43,10 @@ def submit(
     inbound_id: int | None = None,
 ) -> Idea:
     """Store a resident's idea, with any personal details in it found and hidden
-    (``region``: the country a phone number without its +country code is from)."""
+    (``region``: the country a phone number without its +country code is from; one from
+    the country of the resident's ``language`` is found too)."""
     text = text.strip()
-    found = pii.find(text, region)
+    found = pii.find(text, region, language)
     return ideas.add(
         tx,
         NewIdea(

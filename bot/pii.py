@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import Leniency, PhoneNumberMatcher, ValidationResult
+from babel.core import get_global, parse_locale
+from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType, ValidationResult
 
 from bot.lang.normalize import fold_digits
 
@@ -58,11 +59,14 @@ class Found:
     end: int
 
 
-def find(text: str, region: str) -> list[Found]:
+def find(text: str, region: str, language: str | None = None) -> list[Found]:
     """The personal details in ``text``, in order, none overlapping (first kind wins).
 
     ``region`` is the country (ISO 3166, like ``GB``) a number written without its
-    ``+country`` code is taken to be from: the deployment's ``PARLEY_REGION``."""
+    ``+country`` code is taken to be from: the deployment's ``PARLEY_REGION``. A
+    resident writing in ``language`` (``pl``) may give a number from that language's
+    country as it is written there ("600 123 456"), so that country is looked at too
+    (see :func:`language_region`)."""
     plain = fold_digits(text)  # one character for one, so places match ``text``
     if len(plain) != len(text):  # pragma: no cover - fold_digits maps characters 1:1
         plain = text
@@ -76,13 +80,17 @@ def find(text: str, region: str) -> list[Found]:
         add(EMAIL, *match.span())
     for start, end in _phone_numbers(plain, region):
         add(PHONE, start, end)
+    home = language_region(language)
+    if home is not None and home != region and _MAYBE_CONTACT.search(plain):
+        for start, end in _phone_numbers(plain, home, mobiles_only=True):
+            add(PHONE, start, end)
     for pattern in _ADDRESSES:
         for match in pattern.finditer(plain):
             add(ADDRESS, *match.span())
     return sorted(found, key=lambda f: f.start)
 
 
-def _phone_numbers(plain: str, region: str) -> list[tuple[int, int]]:
+def _phone_numbers(plain: str, region: str, *, mobiles_only: bool = False) -> list[tuple[int, int]]:
     """Where phone numbers are in ``plain`` (ASCII digits).
 
     libphonenumber's loosest matcher finds every candidate, including numbers run on to
@@ -91,11 +99,24 @@ def _phone_numbers(plain: str, region: str) -> list[tuple[int, int]]:
     full number's length and is written the way numbers are dialled: with ``+`` or
     ``00``, or starting with the region's trunk prefix (the UK's 0). The second rule
     keeps numbers from ranges set aside for fiction and for numbering plans newer than
-    the library's data; it leaves out year ranges, dates, ages and amounts."""
+    the library's data; it leaves out year ranges, dates, ages and amounts.
+
+    With ``mobiles_only`` (for the country a resident's language points to: a guess) a
+    candidate is kept only if it is a real mobile number there and not a round amount:
+    residents give their mobiles, and in some countries amounts are landline numbers
+    (Somalia's "2 500 000") or even mobile ones (Poland's "600 000 000")."""
     trunk = _trunk_prefix(region)
     spans: list[tuple[int, int]] = []
     for match in PhoneNumberMatcher(plain, region, leniency=Leniency.POSSIBLE):
         number = match.number
+        if mobiles_only:
+            if (
+                phonenumbers.is_valid_number(number)
+                and phonenumbers.number_type(number) in _MOBILE
+                and not str(number.national_number).endswith("000000")
+            ):
+                spans.append((match.start, match.end))
+            continue
         if phonenumbers.is_valid_number(number):
             spans.append((match.start, match.end))
             continue
@@ -110,6 +131,33 @@ def _phone_numbers(plain: str, region: str) -> list[tuple[int, int]]:
         ):
             spans.append((match.start, match.end))
     return spans
+
+
+_MOBILE = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+@functools.cache
+def language_region(language: str | None) -> str | None:
+    """The country whose phone numbers a resident writing in ``language`` may give in
+    that country's own way: the one the language names (``pt_PT``), or else the one
+    where it is most used, from CLDR's likely subtags (``pl`` → ``PL``, ``uk`` → ``UA``,
+    ``pt`` → ``BR``). None for no language, one CLDR does not place, or a country
+    libphonenumber has no numbers for."""
+    if not language:
+        return None
+    try:
+        parts = parse_locale(language.replace("-", "_"))
+    except ValueError:
+        return None
+    code, territory = parts[0], parts[1]
+    if territory is None:
+        likely = get_global("likely_subtags").get(code)
+        if not likely:
+            return None
+        territory = parse_locale(likely)[1]
+    if territory is None or phonenumbers.PhoneMetadata.metadata_for_region(territory) is None:
+        return None
+    return territory
 
 
 @functools.cache
@@ -138,10 +186,12 @@ _CONTACT_KINDS = (PHONE, EMAIL)
 _MAYBE_CONTACT = re.compile(r"@|\d(?:\D{0,3}\d){6}")
 
 
-def hide_contact_details(text: str, region: str) -> str:
+def hide_contact_details(text: str, region: str, language: str | None = None) -> str:
     """``text`` with phone numbers and emails replaced (``[phone]``, ``[email]``): what
-    default exports give of what residents wrote. Addresses stay, since a survey answer
-    naming a street is usually about the street."""
+    default exports give of what residents wrote (``language``: the one they wrote in,
+    see :func:`find`). Addresses stay, since a survey answer naming a street is usually
+    about the street."""
     if not _MAYBE_CONTACT.search(text):  # \d is any script's digit
         return text  # most answers: a quick look, no full search
-    return redact(text, [f for f in find(text, region) if f.kind in _CONTACT_KINDS])
+    found = find(text, region, language)
+    return redact(text, [f for f in found if f.kind in _CONTACT_KINDS])

@@ -44,6 +44,7 @@ from bot.store import Database, contacts, polls, sessions
 from bot.store import answers as stored_answers
 from bot.store.answers import NewAnswer
 from bot.store.contacts import Contact
+from bot.store.messages import add_inbound
 from bot.store.polls import NewPoll, PollOption
 from bot.store.sessions import Status
 from tests.conftest import REPO, Clock, Harness, open_app
@@ -1000,6 +1001,64 @@ def test_a_phone_number_sent_to_a_number_question_is_not_exported(tmp_path: Path
     export(tmp_path, "f", "responses", "--flow", "household", "--format", "floip", env=env)
     for name, data in files_in(tmp_path / "exports"):
         assert numbers_in(data.decode("utf-8"), [typed]) == set(), name
+
+
+HOME_NUMBERS = """\
+flow: home
+title: Home
+language: en
+expiry: 1d
+steps:
+  - id: people
+    type: number
+    text:
+      en: "How many people live in your home?"
+  - id: note
+    type: text
+    text:
+      en: "Anything else?"
+"""
+
+
+def test_a_number_from_the_residents_own_country_is_hidden(tmp_path: Path) -> None:
+    """A Polish resident in a GB deployment writes a Polish mobile as Poles do, with no
+    +48 and no trunk 0: hidden in what they answered, sent and gave as a field. The
+    same digits from an English resident are no number where English points (the US)
+    and stay; the Polish reply is not taken from what was worked out for the English."""
+    flows = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", flows)
+    (flows / "home.yaml").write_text(HOME_NUMBERS, encoding="utf-8")
+    env = {"PARLEY_FLOWS": str(flows)}
+    typed = "600 123 456"
+    said = f"mój numer {typed}"
+
+    def work(tx: sqlite3.Connection) -> None:
+        for minutes, language in enumerate(("en", "pl")):
+            at = NOW + timedelta(minutes=minutes)
+            contact = contacts.ensure(tx, "sms", f"+44770090000{minutes}", language, at)
+            store_run(tx, contact, {"people": (600123456, typed), "note": (said, said)}, at,
+                      flow_id="home")  # fmt: skip
+            add_inbound(tx, contact.id, "sms", f"SM{minutes}", said, at)
+            contacts.update(tx, contact, {"callback": typed})
+
+    seed(tmp_path, work)
+    english, polish = records(export(tmp_path, "r.csv", "responses", "--flow", "home", env=env))
+    assert (english["language"], polish["language"]) == ("en", "pl")
+    people = "people: How many people live in your home?"
+    cells = (people, "people (reply)", "note: Anything else?")
+    assert [polish[name] for name in cells] == ["[phone]", "[phone]", "mój numer [phone]"]
+    assert [english[name] for name in cells] == ["600123456", typed, said]
+    package = export(tmp_path, "f", "responses", "--flow", "home", "--format", "floip", env=env)
+    rows = read_csv(package / "data" / "responses.csv")[1:]
+    english_floip = [" ".join(row) for row in rows if row[2] == english["resident"]]
+    polish_floip = [" ".join(row) for row in rows if row[2] == polish["resident"]]
+    assert len(english_floip) == len(polish_floip) == 2
+    assert all(numbers_in(text, [typed]) for text in english_floip)
+    assert not any(numbers_in(text, [typed]) for text in polish_floip)
+    messages = records(export(tmp_path, "m.csv", "messages", env=env))
+    assert [row["text"] for row in messages] == [said, "mój numer [phone]"]
+    fields = records(export(tmp_path, "c.csv", "contacts", env=env))
+    assert [row["callback"] for row in fields] == [typed, "[phone]"]
 
 
 # -- 4. residents' pseudonymous ids -----------------------------------------------------------

@@ -134,6 +134,27 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
     await database.close()
 
 
+async def test_an_idea_with_a_number_from_the_residents_own_country_is_flagged(
+    settings: Settings,
+) -> None:
+    """In a GB deployment, "600 123 456" is a Polish mobile as Poles write it: flagged
+    in a Polish resident's idea, left as it is in an English one (not a US number)."""
+    database = await Database.open(settings.database)
+    text = "Więcej ławek, zadzwoń 600 123 456"
+
+    def work(tx: sqlite3.Connection) -> None:
+        polish = contacts.touch(tx, "sms", "+447700900998", "pl", NOW)
+        english = contacts.touch(tx, "sms", "+447700900997", "en", NOW)
+        flagged = ideas.submit(tx, polish, text, "pl", NOW, region="GB")
+        assert flagged.pii == ("phone",)
+        assert flagged.shown_text == "Więcej ławek, zadzwoń [phone]"
+        plain = ideas.submit(tx, english, text, "en", NOW, region="GB")
+        assert (plain.pii, plain.shown_text) == ((), text)
+
+    await database.run(work)
+    await database.close()
+
+
 def _member(number: int, status: str, **profile: str) -> Member:
     return Member(number, number, profile, status, None, None)
 

@@ -158,6 +158,81 @@ def test_the_region_decides_numbers_written_without_a_country_code() -> None:
     assert pii.hide_contact_details("Club 16-29 in 2024-2025", "PL") == "Club 16-29 in 2024-2025"
 
 
+# Numbers as written in the country a resident's language points to, with no +country
+# code: a GB deployment finds them only when it knows the resident's language.
+LANGUAGES = ("en", "pl", "ro", "ar", "ur", "pa", "pt", "es", "bn", "gu", "lt", "so", "uk",
+             "fa", "ps", "ti")  # fmt: skip
+HOME_FLAGGED = [
+    ("pl", "mój numer 600 123 456"),
+    ("pl", "Zadzwoń 512-345-678 wieczorem"),
+    ("ro", "Sunați-mă la 0722 123 456"),
+    ("uk", "Мій номер 067 123 4567"),
+    ("uk", "телефон 050-123-45-67"),
+    ("lt", "Mano numeris 8 612 34567"),
+    ("lt", "skambinkite 861234567"),
+    ("pt", "Ligue para (11) 91234-5678"),
+    ("es", "Llámame al 612 34 56 78"),
+    ("es", "mi número 612345678"),
+    ("pa", "ਮੇਰਾ ਨੰਬਰ 98765 43210"),
+    ("gu", "મારો નંબર ૯૮૭૬૫ ૪૩૨૧૦"),
+    ("so", "Wac ii 061 5123456"),
+    ("fa", "شماره من ۰۹۱۲ ۳۴۵ ۶۷۸۹"),
+    ("bn", "আমার নম্বর ০১৭১২-৩৪৫৬৭৮"),
+    ("en", "call me at (415) 555-2671"),
+]
+# Amounts that are real numbers in some of those countries: Somalia's and Poland's
+# landlines, a Polish mobile range. A number in another country is looked for only if
+# it is a mobile there and not a round amount.
+ROUND_AMOUNTS = [
+    "budżet 2 500 000 zł na 2026",
+    "R$ 1.500.000 para a praça",
+    "population 125 000 000",
+    "600 000 000 zł for the region",
+    "1 000 000 000 people",
+    "budget 2500000",
+    "ticket 1234567",
+]
+
+
+def test_every_shipped_language_points_to_a_country_with_phone_numbers() -> None:
+    regions = {language: pii.language_region(language) for language in LANGUAGES}
+    assert regions == {
+        "en": "US", "pl": "PL", "ro": "RO", "ar": "EG", "ur": "PK", "pa": "IN", "pt": "BR",
+        "es": "ES", "bn": "BD", "gu": "IN", "lt": "LT", "so": "SO", "uk": "UA", "fa": "IR",
+        "ps": "AF", "ti": "ET",
+    }  # fmt: skip
+    assert pii.language_region("pt-PT") == pii.language_region("pt_PT") == "PT"
+    for odd in (None, "", "xx", "zz_ZZ", "???"):
+        assert pii.language_region(odd) is None
+
+
+@pytest.mark.parametrize(("language", "text"), HOME_FLAGGED)
+def test_a_number_from_the_residents_own_country_is_flagged(language: str, text: str) -> None:
+    found = pii.find(text, "GB", language)
+    assert pii.kinds(found) == ["phone"], (language, text)
+    shown = pii.redact(text, found)
+    assert "[phone]" in shown
+    assert not any(ch.isdecimal() for ch in shown)
+    assert pii.hide_contact_details(text, "GB", language) == shown
+
+
+def test_the_home_corpus_covers_six_countries_the_gb_region_alone_misses() -> None:
+    missed = {language for language, text in HOME_FLAGGED if not pii.find(text, "GB")}
+    assert len(missed) >= 6  # pl lt pt es pa gu en
+
+
+@pytest.mark.parametrize("text", NOT_FLAGGED + ROUND_AMOUNTS)
+def test_ordinary_numbers_are_not_flagged_whatever_the_language(text: str) -> None:
+    for language in LANGUAGES:
+        assert pii.find(text, "GB", language) == [], language
+
+
+@pytest.mark.parametrize("text", FLAGGED)
+def test_the_language_adds_numbers_and_never_loses_one(text: str) -> None:
+    for language in LANGUAGES:
+        assert pii.kinds(pii.find(text, "GB", language)) == ["phone"], language
+
+
 def _config(tmp_path: Path) -> Path:
     path = tmp_path / "parley.toml"
     path.write_text("[parley]\n", encoding="utf-8")

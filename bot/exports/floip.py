@@ -124,10 +124,10 @@ def _rows(source: Source, flow: Flow, filters: Filters) -> Iterator[list[Any]]:
         if isinstance(response, list):
             response = json.dumps(response, ensure_ascii=False)
         elif isinstance(response, str):
-            response = source.text(response)
+            response = source.text(response, language)
         else:
-            response = source.number(response, raw)
-        metadata = {"run": str(run), "reply": source.text(raw)}
+            response = source.number(response, raw, language)
+        metadata = {"run": str(run), "reply": source.text(raw, language)}
         if language in ISO_639_3:
             metadata["language"] = ISO_639_3[language]
         yield [

@@ -35,9 +35,10 @@ class _Slot:
     reply: int | None  # column of the raw reply (all but text questions)
     labels: dict[str, str]  # option id -> label in the flow's language
     end: int  # the column after its last
-    # (stored answer, reply) -> its cells, for all but text questions: residents send
-    # the same few replies, and each is worked out once.
-    known: dict[tuple[str, str], list[Cell]] = field(default_factory=dict)
+    # (stored answer, reply, language) -> its cells, for all but text questions:
+    # residents send the same few replies, and each is worked out once per language
+    # (which decides whose phone numbers are hidden in the reply).
+    known: dict[tuple[str, str, str | None], list[Cell]] = field(default_factory=dict)
 
 
 def _one_line(text: str) -> str:
@@ -130,6 +131,7 @@ def _rows(
 
     row: list[Cell] | None = None
     current = None
+    resident_language: str | None = None
     for session_id, step_id, value, raw, language in answers:
         if session_id != current:
             if row is not None:
@@ -141,18 +143,20 @@ def _rows(
             else:
                 raise AssertionError(f"run {session_id} has answers but was not found")
             row, current = start(head, language), session_id
+            resident_language = head[4]
         assert row is not None
+        said_in = language or resident_language
         slot = slots.get(step_id)
         if slot is None:
             continue  # a step the flow no longer asks
         if slot.reply is None:  # a text question: seldom twice the same answer
-            _fill(row, slot, value, raw, source)
+            _fill(row, slot, value, raw, source, said_in)
             continue
-        cells = slot.known.get((value, raw))
+        cells = slot.known.get((value, raw, said_in))
         if cells is None:
-            cells = _learn(slot, value, raw, source, width)
+            cells = _learn(slot, value, raw, source, width, said_in)
             if cells is None:
-                _fill(row, slot, value, raw, source)
+                _fill(row, slot, value, raw, source, said_in)
                 continue
         row[slot.value : slot.end] = cells
     if row is not None:
@@ -166,23 +170,27 @@ _UNSET = object()
 _KNOWN, _KNOWN_LENGTH = 2048, 200
 
 
-def _learn(slot: _Slot, value: str, raw: str, source: Source, width: int) -> list[Cell] | None:
+def _learn(
+    slot: _Slot, value: str, raw: str, source: Source, width: int, language: str | None
+) -> list[Cell] | None:
     """The cells an answer fills, remembered; None if it leaves one of its question's
     cells as it was (an odd stored value), is long, or too many are remembered."""
     if len(slot.known) >= _KNOWN or len(value) + len(raw) > _KNOWN_LENGTH:
         return None
     scratch: list[Any] = [_UNSET] * width
-    _fill(scratch, slot, value, raw, source)
+    _fill(scratch, slot, value, raw, source, language)
     cells = scratch[slot.value : slot.end]
     if _UNSET in cells:
         return None
-    slot.known[value, raw] = cells
+    slot.known[value, raw, language] = cells
     return cells
 
 
-def _fill(row: list[Any], slot: _Slot, value: str, raw: str, source: Source) -> None:
+def _fill(
+    row: list[Any], slot: _Slot, value: str, raw: str, source: Source, language: str | None
+) -> None:
     """Put one stored answer in its question's columns: what it fills depends on the
-    stored answer and the reply alone (see :func:`_learn`)."""
+    stored answer, the reply and the language alone (see :func:`_learn`)."""
     text = source.text
     answer = _decoded(value)
     if isinstance(answer, list):
@@ -191,10 +199,10 @@ def _fill(row: list[Any], slot: _Slot, value: str, raw: str, source: Source) -> 
         if slot.label is not None:
             row[slot.label] = "; ".join(slot.labels.get(a, a) for a in chosen)
     elif isinstance(answer, str):
-        row[slot.value] = text(answer) if slot.reply is None else answer
+        row[slot.value] = text(answer, language) if slot.reply is None else answer
         if slot.label is not None:
             row[slot.label] = slot.labels.get(answer, answer)
     elif isinstance(answer, int | float):
-        row[slot.value] = source.number(answer, raw)
+        row[slot.value] = source.number(answer, raw, language)
     if slot.reply is not None:
-        row[slot.reply] = text(raw)
+        row[slot.reply] = text(raw, language)

@@ -139,20 +139,21 @@ class Source:
         name = self.pseudonyms.of(contact_id, channel, address)
         return [name, address] if self.addresses else [name]
 
-    def text(self, text: str | None) -> str | None:
+    def text(self, text: str | None, language: str | None = None) -> str | None:
         """What a resident wrote, with phone numbers and emails hidden unless the export
-        is an organiser's with addresses."""
+        is an organiser's with addresses. ``language``: the one the resident writes in,
+        whose country's numbers are looked for too (see :func:`bot.pii.find`)."""
         if text is None or self.addresses:
             return text
-        return hide_contact_details(text, self.region)
+        return hide_contact_details(text, self.region, language)
 
-    def number(self, value: float, raw: str) -> float | str:
+    def number(self, value: float, raw: str, language: str | None = None) -> float | str:
         """A number answer, unless it is a phone number sent to a number question
         with no maximum (hidden, as in the reply, unless the export is with addresses)."""
         if (
             self.addresses
             or abs(value) < 1_000_000
-            or hide_contact_details(raw, self.region) == raw
+            or hide_contact_details(raw, self.region, language) == raw
         ):
             return value
         return PHONE_HIDDEN

@@ -212,7 +212,7 @@ def contacts(source: Source, filters: Filters) -> Table:
                 source.time(row["last_seen_at"]),
                 source.time(row["opted_out_at"]),
                 source.time(row["unreachable_at"]),
-                *(source.text(fields.get(name)) for name in names),
+                *(source.text(fields.get(name), row["language"]) for name in names),
             ]
 
     return Table(header, rows(), total)
@@ -244,11 +244,12 @@ def messages(source: Source, filters: Filters) -> Table:
     cursor = source.tx.execute(
         "SELECT m.received_at AS at, 'in' AS direction, m.contact_id, c.channel, c.address,"
         " m.text, NULL AS language, NULL AS kind, NULL AS status, NULL AS delivery,"
-        " NULL AS segments, NULL AS broadcast_id, m.id AS id"
+        " NULL AS segments, NULL AS broadcast_id, m.id AS id, c.language AS resident_language"
         f" FROM inbound m JOIN contacts c ON c.id = m.contact_id WHERE 1{inbound}"
         " UNION ALL"
         " SELECT m.created_at, 'out', m.contact_id, c.channel, c.address, m.text,"
-        " m.language, m.kind, m.status, m.delivery, m.segments, m.broadcast_id, m.id"
+        " m.language, m.kind, m.status, m.delivery, m.segments, m.broadcast_id, m.id,"
+        " c.language"
         f" FROM outbox m JOIN contacts c ON c.id = m.contact_id WHERE 1{outbound}"
         " ORDER BY at, direction, id",
         [*in_params, *out_params],
@@ -261,7 +262,7 @@ def messages(source: Source, filters: Filters) -> Table:
                 row[1],
                 *source.resident(row[2], row[3], row[4]),
                 row[3],
-                source.text(row[5]),
+                source.text(row[5], row[13]),
                 row[6],
                 row[7],
                 row[8],
