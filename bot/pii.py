@@ -109,6 +109,8 @@ def _phone_numbers(plain: str, region: str, *, mobiles_only: bool = False) -> li
     spans: list[tuple[int, int]] = []
     for match in PhoneNumberMatcher(plain, region, leniency=Leniency.POSSIBLE):
         number = match.number
+        if _DATE.search(match.raw_string):  # "14.03.2026 18", "01.01.2026": a date
+            continue
         if mobiles_only:
             if (
                 phonenumbers.is_valid_number(number)
@@ -134,6 +136,11 @@ def _phone_numbers(plain: str, region: str, *, mobiles_only: bool = False) -> li
 
 
 _MOBILE = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+# A day, month and year joined by dots or slashes, as many countries write dates
+# (libphonenumber itself sets aside only slashed dates, and only at stricter levels).
+_DATE = re.compile(
+    r"(?<!\d)(?:0?[1-9]|[12]\d|3[01])([./])(?:0?[1-9]|1[0-2])\1(?:\d{4}|\d{2})(?!\d)"
+)
 
 
 @functools.cache
