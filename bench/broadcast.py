@@ -1,7 +1,7 @@
 """Broadcast fan-out: choosing 100,000 residents and writing the broadcast to the
 outbox in batches, on a real SQLite file.
 
-    python3 bench/broadcast.py [--residents 100000]
+    .venv/bin/python bench/broadcast.py [--residents 100000]
 
 For a message and then for a poll (which also opens a session per resident), reports
 the time to choose the audience and preview the send, the time to write every outbox

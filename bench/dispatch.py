@@ -1,7 +1,7 @@
 """Outbound pacing: the dispatcher's achieved send rate against fake providers that
 enforce the configured rate, through the real python-telegram-bot and twilio SDKs.
 
-    python3 bench/dispatch.py [--seconds 15]
+    .venv/bin/python bench/dispatch.py [--seconds 15]
 
 Telegram: one message to each of many chats at the default 30 messages/s, against a
 fake Bot API that refuses (429) anything beyond 30/s. Twilio: SMS of one to three

@@ -4,7 +4,7 @@ One step is one call of :func:`bot.engine.advance`: the start of the survey or o
 resident reply (answers, an unparseable reply and its hint, a multi-answer question).
 Runs on one core with the real catalogs, in every shipped language.
 
-    python3 bench/engine.py [--seconds 5]
+    .venv/bin/python bench/engine.py [--seconds 5]
 
 Target (issue 2): at least 50,000 steps per second on one core.
 """

@@ -1,7 +1,7 @@
 """Exporting survey responses: 1,000,000 recorded answers of the ``priorities`` survey as
 CSV, by ``parley export`` in a process of its own, from a real SQLite file.
 
-    python3 -m bench.export [--answers 1000000] [--keep FILE]
+    .venv/bin/python -m bench.export [--answers 1000000] [--keep FILE]
 
 The database is built first, through the real migrations: residents (one for every ~16
 answers) on SMS and Telegram in the 16 shipped languages, each with a welcome run, and

@@ -2,7 +2,7 @@
 whole path (signature check, de-duplication, storing, the engine, the reply written to
 the outbox), against a bare Starlette app doing one SQLite insert per request.
 
-    python3 bench/inbound.py [--residents 400]
+    .venv/bin/python bench/inbound.py [--residents 400]
 
 Parley runs as ``parley run`` in its own process on a fresh SQLite file, with Twilio
 configured and its sends going to a small fake API in this process. Each resident sends
