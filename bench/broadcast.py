@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import load_content
-from bot.audience import Audience
-from bot.broadcast import Content, Message, Survey
-from bot.polls import as_flow, options_from_labels
-from bot.schedule import Jobs
+from bot.civic.polls import as_flow, options_from_labels
+from bot.outreach.audience import Audience
+from bot.outreach.broadcast import Content, Message, Survey
+from bot.outreach.schedule import Jobs
+from bot.phone.commands import Desk, Role, draft, schedule
 from bot.settings import Settings, load_settings
-from bot.staff import Desk, Role, draft, schedule
 from bot.store import Database, broadcasts, polls
 from bot.store.broadcasts import NewBroadcast
 

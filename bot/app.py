@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.attachments import FileMaker
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio import TwilioChannel
@@ -18,8 +17,9 @@ from bot.flowfile.triggers import load_triggers
 from bot.lang.guess import LanguageGuesser
 from bot.lang.names import language_names
 from bot.lang.phrases import load_phrases
-from bot.outbox import Dispatcher, Lane
-from bot.schedule import Jobs
+from bot.outreach.outbox import Dispatcher, Lane
+from bot.outreach.schedule import Jobs
+from bot.phone.attachments import FileMaker
 from bot.service import ConversationService, utc_now
 from bot.settings import Settings
 from bot.store import Database

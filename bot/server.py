@@ -18,10 +18,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.app import TELEGRAM_PATH, App
 from bot.errors import ChannelError, ConfigError
-from bot.scheduler import Scheduler
+from bot.outreach.scheduler import Scheduler
 from bot.service import utc_now
 from bot.settings import Settings
-from bot.web import Intake, build_web, spawn
+from bot.web.webhooks import Intake, build_web, spawn
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot import ideas, panels, staff
 from bot.channels.base import Inbound, shown_text
 from bot.channels.segments import as_sent
+from bot.civic import ideas, panels
+from bot.civic.polls import QUESTION_STEP, FlowBook, resident_text, results
 from bot.engine import (
     AnswerRecorded,
     Button,
@@ -41,7 +42,7 @@ from bot.engine.answers import Parsed, parse_choice
 from bot.engine.flow import ChoiceQuestion, TextQuestion, Value
 from bot.lang import formats
 from bot.lang.words import Keyword, keyword_of, keyword_word
-from bot.polls import QUESTION_STEP, FlowBook, resident_text, results
+from bot.phone import commands as staff
 from bot.settings import Settings
 from bot.store import Database, answers, contacts, messages, polls, sessions
 from bot.store import ideas as ideas_store

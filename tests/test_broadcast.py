@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.audience import Audience, Recipient, select
-from bot.broadcast import Message, Preview, Rendering, fan_out, preview
 from bot.engine import Env
+from bot.outreach.audience import Audience, Recipient, select
+from bot.outreach.broadcast import Message, Preview, Rendering, fan_out, preview
 from bot.settings import Settings
 from bot.store import Database, broadcasts, contacts, messages
 from tests.test_cli import parley

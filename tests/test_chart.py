@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFont, features
 
-from bot.chart import BAR_COLOUR, FALLBACK_TITLE, WIDTH, Bar, Chart, Picture, _letters, render
-from bot.fonts import Fonts, is_rtl, needs_shaping
+from bot.civic.chart import BAR_COLOUR, FALLBACK_TITLE, WIDTH, Bar, Chart, Picture, _letters, render
+from bot.civic.fonts import Fonts, is_rtl, needs_shaping
 
 raqm = pytest.mark.skipif(not features.check("raqm"), reason="Pillow has no Raqm (libraqm)")
 

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from click.testing import CliRunner, Result
 
-from bot import ideas
-from bot.cli import main
+from bot.civic import ideas
+from bot.cli.main import main
 from bot.store import Database, contacts, panels, polls
 from bot.store import ideas as stored_ideas
 from bot.store.contacts import Contact

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from bot.cli import main
-from bot.cli_common import Parley
+from bot.cli.common import Parley
+from bot.cli.main import main
 from bot.errors import ConfigError, ExportError, FlowError
 from bot.settings import load_settings
 
@@ -497,7 +497,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def _an_idea(path: Path) -> str:
     """The reference of an idea sent by the resident (contact 1)."""
-    from bot import ideas
+    from bot.civic import ideas
     from bot.store import Database, contacts
 
     now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -552,7 +552,7 @@ def test_an_export_of_an_unknown_poll_leaves_no_file_and_no_record(town: Path) -
 
 
 def test_unknown_ids_list_the_latest_few_when_there_are_many(tmp_path: Path) -> None:
-    from bot.cli_common import unknown
+    from bot.cli.common import unknown
 
     known = [str(number) for number in range(1, 13)]
     assert unknown("poll", 99, known[:3]) == "there is no poll 99; polls: 1, 2, 3"

@@ -395,8 +395,8 @@ def test_without_verbose_the_draw_prints_only_its_report(tmp_path: Path) -> None
 
 
 def test_the_draws_problems_count_in_english() -> None:
-    from bot import sortition
-    from bot.sortition import Quota
+    from bot.civic import sortition
+    from bot.civic.sortition import Quota
 
     pool = {"V1": {"area": "North"}, "V2": {"area": "South"}}
     quotas = [Quota("area", "North", 2, 2), Quota("area", "South", 0, 2)]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.channels.base import Outbound
-from bot.outbox import Dispatcher, Lane
+from bot.outreach.outbox import Dispatcher, Lane
 from bot.store import Database, contacts, messages
 
 

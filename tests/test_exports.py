@@ -32,13 +32,13 @@ from hypothesis import strategies as st
 
 from bot.app import load_content
 from bot.channels.base import Outbound
-from bot.cli import main
+from bot.cli.main import main
 from bot.engine import Session
 from bot.engine.answers import Parsed, parse
 from bot.engine.flow import NumberQuestion, Value
 from bot.errors import ConfigError
 from bot.exports.cells import BOM, BOOLEAN_WORDS, MARK, Sheet, read_text, text_cell
-from bot.pii import hide_contact_details
+from bot.lang.pii import hide_contact_details
 from bot.settings import Settings, load_settings
 from bot.store import Database, contacts, polls, sessions
 from bot.store import answers as stored_answers
@@ -1456,7 +1456,7 @@ class _Bar:
 def test_the_progress_bar_hears_of_every_row(
     town: Path, monkeypatch: pytest.MonkeyPatch, form: str
 ) -> None:
-    import bot.cli_exports
+    import bot.cli.exports
 
     bars: list[_Bar] = []
 
@@ -1464,7 +1464,7 @@ def test_the_progress_bar_hears_of_every_row(
         bars.append(_Bar(total))
         return bars[-1]
 
-    monkeypatch.setattr(bot.cli_exports, "_progress", progress)
+    monkeypatch.setattr(bot.cli.exports, "_progress", progress)
     name = "p.zip" if form == "floip" else "p.csv"
     export(town, name, "responses", "--flow", "priorities", "--format", form)
     [bar] = bars
@@ -1473,17 +1473,17 @@ def test_the_progress_bar_hears_of_every_row(
 
 
 def test_a_progress_bar_is_drawn_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.cli_exports
+    import bot.cli.exports
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert isinstance(bot.cli_exports._progress(10), bot.cli_exports._Quiet)
+    assert isinstance(bot.cli.exports._progress(10), bot.cli.exports._Quiet)
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with bot.cli_exports._progress(10) as bar:
+    with bot.cli.exports._progress(10) as bar:
         bar.update(10)
     assert "Exporting" in terminal.getvalue()
     assert "100%" in terminal.getvalue()

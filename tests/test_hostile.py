@@ -24,7 +24,6 @@ import httpx
 import pytest
 
 from bot import server as server_module
-from bot import web
 from bot.errors import FlowError
 from bot.flowfile import load_flows
 from bot.flowfile.triggers import load_triggers
@@ -32,6 +31,7 @@ from bot.flowfile.yamllines import MAX_BYTES, MAX_DEPTH
 from bot.server import Server
 from bot.settings import Settings
 from bot.store import Database
+from bot.web import webhooks as web
 from tests.channels.conftest import (
     SECRET,
     Live,
@@ -570,8 +570,8 @@ HOSTILE_CSV: list[tuple[str, bytes, str]] = [
 def test_a_hostile_quotas_file_is_a_file_line_problem(
     tmp_path: Path, case: str, content: bytes, expected: str
 ) -> None:
+    from bot.civic.panels import load_quotas
     from bot.errors import ConfigError
-    from bot.panels import load_quotas
 
     path = tmp_path / "quotas.csv"
     path.write_bytes(content)
@@ -582,7 +582,7 @@ def test_a_hostile_quotas_file_is_a_file_line_problem(
 
 
 def test_a_quotas_file_with_a_byte_order_mark_still_reads(tmp_path: Path) -> None:
-    from bot.panels import load_quotas
+    from bot.civic.panels import load_quotas
 
     path = tmp_path / "quotas.csv"
     path.write_bytes("\ufeff".encode() + QUOTAS_HEAD + b"area,North,0,1\n")

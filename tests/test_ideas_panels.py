@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot import ideas, moderation, panels, pii, staff
 from bot.app import load_content
+from bot.civic import ideas, panels
+from bot.civic.sortition import Quota
 from bot.flowfile.triggers import read_triggers
+from bot.lang import pii
+from bot.phone import commands as staff
+from bot.phone import ideas as moderation
 from bot.settings import Settings, load_settings
-from bot.sortition import Quota
 from bot.store import Database, broadcasts, contacts, messages
 from bot.store import decisions as stored_decisions
 from bot.store import ideas as stored

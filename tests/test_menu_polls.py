@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.audience import Audience
-from bot.polls import open_for
+from bot.civic.polls import open_for
+from bot.outreach.audience import Audience
 from bot.store import Database, broadcasts, polls
 from bot.store.broadcasts import POLL as POLL_KIND
 from bot.store.broadcasts import NewBroadcast

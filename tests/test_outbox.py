@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.outbox import Lane, Pacer
+from bot.outreach.outbox import Lane, Pacer
 
 
 class Ticks:

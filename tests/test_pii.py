@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import pii
 from bot.errors import ConfigError
+from bot.lang import pii
 from bot.settings import load_settings
 
 FLAGGED = [

@@ -21,14 +21,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.audience import Audience, select
 from bot.channels.base import Outbound
 from bot.channels.segments import segments
+from bot.civic.polls import Results, Tally, check, options_from_labels, resident_text, results
 from bot.engine import Env
-from bot.polls import Results, Tally, check, options_from_labels, resident_text, results
-from bot.schedule import Jobs
+from bot.outreach.audience import Audience, select
+from bot.outreach.schedule import Jobs
+from bot.phone.commands import schedule
 from bot.settings import Settings, load_settings
-from bot.staff import schedule
 from bot.store import Database, broadcasts, contacts, polls
 from bot.store.polls import NewPoll, Poll, PollOption
 from tests.conftest import Clock, Harness, open_app

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.store import Database, contacts, panels
 from tests.conftest import REPO
 

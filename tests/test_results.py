@@ -1,4 +1,4 @@
-"""Results at a glance (:mod:`bot.results`) on a real SQLite file: each run's last answer
+"""Results at a glance (:mod:`bot.civic.results`) on a real SQLite file: each run's last answer
 counted, several options counted each, percentages of those who answered, breakdowns by
 language, channel or a contact field; and ``parley results`` with its chart."""
 
@@ -16,11 +16,11 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from bot.app import load_content
-from bot.cli import main
+from bot.civic.results import Report, Summary, of_flow, of_poll
+from bot.cli.main import main
 from bot.engine import Session
 from bot.engine.flow import Flow, Value
 from bot.errors import ExportError
-from bot.results import Report, Summary, of_flow, of_poll
 from bot.settings import Settings, load_settings
 from bot.store import Database, contacts, polls, sessions
 from bot.store import answers as stored_answers

@@ -23,15 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from bot import schedule, staff
 from bot.app import App
-from bot.audience import Audience
-from bot.broadcast import Content, Message, Survey, fan_out
 from bot.channels.base import Outbound
 from bot.channels.simulator import SimulatorChannel
-from bot.polls import as_flow, options_from_labels
-from bot.schedule import Jobs
-from bot.scheduler import Scheduler
+from bot.civic.polls import as_flow, options_from_labels
+from bot.outreach import schedule
+from bot.outreach.audience import Audience
+from bot.outreach.broadcast import Content, Message, Survey, fan_out
+from bot.outreach.schedule import Jobs
+from bot.outreach.scheduler import Scheduler
+from bot.phone import commands as staff
 from bot.service import utc_now
 from bot.settings import Settings, load_settings
 from bot.store import Database, broadcasts, contacts

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from bot import panels, sortition
-from bot.sortition import Quota
+from bot.civic import panels, sortition
+from bot.civic.sortition import Quota
 
 CATEGORIES = {
     "area": ["north", "south", "east", "west", "centre"],

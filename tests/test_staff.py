@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.audience import Audience
-from bot.staff import Command, Refused, audience, command_of, when
+from bot.outreach.audience import Audience
+from bot.phone.commands import Command, Refused, audience, command_of, when
 from tests.conftest import Clock, Harness
 from tests.test_polls import Resident, join, staffed
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.engine import Flow
 from bot.flowfile import load_flows
 from bot.flowfile.triggers import read_triggers

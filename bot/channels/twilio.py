@@ -1,6 +1,6 @@
 """Twilio: SMS, and WhatsApp through the same account (``whatsapp:`` addresses).
 
-Inbound messages and delivery reports arrive as signed form posts (see ``bot.web``);
+Inbound messages and delivery reports arrive as signed form posts (see ``bot.web.webhooks``);
 replies leave through the SDK's async client. A contact's address is the bare phone
 number; the channel (``sms`` or ``whatsapp``) says how to reach it.
 """

@@ -115,7 +115,7 @@ class Maker:
     key: bytes
 
     def source(self, tx: sqlite3.Connection, request: Request) -> Source:
-        from bot.polls import FlowBook
+        from bot.civic.polls import FlowBook
 
         book = FlowBook(self.flows, self.env)
         return Source(

@@ -13,7 +13,7 @@ from bot.engine import Flow
 from bot.errors import ExportError
 from bot.exports.cells import Cell
 from bot.exports.pseudonyms import Pseudonyms
-from bot.pii import PHONE, hide_contact_details
+from bot.lang.pii import PHONE, hide_contact_details
 
 PHONE_HIDDEN = f"[{PHONE}]"
 
@@ -142,7 +142,7 @@ class Source:
     def text(self, text: str | None, language: str | None = None) -> str | None:
         """What a resident wrote, with phone numbers and emails hidden unless the export
         is an organiser's with addresses. ``language``: the one the resident writes in,
-        whose country's numbers are looked for too (see :func:`bot.pii.find`)."""
+        whose country's numbers are looked for too (see :func:`bot.lang.pii.find`)."""
         if text is None or self.addresses:
             return text
         return hide_contact_details(text, self.region, language)

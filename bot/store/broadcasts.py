@@ -31,7 +31,7 @@ SENT = "sent"  # derived: queued, and nothing of it left in the outbox to send
 @dataclass(frozen=True)
 class NewBroadcast:
     kind: str
-    audience: str  # the audience as JSON (see bot.audience)
+    audience: str  # the audience as JSON (see bot.outreach.audience)
     texts: dict[str, str] | None = None  # a message: language -> text
     flow_id: str | None = None  # a flow or poll: the flow each recipient starts
     poll_id: int | None = None

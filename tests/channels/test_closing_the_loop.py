@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot import decisions, panels, sortition, staff
-from bot.audience import Audience
-from bot.broadcast import Survey
-from bot.polls import as_flow
+from bot.civic import decisions, panels, sortition
+from bot.civic.polls import as_flow
+from bot.outreach.audience import Audience
+from bot.outreach.broadcast import Survey
+from bot.phone import commands as staff
 from bot.store import Database, broadcasts, contacts
 from bot.store import decisions as stored_decisions
 from bot.store.broadcasts import NewBroadcast

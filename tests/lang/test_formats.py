@@ -11,13 +11,13 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.app import load_content
+from bot.civic.polls import as_flow
 from bot.engine import Env
 from bot.engine.flow import ChoiceQuestion
 from bot.engine.runner import render_question
 from bot.lang import formats
 from bot.lang.phrases import DOMAIN, CatalogPhrases, load_phrases
 from bot.paths import bundled
-from bot.polls import as_flow
 from bot.settings import SETTINGS, Settings
 from bot.store.polls import Poll, PollOption
 

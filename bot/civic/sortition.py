@@ -127,7 +127,7 @@ def draw(
         "log_level": logging.getLogger().getEffectiveLevel(),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.sortition"],
+        [sys.executable, "-m", "bot.civic.sortition"],
         input=json.dumps(request),
         stdout=subprocess.PIPE,  # the answer; its log lines go to this one's stderr
         text=True,

@@ -14,9 +14,9 @@ answers with the poll, who would get it, what the SMS cost and how long sending 
 and buttons to send or cancel. ``/send 4`` confirms; ``/results 2``, ``/close 2``,
 ``/pause 4``, ``/resume 4`` and ``/cancel 4`` do what they say. Live results and closing
 a poll early are for organisers. In Telegram, ``/results`` comes with a bar chart, and
-``/export`` sends a CSV file (:mod:`bot.staff_exports`). Ideas are moderated with
+``/export`` sends a CSV file (:mod:`bot.phone.exports`). Ideas are moderated with
 ``/ideas``, ``/idea``, ``/approve``, ``/reject``, ``/merge`` and ``/shortlist``
-(:mod:`bot.moderation`).
+(:mod:`bot.phone.ideas`).
 Staff replies are in English; residents never see them.
 """
 
@@ -31,13 +31,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import moderation
-from bot.audience import Audience, select
-from bot.broadcast import Content, Message, Preview, Rendering, Survey, preview
+from bot.civic.polls import as_flow, check, options_from_labels, results, translated
 from bot.engine import Button, Env, Flow
 from bot.english import counted
 from bot.errors import ExportError
-from bot.polls import as_flow, check, options_from_labels, results, translated
+from bot.outreach.audience import Audience, select
+from bot.outreach.broadcast import Content, Message, Preview, Rendering, Survey, preview
+from bot.phone import ideas as moderation
 from bot.settings import Settings
 from bot.store import broadcasts, jobs, polls
 from bot.store.broadcasts import NewBroadcast
@@ -162,7 +162,7 @@ def perform(desk: Desk, command: Command, text: str) -> StaffReply:
             case Command.SHORTLIST:
                 return moderation.shortlist(desk, body)
             case Command.EXPORT:
-                from bot.staff_exports import export
+                from bot.phone.exports import export
 
                 return export(desk, body)
     except Refused as problem:
@@ -563,7 +563,7 @@ RESULTS_USAGE = (
 
 def show_results(desk: Desk, body: str) -> StaffReply:
     """A poll's or a survey's results; in Telegram with a bar chart."""
-    from bot.results import of_flow
+    from bot.civic.results import of_flow
 
     words = body.split()
     if not words or (len(words) > 1 and (len(words) != 3 or words[1] != "by")):

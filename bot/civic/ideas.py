@@ -1,7 +1,7 @@
 """Ideas: residents send them, staff moderate them, submitters hear what became of them.
 
 An idea arrives through the ``idea`` flow or as ``IDEA <text>`` in any language. It is
-stored as soon as its text is given, checked for personal details first (:mod:`bot.pii`:
+stored as soon as its text is given, checked for personal details first (:mod:`bot.lang.pii`:
 flagged ideas are shown redacted, and only to organisers until one approves it), and
 acknowledged with a short reference such as ``ID-4821``. Staff approve, reject with a
 reason, merge duplicates, and shortlist approved ideas into a poll in one action. Each
@@ -16,9 +16,9 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-from bot import pii
-from bot.audience import Audience
 from bot.engine import Env
+from bot.lang import pii
+from bot.outreach.audience import Audience
 from bot.store import broadcasts, ideas
 from bot.store.broadcasts import NewBroadcast
 from bot.store.contacts import Contact

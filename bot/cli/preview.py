@@ -34,9 +34,9 @@ def go_ahead(question: str, yes: bool, nothing: str = "Nothing done.") -> bool:
 def news(desk: Any, since: int) -> list[str]:
     """What the broadcasts made after broadcast ``since`` would send (news for idea
     senders, a panel's invitations): the text, who gets it, in which language, the cost."""
-    from bot.audience import Audience, select
-    from bot.broadcast import Message, Rendering, Survey, preview
     from bot.english import counted
+    from bot.outreach.audience import Audience, select
+    from bot.outreach.broadcast import Message, Rendering, Survey, preview
     from bot.store import broadcasts
 
     lines: list[str] = []

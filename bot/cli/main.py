@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.chat import chat, chat_log, logs_aside
-from bot.cli_common import Parley, TextFile, check_languages, run_async, settings_of
-from bot.cli_community import COMMUNITY_COMMANDS
-from bot.cli_exports import EXPORT_COMMANDS
-from bot.cli_flows import flows
-from bot.cli_listings import LISTING_COMMANDS
-from bot.cli_staff import STAFF_COMMANDS
+from bot.cli.broadcasts import STAFF_COMMANDS
+from bot.cli.chat import chat, chat_log, logs_aside
+from bot.cli.common import Parley, TextFile, check_languages, run_async, settings_of
+from bot.cli.community import COMMUNITY_COMMANDS
+from bot.cli.exports import EXPORT_COMMANDS
+from bot.cli.flows import flows
+from bot.cli.listings import LISTING_COMMANDS
 from bot.settings import SETTINGS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])

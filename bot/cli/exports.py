@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import click
 
-from bot.cli_common import OutputPath, recent_ids, run_async, settings_of, unknown
+from bot.cli.common import OutputPath, recent_ids, run_async, settings_of, unknown
 from bot.engine import Env, Flow
 from bot.errors import ExportError
 from bot.exports import KINDS, Filters, Request, source
@@ -126,7 +126,7 @@ def _check(
 ) -> None:
     """What would make the export fail, found before it is recorded or a file is made
     (exit status 1, like the export's own errors)."""
-    from bot.polls import FlowBook
+    from bot.civic.polls import FlowBook
     from bot.store import polls
 
     request.check()

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from bot.audience import Recipient
 from bot.channels.base import shown_text
 from bot.channels.segments import SEGMENTED_CHANNELS, as_sent
 from bot.engine import (
@@ -36,6 +35,7 @@ from bot.engine import (
 )
 from bot.engine.flow import ChoiceQuestion, Localized, MessageStep, Question
 from bot.english import counted
+from bot.outreach.audience import Recipient
 from bot.settings import Settings
 from bot.store import Database, contacts, messages, sessions
 from bot.store.sessions import Status

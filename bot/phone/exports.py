@@ -20,7 +20,7 @@ from datetime import datetime
 from bot.errors import ExportError
 from bot.exports import KINDS, ORGANISER_ONLY, Filters, Request, record
 from bot.exports.source import moment
-from bot.staff import Attachment, Desk, Refused, Role, StaffReply
+from bot.phone.commands import Attachment, Desk, Refused, Role, StaffReply
 from bot.store import polls
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from bot.cli_common import settings_of
+from bot.cli.common import settings_of
 from bot.errors import ConfigError, FlowError
 from bot.flowfile import load_flows
 from bot.flowfile.report import (

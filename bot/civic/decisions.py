@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import staff
-from bot.audience import Audience, named
-from bot.broadcast import Message
 from bot.engine import Env, Flow
 from bot.english import counted
+from bot.outreach.audience import Audience, named
+from bot.outreach.broadcast import Message
+from bot.phone import commands as staff
 from bot.store import broadcasts, decisions, ideas, polls
 from bot.store.broadcasts import NewBroadcast
 from bot.store.decisions import STATUSES, Decision

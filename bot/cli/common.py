@@ -27,7 +27,7 @@ import yaml
 from bot.errors import FlowError, ParleyError
 from bot.settings import Settings, load_settings
 
-log = logging.getLogger("bot.cli")
+log = logging.getLogger("bot.cli.main")
 
 SHOWN_IDS = 10
 """How many of the latest ids an error about an unknown one lists."""

@@ -1,6 +1,6 @@
 """Results at a glance: how a poll or a survey's questions were answered, as a table
 for staff (counts, percentages, a breakdown by language, channel or a contact field)
-and as a bar chart (:mod:`bot.chart`).
+and as a bar chart (:mod:`bot.civic.chart`).
 
 Each resident counts once per run: their last answer to a question. A question
 answered with several options counts each option, so percentages (of the people who
@@ -16,7 +16,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.chart import Bar, Chart, Picture, render
+from bot.civic.chart import Bar, Chart, Picture, render
+from bot.civic.fonts import Fonts
+from bot.civic.polls import results as poll_results
 from bot.engine.flow import (
     ChoiceQuestion,
     Flow,
@@ -28,8 +30,6 @@ from bot.engine.flow import (
     YesNoQuestion,
 )
 from bot.errors import ExportError
-from bot.fonts import Fonts
-from bot.polls import results as poll_results
 from bot.store import polls
 from bot.store.polls import Poll
 

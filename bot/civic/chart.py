@@ -21,8 +21,8 @@ from functools import cached_property
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.civic.fonts import Fonts, has_rtl, is_rtl, needs_shaping
 from bot.errors import ConfigError
-from bot.fonts import Fonts, has_rtl, is_rtl, needs_shaping
 
 WIDTH = 1000
 MARGIN = 40

@@ -1,6 +1,6 @@
 """The staff commands on the command line: ``parley poll``, ``parley broadcast``,
 ``parley results``, ``parley close``, ``parley pause``, ``parley resume``,
-``parley cancel``. They do what the Telegram commands do (:mod:`bot.staff`), as an
+``parley cancel``. They do what the Telegram commands do (:mod:`bot.phone.commands`), as an
 organiser, and show progress while a big send is written to the outbox."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli_common import (
+from bot.cli.common import (
     OutputPath,
     TextFile,
     check_languages,
@@ -25,7 +25,7 @@ from bot.cli_common import (
     settings_of,
     unknown,
 )
-from bot.cli_preview import as_typed_here, dry_run, go_ahead
+from bot.cli.preview import as_typed_here, dry_run, go_ahead
 from bot.english import counted
 from bot.settings import Settings
 
@@ -43,7 +43,7 @@ class _Office:
     @classmethod
     async def open(cls, settings: Settings) -> _Office:
         from bot.app import load_content
-        from bot.schedule import Jobs
+        from bot.outreach.schedule import Jobs
         from bot.service import utc_now
         from bot.store import Database
 
@@ -53,7 +53,7 @@ class _Office:
 
     async def at_desk(self, work: Callable[[Any], T]) -> T:
         """Run ``work(desk)`` in one transaction, as an organiser at the command line."""
-        from bot.staff import Desk, Role
+        from bot.phone.commands import Desk, Role
 
         jobs = self.jobs
         now = jobs.clock()
@@ -75,7 +75,7 @@ class _Office:
 
 
 async def _office(settings: Settings, work: Callable[[_Office], Any]) -> None:
-    from bot.staff import Refused
+    from bot.phone.commands import Refused
 
     office = await _Office.open(settings)
     try:
@@ -131,8 +131,8 @@ def poll(
     settings = settings_of(ctx)
 
     async def work(office: _Office) -> None:
-        from bot.polls import check, options_from_labels, translated
-        from bot.staff import Refused, create_poll, poll_lines, when
+        from bot.civic.polls import check, options_from_labels, translated
+        from bot.phone.commands import Refused, create_poll, poll_lines, when
         from bot.store.polls import NewPoll
 
         source = settings.default_language
@@ -176,7 +176,7 @@ def poll(
 
 def _flow_question(flows: Any, flow_id: str) -> tuple[dict[str, str], tuple[Any, ...]]:
     from bot.engine.flow import ChoiceQuestion
-    from bot.staff import Refused
+    from bot.phone.commands import Refused
     from bot.store.polls import PollOption
 
     flow = flows.get(flow_id)
@@ -259,7 +259,7 @@ def broadcast(
     """Send a message, a survey flow or a poll to an audience: shows who gets it and
     what it costs, asks, then writes it to the outbox (a running `parley run` sends it;
     one set for later is sent by `parley run` when its time comes)."""
-    from bot.audience import Audience
+    from bot.outreach.audience import Audience
 
     settings = settings_of(ctx)
     message = name_values(texts, "--text")
@@ -288,9 +288,9 @@ def broadcast(
     )
 
     async def work(office: _Office) -> None:
-        from bot import staff
-        from bot.broadcast import Message, Survey
-        from bot.polls import as_flow
+        from bot.civic.polls import as_flow
+        from bot.outreach.broadcast import Message, Survey
+        from bot.phone import commands as staff
         from bot.store import broadcasts, polls
         from bot.store.broadcasts import NewBroadcast
 
@@ -377,7 +377,7 @@ def results(
 ) -> None:
     """Results of a poll (by number) or a survey (by flow id): counts, percentages and a
     breakdown; live while a poll is open."""
-    from bot import staff
+    from bot.phone import commands as staff
 
     if by is not None and len(by.split()) != 1:
         raise click.BadParameter(
@@ -409,7 +409,7 @@ def _flow_exists(desk: Any, flow_id: str) -> bool:
 
 def _known_target(desk: Any, target: str) -> None:
     """A poll's number or a flow's id that exists, or an error naming those that do."""
-    from bot.staff import Refused
+    from bot.phone.commands import Refused
     from bot.store import polls
 
     if target.isdigit():
@@ -426,10 +426,10 @@ def _known_target(desk: Any, target: str) -> None:
 def _draw(desk: Any, target: str, question: str | None, path: Path) -> tuple[str, ...]:
     """Draw the chart of a poll or of a survey's question; the legend, if bars are
     numbered rather than labelled."""
+    from bot.civic.fonts import Fonts
+    from bot.civic.results import draw, find
     from bot.errors import ExportError
-    from bot.fonts import Fonts
-    from bot.results import draw, find
-    from bot.staff import Refused
+    from bot.phone.commands import Refused
 
     try:
         report = find(desk.tx, target, desk.flows, desk.settings.languages)
@@ -442,7 +442,7 @@ def _draw(desk: Any, target: str, question: str | None, path: Path) -> tuple[str
 
 def _known(desk: Any, kind: str, number: int) -> None:
     """An id of a poll or a broadcast that exists, or an error naming those that do."""
-    from bot.staff import Refused
+    from bot.phone.commands import Refused
 
     if not exists(desk.tx, kind, number):
         raise Refused(unknown(kind, number, recent_ids(desk.tx, kind)))
@@ -454,8 +454,8 @@ def _broadcast_action(name: str, help_text: str) -> click.Command:
     @click.option("--yes", is_flag=True, help="Do it without asking.")
     @click.pass_context
     def action(ctx: click.Context, number: int, yes: bool) -> None:
-        from bot import staff
-        from bot.cli_listings import summary
+        from bot.cli.listings import summary
+        from bot.phone import commands as staff
 
         command = staff.Command(name)
         kind = "poll" if name == "close" else "broadcast"

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.channels.base import File
+from bot.civic.fonts import Fonts
+from bot.civic.results import draw, find
 from bot.engine import Env, Flow
 from bot.errors import ExportError, ParleyError
 from bot.exports import Maker, Request
 from bot.exports.pseudonyms import known_key
-from bot.fonts import Fonts
-from bot.results import draw, find
 from bot.settings import Settings
 from bot.store import Database, exports
 from bot.store.database import snapshot

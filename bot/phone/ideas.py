@@ -15,8 +15,9 @@ approves it; workers are told how many wait. What is shortlisted is the redacted
 
 from __future__ import annotations
 
-from bot import ideas, staff
+from bot.civic import ideas
 from bot.english import counted
+from bot.phone import commands as staff
 from bot.store import ideas as stored
 from bot.store.ideas import Idea
 

@@ -5,7 +5,7 @@ proportion, is sent the ``panel`` flow: would you like to be in the draw, are yo
 eligible, and a few profile questions. Each choice question after the yes/no ones is a
 category the draw balances. Who answers yes to both is a volunteer.
 
-Stage 2: :func:`bot.sortition.draw` picks the panel from the volunteers within each
+Stage 2: :func:`bot.civic.sortition.draw` picks the panel from the volunteers within each
 category's minimum and maximum (the quotas file), with each volunteer's chance reported.
 The chosen are asked to take their seat (the ``panel_seat`` flow); the others are thanked.
 
@@ -36,13 +36,13 @@ from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
-from bot.audience import Audience
+from bot.civic.sortition import Draw, Quota
 from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, YesNoQuestion
 from bot.english import counted, table
 from bot.errors import ConfigError
 from bot.flowfile.yamllines import SourceError, read_source
-from bot.sortition import Draw, Quota
+from bot.outreach.audience import Audience
 from bot.store import broadcasts, panels
 from bot.store.broadcasts import NewBroadcast
 from bot.store.panels import Member, Panel

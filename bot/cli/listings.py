@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli_common import run_async, settings_of
+from bot.cli.common import run_async, settings_of
 from bot.english import counted, table
 
 _LIMIT = click.option(
@@ -21,8 +21,8 @@ _LIMIT = click.option(
 
 
 def poll_row(desk: Any, poll: Any) -> tuple[str, ...]:
-    from bot.audience import Audience
-    from bot.staff import local_time
+    from bot.outreach.audience import Audience
+    from bot.phone.commands import local_time
     from bot.store import broadcasts, polls
 
     state = {"draft": "not sent", "open": "open", "closed": "closed"}[poll.status]
@@ -51,8 +51,8 @@ POLL_HEADER = ("Poll", "state", "closes", "asked", "voted", "question", "audienc
 
 
 def broadcast_row(desk: Any, found: Any) -> tuple[str, ...]:
-    from bot.audience import Audience
-    from bot.staff import local_time
+    from bot.outreach.audience import Audience
+    from bot.phone.commands import local_time
     from bot.store import broadcasts
     from bot.store.decisions import reach
 
@@ -97,7 +97,7 @@ def summary(desk: Any, kind: str, number: int) -> list[str]:
 @click.pass_context
 def polls_command(ctx: click.Context, limit: int) -> None:
     """The polls, newest first: state, closing time, residents asked and voters."""
-    from bot.cli_staff import _echo, _Office, _office
+    from bot.cli.broadcasts import _echo, _Office, _office
     from bot.store import polls
 
     def lines(desk: Any) -> list[str]:
@@ -117,7 +117,7 @@ def polls_command(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def broadcasts_command(ctx: click.Context, limit: int) -> None:
     """The broadcasts, newest first: what, state, how far sending has got, and to whom."""
-    from bot.cli_staff import _echo, _Office, _office
+    from bot.cli.broadcasts import _echo, _Office, _office
     from bot.store import broadcasts
 
     def lines(desk: Any) -> list[str]:

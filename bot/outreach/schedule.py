@@ -2,7 +2,7 @@
 non-responders, closing a poll (and sending voters its result).
 
 Every job is a row in the database (:mod:`bot.store.jobs`). :meth:`Jobs.run_due` does
-whatever is due at the injected clock's time; :mod:`bot.scheduler` calls it when a job
+whatever is due at the injected clock's time; :mod:`bot.outreach.scheduler` calls it when a job
 falls due, tests call it with the clock where they want it. A job is claimed in the
 same transaction as its first effect, and a broadcast records that it has started
 writing its recipients, so a restart between any two steps neither loses a send nor
@@ -17,11 +17,11 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from bot import panels as panel_votes
-from bot.audience import Audience, Recipient, select
-from bot.broadcast import Content, Message, Rendering, Survey, fan_out
+from bot.civic import panels as panel_votes
+from bot.civic.polls import FlowBook, close, resident_text, results
 from bot.engine import Env, Flow
-from bot.polls import FlowBook, close, resident_text, results
+from bot.outreach.audience import Audience, Recipient, select
+from bot.outreach.broadcast import Content, Message, Rendering, Survey, fan_out
 from bot.settings import Settings
 from bot.store import Database, broadcasts, jobs, polls
 from bot.store.broadcasts import Broadcast, NewBroadcast

@@ -1,7 +1,7 @@
 """APScheduler, armed from the database: one timer per job row, re-armed at start-up.
 
 The jobs themselves live in the ``jobs`` table (:mod:`bot.store.jobs`) and are done by
-:class:`bot.schedule.Jobs`, exactly once each; APScheduler is only the alarm clock. At
+:class:`bot.outreach.schedule.Jobs`, exactly once each; APScheduler is only the alarm clock. At
 start-up every job not yet done is armed (one missed while Parley was down runs at
 once), a broadcast cut short is finished, and the table is re-read every
 :data:`REARM_EVERY` seconds so that jobs made by ``parley broadcast --at`` in another
@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.schedule import Jobs
+from bot.outreach.schedule import Jobs
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli_common import (
+from bot.cli.broadcasts import _echo, _Office, _office
+from bot.cli.common import (
     TextFile,
     check_languages,
     exists,
@@ -24,8 +25,7 @@ from bot.cli_common import (
     unknown,
     unknown_ideas,
 )
-from bot.cli_preview import as_typed_here, dry_run, go_ahead, news
-from bot.cli_staff import _echo, _Office, _office
+from bot.cli.preview import as_typed_here, dry_run, go_ahead, news
 from bot.english import counted
 
 T = TypeVar("T")
@@ -43,7 +43,7 @@ def _staff_text(
     """Do a staff command as typed on a phone, and write what it sends. Given a
     ``question``, it tells residents something: what they would be sent is shown
     first (worked out, then undone), and it is done only if the answer is yes."""
-    from bot import staff
+    from bot.phone import commands as staff
     from bot.store import broadcasts
 
     command = staff.command_of(text)
@@ -169,7 +169,8 @@ def shortlist(
     yes: bool,
 ) -> None:
     """Make a poll of approved ideas, tell their senders, and send it."""
-    from bot import moderation, staff
+    from bot.phone import commands as staff
+    from bot.phone import ideas as moderation
 
     lines = [" ".join(refs)]
     if question:
@@ -227,7 +228,7 @@ async def _send(office: _Office, make: Callable[[Any], Any], yes: bool) -> Any |
     """Show the preview of the broadcast ``make(desk)`` drafts (worked out, then undone),
     and if confirmed draft and send it for real; returns what ``make`` gave, or None:
     then nothing was made."""
-    from bot import staff
+    from bot.phone import commands as staff
 
     shown = await office.at_desk(lambda desk: dry_run(desk, make))
     _echo(as_typed_here(shown.lines))
@@ -261,9 +262,9 @@ def invite(
     settings = settings_of(ctx)
 
     async def work(office: _Office) -> None:
-        from bot import staff
-        from bot.audience import Audience
-        from bot.broadcast import Survey
+        from bot.outreach.audience import Audience
+        from bot.outreach.broadcast import Survey
+        from bot.phone import commands as staff
         from bot.store import broadcasts, panels
         from bot.store.broadcasts import NewBroadcast
 
@@ -297,7 +298,7 @@ def invite(
 def show(ctx: click.Context, panel_id: int, quotas: Path | None) -> None:
     """The pool by category against the quotas; once drawn, each volunteer's chance of
     selection and status."""
-    from bot import panels as panel_work
+    from bot.civic import panels as panel_work
 
     async def work(office: _Office) -> None:
         chosen_quotas = panel_work.load_quotas(quotas) if quotas else None
@@ -312,8 +313,8 @@ def show(ctx: click.Context, panel_id: int, quotas: Path | None) -> None:
 
 
 def _report(desk: Any, panel_id: int, quotas: Any = None) -> list[str]:
-    from bot import panels as panel_work
-    from bot.staff import Refused
+    from bot.civic import panels as panel_work
+    from bot.phone.commands import Refused
     from bot.store import panels
 
     found = panels.get(desk.tx, panel_id)
@@ -335,9 +336,9 @@ def _report(desk: Any, panel_id: int, quotas: Any = None) -> list[str]:
 @click.pass_context
 def select(ctx: click.Context, panel_id: int, size: int, quotas: Path, seed: int) -> None:
     """Stage 2: draw the panel from the volunteers, within the quotas (maximin)."""
-    from bot import panels as panel_work
-    from bot import sortition
-    from bot.staff import Refused
+    from bot.civic import panels as panel_work
+    from bot.civic import sortition
+    from bot.phone.commands import Refused
     from bot.store import panels
 
     async def work(office: _Office) -> None:
@@ -381,8 +382,8 @@ def notify(ctx: click.Context, panel_id: int, yes: bool) -> None:
     settings = settings_of(ctx)
 
     async def work(office: _Office) -> None:
-        from bot import panels as panel_work
-        from bot.staff import Refused
+        from bot.civic import panels as panel_work
+        from bot.phone.commands import Refused
         from bot.store import panels
 
         def tell(desk: Any) -> list[int]:
@@ -451,11 +452,11 @@ def vote(
     check_languages(settings, list(texts), "--translation")
 
     async def work(office: _Office) -> None:
-        from bot import panels as panel_work
-        from bot import staff
-        from bot.audience import Audience
-        from bot.broadcast import Survey
-        from bot.polls import as_flow, check
+        from bot.civic import panels as panel_work
+        from bot.civic.polls import as_flow, check
+        from bot.outreach.audience import Audience
+        from bot.outreach.broadcast import Survey
+        from bot.phone import commands as staff
         from bot.store import broadcasts, panels
         from bot.store.broadcasts import NewBroadcast
 
@@ -555,7 +556,8 @@ def record(
     check_languages(settings, list(given), "--text")
 
     def make(desk: Any) -> Any:
-        from bot import decisions, staff
+        from bot.civic import decisions
+        from bot.phone import commands as staff
 
         for item in answers:  # a poll or flow that does not exist: say which ones do
             kind, _, name = item.strip().partition(":")
@@ -600,7 +602,8 @@ def update(
     check_languages(settings, list(given), "--text")
 
     def make(desk: Any) -> Any:
-        from bot import decisions, staff
+        from bot.civic import decisions
+        from bot.phone import commands as staff
         from bot.store import decisions as stored
 
         found = stored.get(desk.tx, decision_id)
@@ -620,8 +623,9 @@ async def _decide(
 ) -> None:
     """Preview a decision's sending (nothing kept), then, if confirmed, do it for real.
     ``make(desk)`` records what is needed and gives (decision, its broadcast)."""
-    from bot import decisions, staff
-    from bot.broadcast import Message
+    from bot.civic import decisions
+    from bot.outreach.broadcast import Message
+    from bot.phone import commands as staff
 
     def preview(desk: Any) -> list[str]:
         new = make(desk)[1]
@@ -650,8 +654,8 @@ def reach(ctx: click.Context, decision_id: int) -> None:
     """Who each sending of a decision reached: delivered, sent, failed, waiting."""
 
     async def work(office: _Office) -> None:
-        from bot import decisions
-        from bot.staff import Refused
+        from bot.civic import decisions
+        from bot.phone.commands import Refused
         from bot.store import decisions as stored
 
         def lines(desk: Any) -> list[str]:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.audience import Audience
 from bot.engine import Env, Flow
 from bot.engine.flow import (
     MAX_OPTIONS,
@@ -31,6 +30,7 @@ from bot.engine.flow import (
 )
 from bot.english import counted
 from bot.lang import formats
+from bot.outreach.audience import Audience
 from bot.store import polls, sessions
 from bot.store.polls import Poll, PollOption, Vote
 
@@ -272,7 +272,7 @@ class Results:
                 f"Panel {poll.panel_id} vote: quorum {poll.quorum}, threshold {poll.threshold}."
             )
             if poll.outcome is not None:
-                from bot.panels import Outcome  # panels builds on polls
+                from bot.civic.panels import Outcome  # panels builds on polls
 
                 out += Outcome.from_json(poll.outcome).lines()
         return out
