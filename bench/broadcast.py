@@ -21,15 +21,17 @@ from pathlib import Path
 
 from bot.app import load_content
 from bot.civic.polls import as_flow, options_from_labels
+from bot.desk import Actor, Desk, Front, Role
+from bot.desk.broadcasts import schedule, store_draft
 from bot.outreach.audience import Audience
 from bot.outreach.broadcast import Content, Message, Survey
 from bot.outreach.schedule import Jobs
-from bot.phone.commands import Desk, Role, draft, schedule
 from bot.settings import Settings, load_settings
 from bot.store import Database, broadcasts, polls
 from bot.store.broadcasts import NewBroadcast
 
 LANGUAGES = ("en", "pl", "ro", "ar", "ur")
+BENCH = Actor("bench", Role.ORGANISER, Front.CLI)
 TEXTS = {
     "en": "The panel chose the youth club. Thank you for taking part!",
     "pl": "Panel wybrał klub młodzieżowy. Dziękujemy za udział!",
@@ -69,12 +71,12 @@ async def _send(
     now = datetime.now(UTC)
     started = time.perf_counter()
     drafted = await database.run(
-        lambda tx: draft(
-            Desk(tx, settings, jobs.env, jobs.flows, now, "bench", Role.ORGANISER), new, content
-        )
+        lambda tx: store_draft(Desk(tx, settings, jobs.env, jobs.flows, now, BENCH), new, content)
     )
     chosen = time.perf_counter()
-    await database.run(lambda tx: schedule(tx, drafted.id, None, now))
+    await database.run(
+        lambda tx: schedule(Desk(tx, settings, jobs.env, jobs.flows, now, BENCH), drafted.id, None)
+    )
     await jobs.run_due()
     written = time.perf_counter()
     rows = await database.run(

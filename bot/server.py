@@ -21,7 +21,8 @@ from bot.errors import ChannelError, ConfigError
 from bot.outreach.scheduler import Scheduler
 from bot.service import utc_now
 from bot.settings import Settings
-from bot.web.webhooks import Intake, build_web, spawn
+from bot.web.app import build as build_web
+from bot.web.webhooks import Intake, spawn
 
 log = logging.getLogger(__name__)
 

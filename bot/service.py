@@ -18,10 +18,12 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot import phone
 from bot.channels.base import Inbound, shown_text
 from bot.channels.segments import as_sent
 from bot.civic import ideas, panels
 from bot.civic.polls import QUESTION_STEP, FlowBook, resident_text, results
+from bot.desk import Actor, Desk, Front, Role
 from bot.engine import (
     AnswerRecorded,
     Button,
@@ -42,7 +44,6 @@ from bot.engine.answers import Parsed, parse_choice
 from bot.engine.flow import ChoiceQuestion, TextQuestion, Value
 from bot.lang import formats
 from bot.lang.words import Keyword, keyword_of, keyword_word
-from bot.phone import commands as staff
 from bot.settings import Settings
 from bot.store import Database, answers, contacts, messages, polls, sessions
 from bot.store import ideas as ideas_store
@@ -220,7 +221,7 @@ class _Reply:
     texts: list[str]
     buttons: tuple[Button, ...] = ()
     compliance: bool = False
-    attachments: list[staff.Attachment] = field(default_factory=list)  # staff files, after
+    attachments: list[phone.Attachment] = field(default_factory=list)  # staff files, after
 
 
 class _Handling:
@@ -258,14 +259,14 @@ class _Handling:
     def handle(self) -> None:
         assert self.inbound is not None
         keyword = keyword_of(self.inbound.text)
-        command = staff.command_of(self.inbound.text)
+        command = phone.command_of(self.inbound.text)
         role = self.service.settings.staff.get((self.contact.channel, self.contact.address))
         linked = self.deep_link()
         triggered = self.service.triggers.match(self.inbound.text) if keyword is None else None
         if self.returning() and keyword is not Keyword.STOP and command is None:
             self.say(self.sentence("Welcome back to %(name)s!", name=self.service.settings.name))
         if command is not None and role is not None:
-            self.staff_command(command, staff.Role(role))
+            self.staff_command(command, Role(role))
         elif command is not None and keyword is not Keyword.STOP and not self.contact.opted_out:
             log.warning(
                 "staff command /%s refused: contact %s is not staff", command.value, self.contact.id
@@ -300,20 +301,19 @@ class _Handling:
             seen is not None and not self.contact.opted_out and self.now - seen > WELCOME_BACK_AFTER
         )
 
-    def staff_command(self, command: staff.Command, role: staff.Role) -> None:
+    def staff_command(self, command: phone.Command, role: Role) -> None:
         assert self.inbound is not None
         service = self.service
-        desk = staff.Desk(
+        desk = Desk(
             self.tx,
             service.settings,
             service.env,
             service.flows,
             self.now,
-            f"contact {self.contact.id}",
-            role,
-            files=self.contact.channel == "telegram",
+            Actor(f"contact {self.contact.id}", role, Front.PHONE),
         )
-        reply = staff.perform(desk, command, self.inbound.text)
+        at_phone = phone.Phone(desk, files=self.contact.channel == "telegram")
+        reply = phone.perform(at_phone, command, self.inbound.text)
         log.info("staff command /%s by contact %s", command.value, self.contact.id)
         if reply.scheduled:
             service._scheduled = True

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import staff_text
 from bot.engine import Env
 from bot.outreach.audience import Audience, Recipient, select
 from bot.outreach.broadcast import Message, Preview, Rendering, fan_out, preview
@@ -154,7 +155,7 @@ async def test_the_preview_counts_people_segments_cost_and_missing_translations(
     assert preview.cost == pytest.approx(5 * 0.04)
     assert preview.fallback_languages == ("ar", "ro", "ur")
     assert preview.seconds == pytest.approx(5.0)  # 5 segments at 1 a second
-    assert "8 residents" in preview.lines()[0]
+    assert "8 residents" in staff_text.preview(preview)[0]
 
 
 async def test_sending_writes_the_outbox_in_batches_in_each_language(

@@ -230,7 +230,7 @@ def test_shortlisting_an_idea_not_approved_fails_and_makes_no_poll(tmp_path: Pat
     )
     result = parley(tmp_path, "ideas", "shortlist", approved.reference, new.reference, "--yes")
     assert result.exit_code != 0
-    assert f"{new.reference} is new: only approved ideas." in result.output
+    assert f"{new.reference} is new: only approved ideas" in result.output
     assert rows(tmp_path, "SELECT count(*) FROM polls") == [(0,)]
     assert status_of(tmp_path, approved.id)[0] == "approved"
 

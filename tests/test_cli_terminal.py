@@ -236,7 +236,7 @@ def test_a_refusal_names_the_terminals_command_not_the_phones(tmp_path: Path) ->
     ok(parley(tmp_path, "pause", "1", "--yes"))
     again = parley(tmp_path, "pause", "1", "--yes")
     assert again.exit_code == 1
-    assert "Broadcast 1 is already paused." in again.output
+    assert "broadcast 1 is already paused" in again.output
     assert not _PHONE.search(again.output)
 
 

@@ -13,10 +13,12 @@ import pytest
 from bot.app import load_content
 from bot.civic import ideas, panels
 from bot.civic.sortition import Quota
+from bot.desk import Actor, Desk, Front, Role
 from bot.flowfile.triggers import read_triggers
 from bot.lang import pii
 from bot.phone import commands as staff
 from bot.phone import ideas as moderation
+from bot.phone.reply import Phone
 from bot.settings import Settings, load_settings
 from bot.store import Database, broadcasts, contacts, messages
 from bot.store import decisions as stored_decisions
@@ -87,8 +89,8 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
     flows, env = load_content(settings)
     database = await Database.open(settings.database)
 
-    def desk(tx: sqlite3.Connection, role: staff.Role) -> staff.Desk:
-        return staff.Desk(tx, settings, env, flows, NOW, "cli", role)
+    def desk(tx: sqlite3.Connection, role: Role) -> Phone:
+        return Phone(Desk(tx, settings, env, flows, NOW, Actor("contact 1", role, Front.PHONE)))
 
     def work(tx: sqlite3.Connection) -> None:
         sender = contacts.touch(tx, "sms", "+447700900999", "en", NOW)
@@ -97,12 +99,12 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
         plain = ideas.submit(tx, sender, "More benches", "en", NOW, region="GB")
         assert flagged.pii == ("phone", "address")
         assert flagged.shown_text == "Fix my door at [address], [phone]"
-        worker = desk(tx, staff.Role.WORKER)
-        listed = moderation.listing(worker).text
+        worker = desk(tx, Role.WORKER)
+        listed = moderation.listing(worker, "").text
         assert flagged.reference not in listed
         assert "Acacia" not in listed
         assert "1 flagged idea waits for an organiser." in listed
-        organiser_view = moderation.listing(desk(tx, staff.Role.ORGANISER)).text
+        organiser_view = moderation.listing(desk(tx, Role.ORGANISER), "").text
         assert f"{flagged.reference} new · FLAGGED phone/address" in organiser_view
         assert "900123" not in organiser_view
         for command in (f"/approve {flagged.reference}", f"/idea {flagged.reference}"):
@@ -110,7 +112,7 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
             assert found is not None
             assert staff.perform(worker, found, command).refused
         # Not approved: it cannot be shortlisted, even by an organiser.
-        organiser = desk(tx, staff.Role.ORGANISER)
+        organiser = desk(tx, Role.ORGANISER)
         refusal = staff.perform(
             organiser,
             staff.Command.SHORTLIST,
@@ -121,7 +123,7 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
         for ref in (flagged.reference, plain.reference):
             assert not staff.perform(organiser, staff.Command.APPROVE, f"/approve {ref}").refused
         # Approved by an organiser: now workers see it, still redacted.
-        approved = moderation.listing(worker).text
+        approved = moderation.listing(worker, "").text
         assert f"{flagged.reference} approved · FLAGGED phone/address" in approved
         assert "900123" not in approved
         shortlisted = staff.perform(

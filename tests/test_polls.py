@@ -27,8 +27,8 @@ from bot.civic.polls import Results, Tally, check, options_from_labels, resident
 from bot.engine import Env
 from bot.outreach.audience import Audience, select
 from bot.outreach.schedule import Jobs
-from bot.phone.commands import schedule
 from bot.settings import Settings, load_settings
+from bot.staff_text import poll_results
 from bot.store import Database, broadcasts, contacts, polls
 from bot.store.polls import NewPoll, Poll, PollOption
 from tests.conftest import Clock, Harness, open_app
@@ -378,7 +378,7 @@ async def test_results_of_a_single_answer_poll_overall_and_by_group(database: Da
         "South": Tally(2, {"library": 1, "pool": 1}),
         "(none)": Tally(1, {"park": 1}),
     }
-    assert by_ward.lines() == [
+    assert poll_results(by_ward) == [
         "Poll 1 (open, live): What should the fund pay for?",
         "  1. Park: 4 (67%)",
         "  2. Library: 1 (17%)",
@@ -426,13 +426,13 @@ async def test_results_of_a_multiple_answer_poll_are_shares_of_voters(database: 
         "sms": Tally(3, {"benches": 2, "lights": 3, "bins": 1}),
         "telegram": Tally(1, {"lights": 1, "bins": 1}),
     }
-    assert by_channel.lines()[1:5] == [
+    assert poll_results(by_channel)[1:5] == [
         "  1. Benches: 2 (50%)",
         "  2. Lights: 4 (100%)",
         "  3. Bins: 2 (50%)",
         "  4 voters",
     ]
-    assert by_channel.lines()[5:10] == [
+    assert poll_results(by_channel)[5:10] == [
         "channel = sms: 3 voters",
         "    1. Benches: 2 (67%)",
         "    2. Lights: 3 (100%)",
@@ -448,7 +448,7 @@ async def test_a_poll_nobody_voted_in_shows_zeros(database: Database) -> None:
     empty = await database.run(work)
     assert empty.overall == Tally(0, {})
     assert empty.overall.percent("yes") == 0
-    assert empty.lines() == [
+    assert poll_results(empty) == [
         "Poll 1 (open, live): What should the fund pay for?",
         "  1. Yes please: 0 (0%)",
         "  2. No thanks: 0 (0%)",
@@ -695,8 +695,7 @@ async def _select_and_send(
             new = broadcasts.NewBroadcast(
                 broadcasts.MESSAGE, audience.to_json(), texts={"en": "The panel meets."}
             )
-            broadcast_id = broadcasts.create(tx, new, "draft", NOW)
-            schedule(tx, broadcast_id, None, NOW)
+            broadcast_id = broadcasts.send_now(tx, new, NOW)
             for n, person in enumerate(population, start=1):
                 if person.opts_out_before_sending:
                     contacts.opt_out(tx, n, NOW)

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
+from bot import staff_text
 from bot.app import load_content
 from bot.civic.results import Report, Summary, of_flow, of_poll
 from bot.cli.main import main
@@ -239,7 +240,7 @@ def test_results_by_a_field_count_residents_without_it_as_none(
         "South": (1, {"gp": 1}),
         "(none)": (1, {"none": 1}),
     }
-    lines = top.lines("area")
+    lines = staff_text.summary(top, "area")
     assert lines[0] == "top_issue: What should be fixed first?"
     heads = lines[1].split()
     assert heads == ["all", "area=(none)", "area=North", "area=South"]

@@ -27,12 +27,16 @@ from bot.app import App
 from bot.channels.base import Outbound
 from bot.channels.simulator import SimulatorChannel
 from bot.civic.polls import as_flow, options_from_labels
+from bot.desk import Actor, Desk, Front, Role, moments
+from bot.desk.broadcasts import store_draft
+from bot.desk.polls import create as create_poll
 from bot.outreach import schedule
 from bot.outreach.audience import Audience
 from bot.outreach.broadcast import Content, Message, Survey, fan_out
 from bot.outreach.schedule import Jobs
 from bot.outreach.scheduler import Scheduler
-from bot.phone import commands as staff
+from bot.phone.broadcasts import send as phone_send
+from bot.phone.reply import Phone
 from bot.service import utc_now
 from bot.settings import Settings, load_settings
 from bot.store import Database, broadcasts, contacts
@@ -95,19 +99,22 @@ async def join(app: App, now: datetime, *people: Person) -> None:
     await app.database.run(lambda tx: _join(tx, people, now))
 
 
-def _desk(app: App, tx: sqlite3.Connection, now: datetime) -> staff.Desk:
+def _desk(app: App, tx: sqlite3.Connection, now: datetime) -> Desk:
     jobs = app.jobs
-    return staff.Desk(tx, app.settings, jobs.env, jobs.flows, now, "test", staff.Role.ORGANISER)
+    actor = Actor("test", Role.ORGANISER, Front.CLI)
+    return Desk(tx, app.settings, jobs.env, jobs.flows, now, actor)
 
 
 async def draft(app: App, now: datetime, new: NewBroadcast, content: Content) -> int:
     """Store a broadcast as a draft (to everyone opted in); its id."""
-    return await app.database.run(lambda tx: staff.draft(_desk(app, tx, now), new, content).id)
+    return await app.database.run(lambda tx: store_draft(_desk(app, tx, now), new, content).id)
 
 
 async def confirm(app: App, now: datetime, broadcast_id: int) -> str:
     """Confirm a draft, as ``/send N`` does; the organiser's reply."""
-    return await app.database.run(lambda tx: staff.confirm(_desk(app, tx, now), broadcast_id).text)
+    return await app.database.run(
+        lambda tx: phone_send(Phone(_desk(app, tx, now)), str(broadcast_id)).text
+    )
 
 
 async def announce(app: App, now: datetime, send_at: datetime | None = None) -> int:
@@ -133,7 +140,7 @@ async def ask(
         )
     )
     new_poll = NewPoll(QUESTION, options, "en", closes_at=closes_at, created_by="test")
-    poll = await app.database.run(lambda tx: staff.create_poll(tx, new_poll, now))
+    poll = await app.database.run(lambda tx: create_poll(_desk(app, tx, now), new_poll))
     new = NewBroadcast(
         broadcasts.POLL,
         Audience().to_json(),
@@ -209,7 +216,7 @@ async def test_a_broadcast_for_2230_is_written_at_2230_and_its_sms_wait_until_9a
     SMS wait until 09:00. A resident who writes at 23:00 is answered at once."""
     app = harness.app
     await join(app, harness.clock(), ANNA, PIOTR, TOM)
-    at = staff.when("22:30", harness.clock(), app.settings.timezone)
+    at = moments.when("22:30", harness.clock(), app.settings.timezone)
     assert at == datetime(2026, 3, 2, 22, 30, tzinfo=UTC)
     new = NewBroadcast(broadcasts.MESSAGE, Audience().to_json(), texts=NEWS, send_at=at)
     broadcast_id = await draft(app, harness.clock(), new, Message(NEWS))

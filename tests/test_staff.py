@@ -11,8 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.desk import Refused
+from bot.desk.moments import when
 from bot.outreach.audience import Audience
-from bot.phone.commands import Command, Refused, audience, command_of, when
+from bot.phone.commands import Command, command_of
+from bot.phone.reading import audience
+from bot.phone.reply import Said
 from tests.conftest import Clock, Harness
 from tests.test_polls import Resident, join, staffed
 
@@ -208,7 +212,10 @@ async def test_a_worker_runs_broadcasts_and_polls_but_only_organisers_close_or_p
 
     worker = (await office.rows("SELECT id FROM contacts WHERE address = '5001'"))[0]["id"]
     assert f"staff command /close refused: contact {worker} is a worker" in logs.messages
-    assert f"live results of poll 1 refused: contact {worker} is a worker" in logs.messages
+    assert (
+        f"live results of an open poll refused: contact {worker} (phone) is a worker"
+        in logs.messages
+    )
     no_addresses(logs, *ADDRESSES)
 
 
@@ -431,5 +438,5 @@ def test_audience(text: str, expected: Audience) -> None:
     ],
 )
 def test_audience_refuses(text: str, problem: str) -> None:
-    with pytest.raises(Refused, match=problem):
+    with pytest.raises(Said, match=problem):
         audience(text)

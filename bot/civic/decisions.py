@@ -17,10 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.engine import Env, Flow
-from bot.english import counted
-from bot.outreach.audience import Audience, named
-from bot.outreach.broadcast import Message
-from bot.phone import commands as staff
+from bot.outreach.audience import Audience
 from bot.store import broadcasts, decisions, ideas, polls
 from bot.store.broadcasts import NewBroadcast
 from bot.store.decisions import STATUSES, Decision
@@ -127,42 +124,8 @@ def progress(
     )
 
 
-def send(
-    desk: staff.Desk,
-    decision_id: int,
-    new: NewBroadcast,
-    status: str,
-    texts: Mapping[str, str],
-) -> staff.Drafted:
-    """Send one sending of a decision (first, or an update): drafted with its preview,
-    recorded with the decision, confirmed."""
-    assert new.texts is not None
-    drafted = staff.draft(desk, new, Message(new.texts))
-    decisions.add_send(desk.tx, decision_id, status, texts, drafted.id, desk.now)
-    staff.confirm(desk, drafted.id)
-    return drafted
-
-
 def _check(source: str, status: str, texts: Mapping[str, str]) -> None:
     if status not in STATUSES:
         raise Unknown(f"the status is one of {', '.join(STATUSES)}, not '{status}'")
     if not texts.get(source, "").strip():
         raise Unknown(f"give the decision's text in {source} (the default language)")
-
-
-def reach_lines(tx: sqlite3.Connection, decision: Decision) -> list[str]:
-    """How far each sending of a decision reached, from the outbox."""
-    lines = [
-        f"Decision {decision.id} ({decision.status}), answering"
-        f" {', '.join(map(named, decision.answers))}:"
-    ]
-    for number, send in enumerate(decision.sends, start=1):
-        reach = decisions.reach(tx, send.broadcast_id)
-        what = "first sent" if number == 1 else f"update {number - 1}"
-        lines.append(
-            f"  {what} ({send.status}, broadcast {send.broadcast_id}):"
-            f" {counted(reach.recipients, 'resident')}; delivered {reach.delivered},"
-            f" sent {reach.sent}, failed {reach.failed}, waiting {reach.waiting},"
-            f" not sent {reach.withdrawn}"
-        )
-    return lines

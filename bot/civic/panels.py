@@ -39,13 +39,12 @@ from pathlib import Path
 from bot.civic.sortition import Draw, Quota
 from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, YesNoQuestion
-from bot.english import counted, table
 from bot.errors import ConfigError
 from bot.flowfile.yamllines import SourceError, read_source
 from bot.outreach.audience import Audience
 from bot.store import broadcasts, panels
 from bot.store.broadcasts import NewBroadcast
-from bot.store.panels import Member, Panel
+from bot.store.panels import Member
 from bot.store.polls import NewPoll, PollOption
 
 SEAT = "seat"  # the panel_seat flow's question
@@ -169,67 +168,33 @@ def record(
     )
 
 
-def report(
-    panel: Panel, members: Sequence[Member], quotas: Sequence[Quota] | None = None
-) -> list[str]:
-    """The panel as staff read it: the pool's breakdown per category against the quotas
-    (those of the draw, else ``quotas`` if given); once drawn, the seed, the lowest and
-    highest chance, and each volunteer's chance and status, by volunteer number (never a
-    name or a phone number)."""
-    if panel.selected:
-        quotas = [Quota(**q) for q in panel.quotas or []]  # type: ignore[arg-type]
-    chosen = [m for m in members if m.status in (panels.SELECTED, panels.ACCEPTED)]
-    volunteers = counted(len(members), "volunteer")
-    if not panel.selected:
-        lines = [f"Panel {panel.id} '{panel.name}': {volunteers}, not drawn yet."]
-    else:
-        lines = [
-            f"Panel {panel.id} '{panel.name}': {panel.size} chosen by lot from {volunteers}"
-            f" (maximin, seed {panel.seed}).",
-            f"Chance of selection: lowest {_percent(panel.min_probability)},"
-            f" highest {_percent(panel.max_probability)}.",
-        ]
-    lines += breakdown(members, quotas or [], panel.selected)
-    if panel.selected and members:
-        names = sorted({c for m in members for c in m.profile})
-        rows = [
-            (m.label, _percent(m.probability), m.status, *(m.profile.get(c, "-") for c in names))
-            for m in members
-        ]
-        lines += ["", *table(("Volunteer", "chance", "status", *names), rows)]
-        lines.append(f"Seated or asked: {len(chosen)}.")
-    return lines
+@dataclass(frozen=True)
+class PoolRow:
+    """One category value of a panel's pool: its volunteers, those chosen, its quota."""
+
+    category: str
+    value: str
+    volunteers: int
+    chosen: int  # chosen or seated, once drawn
+    quota: Quota | None
+
+    @property
+    def short(self) -> bool:
+        """The pool cannot meet this value's minimum."""
+        return self.quota is not None and self.volunteers < self.quota.minimum
 
 
-def breakdown(members: Sequence[Member], quotas: Sequence[Quota], drawn: bool) -> list[str]:
-    """Volunteers (and, once drawn, members chosen or seated) per category value,
-    against each value's quota; a value whose minimum the pool cannot meet is marked."""
+def pool_rows(members: Sequence[Member], quotas: Sequence[Quota]) -> list[PoolRow]:
+    """The pool by category value, against the quotas (every value either names)."""
     limits = {(q.category, q.value): q for q in quotas}
     values = {(c, v) for m in members for c, v in m.profile.items()} | set(limits)
-    if not values:
-        return []
+    seated = (panels.SELECTED, panels.ACCEPTED)
     rows = []
     for category, value in sorted(values):
-        have = sum(1 for m in members if m.profile.get(category) == value)
-        taken = sum(
-            1
-            for m in members
-            if m.profile.get(category) == value and m.status in (panels.SELECTED, panels.ACCEPTED)
-        )
-        quota = limits.get((category, value))
-        if quota is None:
-            wanted, note = "-", ("not in the quotas" if quotas else "")
-        else:
-            wanted = f"{quota.minimum}-{quota.maximum}"
-            note = f"too few: {quota.minimum} needed" if have < quota.minimum else ""
-        row = (category, value, str(have), *((str(taken),) if drawn else ()), wanted, note)
-        rows.append(row)
-    header = ("category", "value", "volunteers", *(("chosen",) if drawn else ()), "quota", "")
-    return ["", "The pool by category:", *table(header, rows)]
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
+        having = [m for m in members if m.profile.get(category) == value]
+        chosen = sum(1 for m in having if m.status in seated)
+        rows.append(PoolRow(category, value, len(having), chosen, limits.get((category, value))))
+    return rows
 
 
 def not_chosen_text(env: Env, language: str) -> str:
@@ -421,16 +386,6 @@ class Outcome:
         data = json.loads(text)
         data.pop("passed", None)
         return cls(**data)
-
-    def lines(self) -> list[str]:
-        share = f"{self.yes} of {self.yes + self.no} yes" if self.yes + self.no else "no yes/no"
-        return [
-            f"Members {self.members}: yes {self.yes}, no {self.no}, abstain {self.abstain}.",
-            f"Quorum {self.quorum} ({counted(self.needed, 'vote')}):"
-            f" {'met' if self.quorum_met else 'NOT met'} ({self.voted} voted).",
-            f"Threshold {self.threshold}: {'met' if self.threshold_met else 'NOT met'} ({share}).",
-            "PASSED." if self.passed else "NOT PASSED.",
-        ]
 
 
 def outcome(counts: Mapping[str, int], members: int, quorum: str, threshold: str) -> Outcome:

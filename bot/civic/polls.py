@@ -28,7 +28,6 @@ from bot.engine.flow import (
     Option,
     Step,
 )
-from bot.english import counted
 from bot.lang import formats
 from bot.outreach.audience import Audience
 from bot.store import polls, sessions
@@ -257,35 +256,6 @@ class Results:
     overall: Tally
     by: str | None = None  # what the breakdown is by: language, channel or a field
     groups: Mapping[str, Tally] = field(default_factory=dict)
-
-    def lines(self) -> list[str]:
-        """The results as staff read them (English labels: the poll's source language)."""
-        poll = self.poll
-        state = {"draft": "not sent yet", "open": "open, live", "closed": "closed"}[poll.status]
-        out = [f"Poll {poll.id} ({state}): {poll.question[poll.language]}"]
-        out += _tally_lines(poll, self.overall, "  ")
-        for group, tally in sorted(self.groups.items()):
-            out.append(f"{self.by} = {group}: {counted(tally.voters, 'voter')}")
-            out += _tally_lines(poll, tally, "    ")
-        if poll.panel_id is not None:
-            out.append(
-                f"Panel {poll.panel_id} vote: quorum {poll.quorum}, threshold {poll.threshold}."
-            )
-            if poll.outcome is not None:
-                from bot.civic.panels import Outcome  # panels builds on polls
-
-                out += Outcome.from_json(poll.outcome).lines()
-        return out
-
-
-def _tally_lines(poll: Poll, tally: Tally, indent: str) -> list[str]:
-    lines = [
-        f"{indent}{n}. {option.texts[poll.language]}: {tally.counts.get(option.id, 0)}"
-        f" ({tally.percent(option.id)}%)"
-        for n, option in enumerate(poll.options, start=1)
-    ]
-    lines.append(f"{indent}{counted(tally.voters, 'voter')}")
-    return lines
 
 
 def count(votes: Iterable[Vote]) -> Tally:

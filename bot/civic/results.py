@@ -35,7 +35,7 @@ from bot.store.polls import Poll
 
 ALL = "all"
 NONE = "(none)"
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -61,35 +61,6 @@ class Summary:
         )
         return Chart(self.question, bars, note)
 
-    def lines(self, by: str | None) -> list[str]:
-        """The table: an option per row; all, then each group, as columns."""
-        groups = sorted(self.groups)
-        names = [f"{n}. {label}" for n, label in enumerate(self.labels, start=1)]
-        width = max(len(name) for name in [*names, "answered"])
-        heads = [ALL, *(f"{by}={g}" for g in groups)] if by else [ALL]
-        cells = [[f"{count} ({self.percent(count)}%)" for count in self.counts]]
-        totals = [str(self.answered)]
-        for group in groups:
-            answered, counts = self.groups[group]
-            cells.append([f"{count} ({self.percent(count, answered)}%)" for count in counts])
-            totals.append(str(answered))
-        widths = [
-            max(len(h), *(len(c) for c in column), 8)
-            for h, column in zip(heads, cells, strict=True)
-        ]
-        out = [f"{self.question_id}: {self.question}"]
-        out.append(
-            " " * width + "  " + "  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))
-        )
-        for row, name in enumerate(names):
-            values = "  ".join(
-                column[row].rjust(w) for column, w in zip(cells, widths, strict=True)
-            )
-            out.append(f"{name.ljust(width)}  {values}")
-        sums = "  ".join(t.rjust(w) for t, w in zip(totals, widths, strict=True))
-        out.append(f"{'answered'.ljust(width)}  {sums}")
-        return out
-
 
 @dataclass(frozen=True)
 class Report:
@@ -97,14 +68,6 @@ class Report:
     summaries: tuple[Summary, ...]
     notes: tuple[str, ...] = ()  # number and text questions, in a line each
     by: str | None = None
-
-    def lines(self) -> list[str]:
-        out = [self.title]
-        for summary in self.summaries:
-            out += ["", *summary.lines(self.by)]
-        if self.notes:
-            out += ["", *self.notes]
-        return out
 
     def summary(self, question_id: str | None) -> Summary:
         """The question a chart is of: the one named, else the first with options."""
@@ -174,7 +137,7 @@ def _group(by: str | None) -> str:
         return "NULL"
     if by in ("language", "channel"):
         return f"a.{by}"
-    if not _FIELD.match(by):
+    if not FIELD.match(by):
         raise ExportError(f"'{by}' is not a field name: use language, channel or a field")
     return f"json_extract(c.fields, '$.{by}')"
 

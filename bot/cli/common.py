@@ -24,13 +24,11 @@ from typing import Any
 import click
 import yaml
 
+from bot.desk.lookup import SHOWN
 from bot.errors import FlowError, ParleyError
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger("bot.cli.main")
-
-SHOWN_IDS = 10
-"""How many of the latest ids an error about an unknown one lists."""
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -204,51 +202,13 @@ def read_yaml(path: Path) -> Any:
 # -- ids and language codes: unknown ones are refused, naming what exists -----------------
 
 
-# What each kind of id is: its table, its id column, and which rows staff can name.
-_IDS = {
-    "poll": ("polls", "id", "1"),
-    "broadcast": ("broadcasts", "id", "kind NOT IN ('reminder', 'results')"),
-    "panel": ("panels", "id", "1"),
-    "decision": ("decision_sends", "decision_id", "1"),  # one sent, at least
-    "idea": ("ideas", "id", "1"),
-}
-
-
-def exists(tx: sqlite3.Connection, kind: str, number: int) -> bool:
-    """Whether there is a poll, broadcast, panel or decision with this id."""
-    table, column, where = _IDS[kind]
-    query = f"SELECT 1 FROM {table} WHERE {where} AND {column} = ? LIMIT 1"
-    return tx.execute(query, (number,)).fetchone() is not None
-
-
-def recent_ids(tx: sqlite3.Connection, kind: str) -> list[str]:
-    """The latest ids of a poll, broadcast, panel or decision, oldest first."""
-    table, column, where = _IDS[kind]
-    query = f"SELECT DISTINCT {column} FROM {table} WHERE {where} ORDER BY {column} DESC LIMIT ?"
-    rows = tx.execute(query, (SHOWN_IDS + 1,)).fetchall()
-    return [str(row[0]) for row in reversed(rows)]
-
-
-def unknown_ideas(tx: sqlite3.Connection, refs: Sequence[str]) -> str | None:
-    """``there is no idea ID-9999; ideas: ID-4821, ...`` for the first of ``refs`` that
-    names no idea (ideas go by reference, like ID-4821), or None when all do."""
-    from bot.store import ideas
-
-    for ref in refs:
-        idea_id = ideas.idea_id_of(ref)
-        if idea_id is None or not exists(tx, "idea", idea_id):
-            known = [ideas.reference(int(number)) for number in recent_ids(tx, "idea")]
-            return unknown("idea", ref, known)
-    return None
-
-
 def unknown(kind: str, given: object, known: Sequence[str], plural: str = "") -> str:
     """``there is no poll 99; polls: 1, 2, 3`` (the latest few when there are many)."""
     plural = plural or f"{kind}s"
     if not known:
         return f"there is no {kind} {given}; there are no {plural} yet"
-    if len(known) > SHOWN_IDS:
-        return f"there is no {kind} {given}; the latest {plural}: {', '.join(known[-SHOWN_IDS:])}"
+    if len(known) > SHOWN:
+        return f"there is no {kind} {given}; the latest {plural}: {', '.join(known[-SHOWN:])}"
     return f"there is no {kind} {given}; {plural}: {', '.join(known)}"
 
 

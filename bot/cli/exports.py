@@ -14,7 +14,8 @@ from typing import IO, Any
 
 import click
 
-from bot.cli.common import OutputPath, recent_ids, run_async, settings_of, unknown
+from bot.cli.common import OutputPath, run_async, settings_of, unknown
+from bot.desk.lookup import recent as recent_ids
 from bot.engine import Env, Flow
 from bot.errors import ExportError
 from bot.exports import KINDS, Filters, Request, source
@@ -81,7 +82,10 @@ def export(
 
 async def _export(settings: Settings, request: Request, output: Path | None) -> None:
     from bot.app import load_content
-    from bot.exports import Maker, record
+    from bot.cli.office import shell_user
+    from bot.desk import Actor, Desk, Front, Role
+    from bot.desk import exports as desk_exports
+    from bot.exports import Maker
     from bot.service import utc_now
     from bot.store import Database, exports
     from bot.store.database import snapshot
@@ -92,8 +96,12 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
     try:
         # Checked first: an export asked for wrongly leaves no record and no file.
         await database.run(lambda tx: _check(tx, request, flows, env, output))
-        export_id, key = await database.run(lambda tx: record(tx, request, settings, "cli", now))
-        maker = Maker(settings, flows, env, key)
+        actor = Actor(shell_user(), Role.ORGANISER, Front.CLI)
+        recorded = await database.run(
+            lambda tx: desk_exports.request(Desk(tx, settings, env, flows, now, actor), request)
+        )
+        export_id = recorded.id
+        maker = Maker(settings, flows, env, recorded.key)
         with snapshot(settings.database) as tx:
             if request.format == "floip":
                 assert output is not None

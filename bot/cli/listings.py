@@ -4,12 +4,16 @@ before they change a poll or a broadcast."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from bot.cli.common import run_async, settings_of
-from bot.english import counted, table
+from bot.cli.office import Office, at_office, echo
+from bot.desk import Desk
+from bot.desk import broadcasts as desk_broadcasts
+from bot.desk import polls as desk_polls
+from bot.desk.broadcasts import Progress
+from bot.desk.polls import PollView
+from bot.english import counted, local_time, table
+from bot.staff_text import what
 
 _LIMIT = click.option(
     "--limit",
@@ -19,12 +23,12 @@ _LIMIT = click.option(
     help="How many, newest first.",
 )
 
+POLL_HEADER = ("Poll", "state", "closes", "asked", "voted", "question", "audience")
+BROADCAST_HEADER = ("Broadcast", "what", "state", "progress", "audience")
 
-def poll_row(desk: Any, poll: Any) -> tuple[str, ...]:
-    from bot.outreach.audience import Audience
-    from bot.phone.commands import local_time
-    from bot.store import broadcasts, polls
 
+def poll_row(desk: Desk, shown: PollView) -> tuple[str, ...]:
+    poll = shown.poll
     state = {"draft": "not sent", "open": "open", "closed": "closed"}[poll.status]
     if poll.panel_id is not None:
         state += f" (panel {poll.panel_id} vote)"
@@ -32,64 +36,40 @@ def poll_row(desk: Any, poll: Any) -> tuple[str, ...]:
     question = poll.question[poll.language]
     if len(question) > 40:
         question = question[:39] + "…"
-    sent = broadcasts.of_poll(desk.tx, poll.id)
-    audience = "; ".join(
-        f"broadcast {one.id}: {Audience.from_json(one.audience).describe()}" for one in sent
-    )
+    audience = "; ".join(f"broadcast {one.id}: {chosen.describe()}" for one, chosen in shown.sends)
     return (
         str(poll.id),
         state,
         closes,
-        str(polls.asked(desk.tx, poll.id)),
-        str(polls.voted(desk.tx, poll.id)),
+        str(shown.asked),
+        str(shown.voted),
         question,
         audience or "not sent",
     )
 
 
-POLL_HEADER = ("Poll", "state", "closes", "asked", "voted", "question", "audience")
-
-
-def broadcast_row(desk: Any, found: Any) -> tuple[str, ...]:
-    from bot.outreach.audience import Audience
-    from bot.phone.commands import local_time
-    from bot.store import broadcasts
-    from bot.store.decisions import reach
-
-    what = {
-        broadcasts.MESSAGE: "message",
-        broadcasts.FLOW: f"survey '{found.flow_id}'",
-        broadcasts.POLL: f"poll {found.poll_id}",
-        broadcasts.REMINDER: f"reminder of {found.parent_id}",
-        broadcasts.RESULTS: f"result of poll {found.poll_id}",
-    }.get(found.kind, found.kind)
+def broadcast_row(desk: Desk, shown: Progress) -> tuple[str, ...]:
+    found = shown.broadcast
     state = found.status
     if found.status == "scheduled" and found.send_at is not None:
         state += " for " + local_time(found.send_at, desk.settings.timezone)
     if found.paused and found.status != "cancelled":
         state += ", paused"
     progress = "-"
-    if found.status not in ("draft", "scheduled"):
-        got = reach(desk.tx, found.id)
+    if shown.reach is not None:
+        got = shown.reach
         progress = (
             f"{got.reached} of {counted(got.recipients, 'resident')} sent"
             f" ({got.delivered} delivered, {got.failed} failed, {got.waiting} waiting)"
         )
-    return (str(found.id), what, state, progress, Audience.from_json(found.audience).describe())
+    return (str(found.id), what(found), state, progress, shown.audience.describe())
 
 
-BROADCAST_HEADER = ("Broadcast", "what", "state", "progress", "audience")
-
-
-def summary(desk: Any, kind: str, number: int) -> list[str]:
+def summary(desk: Desk, kind: str, number: int) -> list[str]:
     """A poll or a broadcast as one row of its listing, with its header."""
-    from bot.store import broadcasts, polls
-
     if kind == "poll":
-        poll = polls.get(desk.tx, number)
-        return table(POLL_HEADER, [poll_row(desk, poll)]) if poll else []
-    found = broadcasts.get(desk.tx, number)
-    return table(BROADCAST_HEADER, [broadcast_row(desk, found)]) if found else []
+        return table(POLL_HEADER, [poll_row(desk, desk_polls.show(desk, number))])
+    return table(BROADCAST_HEADER, [broadcast_row(desk, desk_broadcasts.show(desk, number))])
 
 
 @click.command(name="polls")
@@ -97,19 +77,17 @@ def summary(desk: Any, kind: str, number: int) -> list[str]:
 @click.pass_context
 def polls_command(ctx: click.Context, limit: int) -> None:
     """The polls, newest first: state, closing time, residents asked and voters."""
-    from bot.cli.broadcasts import _echo, _Office, _office
-    from bot.store import polls
 
-    def lines(desk: Any) -> list[str]:
-        found = polls.recent(desk.tx, limit)
+    def lines(desk: Desk) -> list[str]:
+        found = desk_polls.listing(desk, limit)
         if not found:
             return ["No polls yet. Make one with: parley poll QUESTION -o OPTION -o OPTION"]
-        return table(POLL_HEADER, [poll_row(desk, poll) for poll in found])
+        return table(POLL_HEADER, [poll_row(desk, shown) for shown in found])
 
-    async def work(office: _Office) -> None:
-        _echo(await office.at_desk(lines))
+    async def work(office: Office) -> None:
+        echo(await office.at_desk(lines))
 
-    run_async(_office(settings_of(ctx), work))
+    at_office(ctx, work)
 
 
 @click.command(name="broadcasts")
@@ -117,19 +95,17 @@ def polls_command(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def broadcasts_command(ctx: click.Context, limit: int) -> None:
     """The broadcasts, newest first: what, state, how far sending has got, and to whom."""
-    from bot.cli.broadcasts import _echo, _Office, _office
-    from bot.store import broadcasts
 
-    def lines(desk: Any) -> list[str]:
-        found = broadcasts.recent(desk.tx, limit)
+    def lines(desk: Desk) -> list[str]:
+        found = desk_broadcasts.listing(desk, limit)
         if not found:
             return ["No broadcasts yet. Send one with: parley broadcast --text 'en=...'"]
-        return table(BROADCAST_HEADER, [broadcast_row(desk, one) for one in found])
+        return table(BROADCAST_HEADER, [broadcast_row(desk, shown) for shown in found])
 
-    async def work(office: _Office) -> None:
-        _echo(await office.at_desk(lines))
+    async def work(office: Office) -> None:
+        echo(await office.at_desk(lines))
 
-    run_async(_office(settings_of(ctx), work))
+    at_office(ctx, work)
 
 
 LISTING_COMMANDS = [polls_command, broadcasts_command]

@@ -14,10 +14,14 @@ import click
 from bot.cli.broadcasts import STAFF_COMMANDS
 from bot.cli.chat import chat, chat_log, logs_aside
 from bot.cli.common import Parley, TextFile, check_languages, run_async, settings_of
-from bot.cli.community import COMMUNITY_COMMANDS
+from bot.cli.decisions import decision
 from bot.cli.exports import EXPORT_COMMANDS
 from bot.cli.flows import flows
+from bot.cli.ideas import ideas
 from bot.cli.listings import LISTING_COMMANDS
+from bot.cli.panels import panel
+from bot.cli.results import results
+from bot.cli.staff import audit, staff
 from bot.settings import SETTINGS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -188,5 +192,15 @@ def _check_flow(settings: Settings, flow_id: str) -> None:
 
 
 main.add_command(flows)
-for command in [*STAFF_COMMANDS, *LISTING_COMMANDS, *COMMUNITY_COMMANDS, *EXPORT_COMMANDS]:
+for command in [
+    *STAFF_COMMANDS,
+    results,
+    *LISTING_COMMANDS,
+    ideas,
+    panel,
+    decision,
+    *EXPORT_COMMANDS,
+    staff,
+    audit,
+]:
     main.add_command(command)

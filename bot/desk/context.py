@@ -104,7 +104,13 @@ class Desk:
     def require_organiser(self, action: str) -> None:
         """Refuse ``action`` (in a few words, "live results of an open poll") to a worker."""
         if not self.actor.organiser:
-            log.warning("refused to %s (%s): %s", self.actor.name, self.actor.front.value, action)
+            log.warning(
+                "%s refused: %s (%s) is a %s",
+                action,
+                self.actor.name,
+                self.actor.front.value,
+                self.actor.role.value,
+            )
             raise Forbidden(action)
 
 

@@ -22,12 +22,16 @@ class Refused(ParleyError):
 
 class NotFound(Refused):
     """``kind`` (poll, broadcast, flow, idea, panel, decision, contact, export, staff)
-    ``given`` does not exist; ``known`` are the latest that do, oldest first."""
+    ``given`` does not exist; ``known`` are the latest that do, oldest first; ``field``
+    the argument that named it, when it was not the operation's own subject."""
 
-    def __init__(self, kind: str, given: object, known: Sequence[str] = ()) -> None:
+    def __init__(
+        self, kind: str, given: object, known: Sequence[str] = (), field: str | None = None
+    ) -> None:
         self.kind = kind
         self.given = given
         self.known = tuple(known)
+        self.field = field
         super().__init__(f"there is no {kind} {given}")
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 import sqlite3
 from collections import OrderedDict
 from datetime import datetime
+
+from bot.store import secrets
 
 PREFIX = "R-"
 _KEY_NAME = "export_key"
@@ -27,17 +28,7 @@ def key(tx: sqlite3.Connection, configured: str | None, now: datetime) -> bytes:
     """The key ids are made with: the configured secret, or the database's own."""
     if configured:
         return configured.encode("utf-8")
-    row = tx.execute("SELECT value FROM secrets WHERE name = ?", (_KEY_NAME,)).fetchone()
-    if row is not None:
-        return bytes.fromhex(row[0])
-    made = secrets.token_bytes(32)
-    tx.execute(
-        "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (name) DO NOTHING",
-        (_KEY_NAME, made.hex(), now.isoformat()),
-    )
-    row = tx.execute("SELECT value FROM secrets WHERE name = ?", (_KEY_NAME,)).fetchone()
-    return bytes.fromhex(row[0])
+    return secrets.kept(tx, _KEY_NAME, now)
 
 
 def known_key(tx: sqlite3.Connection, configured: str | None) -> bytes:

@@ -34,7 +34,6 @@ from bot.engine import (
     advance,
 )
 from bot.engine.flow import ChoiceQuestion, Localized, MessageStep, Question
-from bot.english import counted
 from bot.outreach.audience import Recipient
 from bot.settings import Settings
 from bot.store import Database, contacts, messages, sessions
@@ -149,27 +148,6 @@ class Preview:
     currency: str
     fallback_languages: tuple[str, ...]  # residents' languages with no translation given
     seconds: float  # to send everything at the configured rates
-
-    def lines(self) -> list[str]:
-        """The preview as a community worker reads it."""
-        out = [f"{self.recipients} resident{'' if self.recipients == 1 else 's'}"]
-        for (channel, language), count in sorted(self.by_channel_language.items()):
-            out.append(f"  {channel:<9} {language:<4} {count}")
-        if self.total_segments:
-            per = ", ".join(f"{lang} {n}" for lang, n in sorted(self.segments_per_sms.items()))
-            out.append(
-                f"SMS: {counted(self.total_segments, 'segment')} ({per} per message),"
-                f" about {self.cost:.2f} {self.currency}"
-            )
-        if self.fallback_languages:
-            out.append(
-                "No translation for: "
-                + ", ".join(self.fallback_languages)
-                + " (they get the source text)"
-            )
-        minutes, seconds = divmod(round(self.seconds), 60)
-        out.append(f"Sending takes about {minutes} min {seconds} s at the configured rates")
-        return out
 
 
 def preview(recipients: Sequence[Recipient], rendering: Rendering, settings: Settings) -> Preview:

@@ -6,24 +6,20 @@
     /export responses priorities floip
     /export contacts with addresses        (organisers only)
 
-Exports about residents themselves (contacts, the message log) and anything with raw
-addresses are for organisers; a worker's votes export is of a closed poll. Every export
-is recorded (``parley exports``), and the file is made only when it is sent.
+What a staff member may export is the desk's to say (:mod:`bot.desk.exports`); the file
+is made only when it is sent (:mod:`bot.phone.attachments`).
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import replace
 from datetime import datetime
 
+from bot.desk import exports
+from bot.desk.errors import Forbidden, Invalid, NotFound
 from bot.errors import ExportError
-from bot.exports import KINDS, ORGANISER_ONLY, Filters, Request, record
+from bot.exports import KINDS, Filters, Request
 from bot.exports.source import moment
-from bot.phone.commands import Attachment, Desk, Refused, Role, StaffReply
-from bot.store import polls
-
-log = logging.getLogger(__name__)
+from bot.phone.reply import Attachment, Phone, Said, StaffReply
 
 USAGE = (
     "Use: /export WHAT [FLOW or POLL] [since 2026-11-01] [until 2026-11-30] [floip]"
@@ -31,26 +27,26 @@ USAGE = (
 )
 
 
-def _date(text: str, desk: Desk, end: bool) -> datetime:
+def _date(text: str, phone: Phone, end: bool) -> datetime:
     try:
-        return moment(text, desk.settings.timezone, end)
+        return moment(text, phone.desk.settings.timezone, end)
     except ExportError as problem:
-        raise Refused(f"{problem}.\n{USAGE}") from None
+        raise Said(f"{problem}.\n{USAGE}") from None
 
 
-def read(desk: Desk, body: str) -> Request:
+def read(phone: Phone, body: str) -> Request:
     """The export a ``/export`` message asks for."""
     words = body.split()
     if not words or words[0].lower() not in KINDS:
-        raise Refused(USAGE)
+        raise Said(USAGE)
     what, rest = words[0].lower(), words[1:]
     flow_id = poll_id = since = until = None
     form, addresses = "csv", False
     while rest:
         word = rest.pop(0).lower()
         if word in ("since", "until") and rest:
-            moment = _date(rest.pop(0), desk, end=word == "until")
-            since, until = (moment, until) if word == "since" else (since, moment)
+            at = _date(rest.pop(0), phone, end=word == "until")
+            since, until = (at, until) if word == "since" else (since, at)
         elif word == "floip":
             form = "floip"
         elif word == "with" and rest and rest[0].lower() == "addresses":
@@ -61,55 +57,42 @@ def read(desk: Desk, body: str) -> Request:
         elif what == "responses" and flow_id is None:
             flow_id = word
         else:
-            raise Refused(f"'{word}' is not understood here.\n{USAGE}")
+            raise Said(f"'{word}' is not understood here.\n{USAGE}")
     # A spreadsheet on a phone opens UTF-8 reliably only with a byte order mark.
     return Request(what, Filters(flow_id, poll_id, since, until), form, addresses, bom=True)
 
 
-def _allowed(desk: Desk, request: Request) -> Request:
-    """The request as this staff member may have it, or Refused."""
-    if desk.role is Role.ORGANISER:
-        return request
-    if request.what in ORGANISER_ONLY or request.addresses:
-        log.warning("export of %s refused: %s is a worker", request.what, desk.who)
-        raise Refused(
-            f"Exports of {request.what}" + (" with addresses" if request.addresses else "")
-            + " are for organisers only."
-        )  # fmt: skip
-    if request.what == "votes":
-        poll = polls.get(desk.tx, request.filters.poll_id) if request.filters.poll_id else None
-        if poll is None or poll.status != "closed":
-            raise Refused("Workers export the votes of a closed poll: /export votes POLL.")
-    if request.what == "ideas":  # flagged ideas reach workers only once approved
-        return replace(request, filters=replace(request.filters, unmoderated_flagged=False))
-    return request
-
-
-def export(desk: Desk, body: str) -> StaffReply:
-    if not desk.files:
-        raise Refused(
+def export(phone: Phone, body: str) -> StaffReply:
+    if not phone.files:
+        raise Said(
             "Exports are sent as a file, which needs Telegram. On the server: parley export."
         )
-    request = _allowed(desk, read(desk, body))
-    flow_id = request.filters.flow_id or ""
-    if (
-        request.what == "responses"
-        and flow_id not in desk.flows
-        and not flow_id.startswith("poll-")
-    ):
-        known = ", ".join(sorted(desk.flows))
-        raise Refused(f"Say which survey: /export responses FLOW. Flows: {known}")
+    asked = read(phone, body)
     try:
-        export_id, _ = record(desk.tx, request, desk.settings, desk.who, desk.now)
-    except ExportError as problem:
-        raise Refused(f"{problem}\n{USAGE}") from None
-    described = request.describe()
+        recorded = exports.request(phone.desk, asked)
+    except Forbidden as refused:
+        if asked.what == "votes" and not asked.addresses:
+            raise Said("Workers export the votes of a closed poll: /export votes POLL.") from None
+        raise Said(
+            f"{refused.action[:1].upper()}{refused.action[1:]} are for organisers only."
+        ) from None
+    except NotFound as missing:
+        if missing.kind == "flow" or asked.what == "responses":
+            known = ", ".join(sorted(phone.desk.flows))
+            raise Said(f"Say which survey: /export responses FLOW. Flows: {known}") from None
+        raise
+    except Invalid as problem:
+        if problem.field == "flow":
+            known = ", ".join(sorted(phone.desk.flows))
+            raise Said(f"Say which survey: /export responses FLOW. Flows: {known}") from None
+        raise Said(f"{problem.problem}\n{USAGE}") from None
+    described = recorded.request.describe()
     return StaffReply(
-        [f"Export {export_id} ({described}): the file follows."],
+        [f"Export {recorded.id} ({described}): the file follows."],
         attachments=[
             Attachment(
-                f"Export {export_id} ({described})",
-                {"export": {**request.to_json(), "id": export_id}},
+                f"Export {recorded.id} ({described})",
+                {"export": {**recorded.request.to_json(), "id": recorded.id}},
             )
         ],
     )

@@ -230,6 +230,28 @@ def last_id(tx: sqlite3.Connection) -> int:
     return int(tx.execute("SELECT coalesce(max(id), 0) FROM broadcasts").fetchone()[0])
 
 
-def recent(tx: sqlite3.Connection, limit: int = 10) -> list[Broadcast]:
-    ids = [r[0] for r in tx.execute("SELECT id FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,))]
+def recent(tx: sqlite3.Connection, limit: int = 10, before: int | None = None) -> list[Broadcast]:
+    """The newest broadcasts first; ``before`` an id: those older than it (the next page)."""
+    ids = [
+        r[0]
+        for r in tx.execute(
+            "SELECT id FROM broadcasts WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (before if before is not None else 2**62, limit),
+        )
+    ]
+    return [b for one in ids if (b := get(tx, one)) is not None]
+
+
+def in_progress(tx: sqlite3.Connection, limit: int = 10) -> list[Broadcast]:
+    """Broadcasts still being written or with messages waiting in the outbox, newest first."""
+    ids = [
+        r[0]
+        for r in tx.execute(
+            "SELECT b.id FROM broadcasts b WHERE b.status IN ('sending', 'scheduled')"
+            " OR (b.status = 'queued' AND EXISTS (SELECT 1 FROM outbox o"
+            "  WHERE o.broadcast_id = b.id AND o.status = 'queued'))"
+            " ORDER BY b.id DESC LIMIT ?",
+            (limit,),
+        )
+    ]
     return [b for one in ids if (b := get(tx, one)) is not None]

@@ -238,9 +238,38 @@ def given_to(tx: sqlite3.Connection, contact_id: int, broadcast_ids: Collection[
     }
 
 
-def recent(tx: sqlite3.Connection, limit: int = 10) -> list[Poll]:
-    ids = [row[0] for row in tx.execute("SELECT id FROM polls ORDER BY id DESC LIMIT ?", (limit,))]
+def recent(tx: sqlite3.Connection, limit: int = 10, before: int | None = None) -> list[Poll]:
+    """The newest polls first; ``before`` a poll's id: those older than it."""
+    ids = [
+        row[0]
+        for row in tx.execute(
+            "SELECT id FROM polls WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (before if before is not None else 2**62, limit),
+        )
+    ]
     return [poll for poll_id in ids if (poll := get(tx, poll_id)) is not None]
+
+
+def open_ids(tx: sqlite3.Connection) -> list[int]:
+    """Polls open now (residents' polls and panel votes), newest first."""
+    return [
+        int(r[0]) for r in tx.execute("SELECT id FROM polls WHERE status = 'open' ORDER BY id DESC")
+    ]
+
+
+def set_public(tx: sqlite3.Connection, poll_id: int, token: str | None) -> None:
+    """Give the poll a public results page at ``token`` (None: take it away)."""
+    tx.execute("UPDATE polls SET public_token = ? WHERE id = ?", (token, poll_id))
+
+
+def public_token(tx: sqlite3.Connection, poll_id: int) -> str | None:
+    row = tx.execute("SELECT public_token FROM polls WHERE id = ?", (poll_id,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def by_public_token(tx: sqlite3.Connection, token: str) -> Poll | None:
+    row = tx.execute("SELECT id FROM polls WHERE public_token = ?", (token,)).fetchone()
+    return get(tx, int(row[0])) if row else None
 
 
 def asked(tx: sqlite3.Connection, poll_id: int) -> int:

@@ -24,7 +24,6 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -90,7 +89,8 @@ class Intake:
         return partial(telegram.pressed, query)
 
 
-def build_web(app: App) -> Starlette:
+def routes(app: App) -> list[Route]:
+    """The providers' webhooks (those configured) and the health check."""
     intake = Intake(app)
     settings = app.settings
 
@@ -181,21 +181,19 @@ def build_web(app: App) -> Starlette:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ok", "queued": row[0] if row else 0})
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    served = [Route("/healthz", healthz, methods=["GET"])]
     if app.twilio is not None:
-        routes += [
+        served += [
             Route(TWILIO_SMS_PATH, twilio_sms, methods=["POST"]),
             Route(TWILIO_STATUS_PATH, twilio_status, methods=["POST"]),
         ]
     if app.telegram is not None and settings.telegram and settings.telegram.mode == "webhook":
-        routes.append(Route(TELEGRAM_PATH, telegram, methods=["POST"]))
-    return Starlette(
-        routes=routes,
-        exception_handlers={Refusal: _refused, ClientDisconnect: _disconnected},  # type: ignore[dict-item]
-    )
+        served.append(Route(TELEGRAM_PATH, telegram, methods=["POST"]))
+    return served
 
 
 async def _refused(request: Request, refusal: Refusal) -> Response:
+    """One warning line, and the refusal's status."""
     log.warning(
         "refused %s %s (%d): %s", request.method, request.url.path, refusal.status, refusal.reason
     )
@@ -240,6 +238,10 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(
         parse_qsl((await _body(request)).decode("utf-8", "replace"), keep_blank_values=True)
     )
+
+
+EXCEPTION_HANDLERS: Any = {Refusal: _refused, ClientDisconnect: _disconnected}
+"""What a webhook refused at the door is answered with (and logged as)."""
 
 
 def spawn(tasks: set[asyncio.Task[Any]], work: Coroutine[Any, Any, None]) -> None:

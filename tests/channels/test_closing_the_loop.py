@@ -17,11 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot import staff_text
 from bot.civic import decisions, panels, sortition
 from bot.civic.polls import as_flow
+from bot.desk import Actor, Desk, Front, Role
+from bot.desk import broadcasts as desk_broadcasts
+from bot.desk import decisions as desk_decisions
+from bot.desk.broadcasts import store_draft
+from bot.desk.polls import create as create_poll
 from bot.outreach.audience import Audience
 from bot.outreach.broadcast import Survey
-from bot.phone import commands as staff
 from bot.store import Database, broadcasts, contacts
 from bot.store import decisions as stored_decisions
 from bot.store.broadcasts import NewBroadcast
@@ -68,26 +73,25 @@ class Organiser:
         self.app = parley.server.app
         self.clock = clock
 
-    async def at_desk(self, work: Callable[[staff.Desk], T]) -> T:
+    async def at_desk(self, work: Callable[[Desk], T]) -> T:
         app = self.app
         return await app.database.run(
             lambda tx: work(
-                staff.Desk(
+                Desk(
                     tx,
                     app.settings,
                     app.jobs.env,
                     app.jobs.flows,
                     self.clock(),
-                    "cli",
-                    staff.Role.ORGANISER,
+                    Actor("organiser", Role.ORGANISER, Front.CLI),
                 )
             )
         )
 
     async def send(self, new: NewBroadcast, content: Any) -> int:
-        def work(desk: staff.Desk) -> int:
-            drafted = staff.draft(desk, new, content)
-            staff.confirm(desk, drafted.id)
+        def work(desk: Desk) -> int:
+            drafted = store_draft(desk, new, content)
+            desk_broadcasts.send(desk, drafted.id)
             return drafted.id
 
         broadcast_id = await self.at_desk(work)
@@ -259,7 +263,7 @@ async def test_ideas_to_panel_to_decision_every_participant_hears_in_their_langu
         assert "seed 7" in report[0]
         assert f"lowest {100 * draw.minimum:.2f}%" in report[1]
         await organiser.at_desk(
-            lambda desk: panels.notify(desk.tx, desk.env, "panel_seat", 1, desk.who, desk.now)
+            lambda desk: panels.notify(desk.tx, desk.env, "panel_seat", 1, desk.actor.who, desk.now)
         )
         await organiser.run_due()
         rows = await parley.rows(
@@ -307,13 +311,12 @@ async def test_ideas_to_panel_to_decision_every_participant_hears_in_their_langu
 
         # -- the panel votes on two bids: 80% needed; one passes, one fails ------------
         async def panel_vote(proposal: str, votes: list[str]) -> dict[str, Any]:
-            def make(desk: staff.Desk) -> int:
-                poll = staff.create_poll(
-                    desk.tx,
+            def make(desk: Desk) -> int:
+                poll = create_poll(
+                    desk,
                     panels.panel_poll(
                         desk.env, "en", {"en": proposal}, 1, "75%", "80%", None, "cli"
                     ),
-                    desk.now,
                 )
                 return poll.id
 
@@ -371,12 +374,9 @@ async def test_ideas_to_panel_to_decision_every_participant_hears_in_their_langu
             f"idea:{reference(3)}",
         ]
 
-        def record(desk: staff.Desk) -> tuple[int, int]:
-            made = decisions.record(
-                desk.tx, desk.env, desk.flows, "en", "agreed", texts, answers, "cli", desk.now
-            )
-            drafted = decisions.send(desk, made.decision_id, made.broadcast, "agreed", texts)
-            return made.decision_id, drafted.preview.recipients
+        def record(desk: Desk) -> tuple[int, int]:
+            made = desk_decisions.record(desk, "agreed", texts, answers)
+            return made.decision_id, made.drafted.preview.recipients
 
         decision_id, recipients = await organiser.at_desk(record)
         assert recipients == 6  # everyone who took part but the one who opted out
@@ -414,12 +414,10 @@ async def test_ideas_to_panel_to_decision_every_participant_hears_in_their_langu
         )
         assert sent_rows[0]["n"] == 6
 
-        def update(desk: staff.Desk) -> int:
-            found = stored_decisions.get(desk.tx, decision_id)
-            assert found is not None
+        def update(desk: Desk) -> int:
             done = {"en": "The youth club is now open on Monday, Wednesday and Friday."}
-            new = decisions.progress(desk.env, found, "done", done, "cli")
-            return decisions.send(desk, decision_id, new, "done", done).preview.recipients
+            sent = desk_decisions.update(desk, decision_id, "done", done)
+            return sent.drafted.preview.recipients
 
         assert await organiser.at_desk(update) == 6
         await organiser.run_due()
@@ -457,34 +455,34 @@ def _language_of(who: tuple[str, str]) -> str:
     }[who[1]]
 
 
-def _link_panel(desk: staff.Desk, invite: int) -> None:
+def _link_panel(desk: Desk, invite: int) -> None:
     from bot.store import panels as stored_panels
 
     panel_id = stored_panels.create(desk.tx, "Spring panel", 5, desk.now)
     stored_panels.set_invite(desk.tx, panel_id, invite)
 
 
-def _members(desk: staff.Desk) -> Any:
+def _members(desk: Desk) -> Any:
     from bot.store import panels as stored_panels
 
     return stored_panels.members(desk.tx, 1)
 
 
-def _report(desk: staff.Desk) -> list[str]:
+def _report(desk: Desk) -> list[str]:
     from bot.store import panels as stored_panels
 
     found = stored_panels.get(desk.tx, 1)
     assert found is not None
-    return panels.report(found, stored_panels.members(desk.tx, 1))
+    return staff_text.panel(found, stored_panels.members(desk.tx, 1))
 
 
-def _poll(desk: staff.Desk, poll_id: int) -> Any:
+def _poll(desk: Desk, poll_id: int) -> Any:
     from bot.store import polls
 
     return polls.get(desk.tx, poll_id)
 
 
-def _reach(desk: staff.Desk, decision_id: int) -> stored_decisions.Reach:
+def _reach(desk: Desk, decision_id: int) -> stored_decisions.Reach:
     found = stored_decisions.get(desk.tx, decision_id)
     assert found is not None
     return stored_decisions.reach(desk.tx, found.first.broadcast_id)

@@ -66,3 +66,8 @@ CREATE TABLE form_posts (
     location      TEXT NOT NULL,          -- where its first sending led
     at            TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- The dashboard's outbox health: failures of the last hour, without reading the outbox.
+CREATE INDEX outbox_failed ON outbox (created_at) WHERE status = 'failed';
+CREATE INDEX outbox_undelivered ON outbox (delivery_at)
+    WHERE delivery IN ('undelivered', 'failed');

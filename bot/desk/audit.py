@@ -1,0 +1,51 @@
+"""The audit log, for organisers: every staff action from any front, newest first,
+filtered by who, which front, what and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.desk.context import Desk, Front, operation
+from bot.desk.errors import Invalid
+from bot.store import audit
+from bot.store.audit import Entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    front: str | None = None  # phone, cli or web
+    action: str | None = None  # 'poll.close', or a family: 'poll'
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: tuple[Entry, ...]
+    older: int | None  # the cursor of the next page, if there is one
+    actors: tuple[str, ...]  # everyone who has acted, for choosing
+
+
+@operation("audit.search", organiser="the audit log", changes=False)
+def search(
+    desk: Desk, chosen: AuditFilter = AuditFilter(), older: int | None = None, limit: int = 50
+) -> AuditPage:
+    if chosen.front and chosen.front not in {front.value for front in Front}:
+        raise Invalid("front", "the front is phone, cli or web")
+    found = audit.search(
+        desk.tx,
+        actor=chosen.actor or None,
+        front=chosen.front or None,
+        action=chosen.action or None,
+        since=chosen.since,
+        until=chosen.until,
+        before=older,
+        limit=limit + 1,
+    )
+    more = len(found) > limit
+    entries = tuple(found[:limit])
+    return AuditPage(
+        entries, entries[-1].id if more and entries else None, tuple(audit.actors(desk.tx))
+    )

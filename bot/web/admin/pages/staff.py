@@ -1,0 +1,7 @@
+"""The staff web: staff."""
+
+from __future__ import annotations
+
+from bot.web.admin.web import Page
+
+PAGES: list[Page] = []
