@@ -62,13 +62,12 @@ class Browser:
 
 @pytest.fixture
 async def web(harness: Harness) -> AsyncIterator[Harness]:
-    await harness.app.database.run(
-        lambda tx: (
-            add_account(tx, *ORGANISER[:1], "organiser", ORGANISER[1], harness),
-            add_account(tx, *WORKER[:1], "worker", WORKER[1], harness),
-        )
-    )
-    yield harness
+    def accounts(tx: sqlite3.Connection) -> None:
+        add_account(tx, ORGANISER[0], "organiser", ORGANISER[1], harness)
+        add_account(tx, WORKER[0], "worker", WORKER[1], harness)
+
+    await harness.app.database.run(accounts)
+    return harness
 
 
 async def browser(harness: Harness) -> Browser:
