@@ -61,7 +61,7 @@ class Browser:
 
 
 @pytest.fixture
-async def web(harness: Harness) -> AsyncIterator[Harness]:
+async def web(harness: Harness) -> Harness:
     def accounts(tx: sqlite3.Connection) -> None:
         add_account(tx, ORGANISER[0], "organiser", ORGANISER[1], harness)
         add_account(tx, WORKER[0], "worker", WORKER[1], harness)
