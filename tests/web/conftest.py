@@ -70,8 +70,9 @@ async def web(harness: Harness) -> Harness:
     return harness
 
 
-async def browser(harness: Harness) -> Browser:
-    transport = httpx.ASGITransport(app=build(harness.app), client=("198.51.100.7", 5000))
+async def browser(harness: Harness, address: str = "198.51.100.7") -> Browser:
+    """A new browser (no cookies yet) at a network ``address``."""
+    transport = httpx.ASGITransport(app=build(harness.app), client=(address, 5000))
     client = httpx.AsyncClient(transport=transport, base_url="http://parley.test")
     return Browser(client)
 

@@ -73,7 +73,7 @@ async def current(web: Web, request: Request) -> SignedIn | None:
 
 def _next(request: Request, asked: str) -> str:
     """Where to go after signing in: a staff page, never another site."""
-    if asked.startswith("/admin") and not asked.startswith("//") and "\\" not in asked:
+    if asked.startswith("/admin/") and ".." not in asked and "\\" not in asked:
         return asked
     return "/admin/"
 
