@@ -181,7 +181,13 @@ def _where(desk: Desk, chosen: ContactFilter) -> tuple[list[str], list[Any]]:
         params.append(chosen.number)
     if chosen.address:
         desk.require_organiser("finding a contact by phone number")
-        where.append("address = ?")
+        # Naming the channels lets the (channel, address) index find the address: a
+        # million contacts are not read one by one.
+        if chosen.channel:
+            where.append("address = ?")
+        else:
+            where.append(f"channel IN ({', '.join('?' * len(CHANNELS))}) AND address = ?")
+            params += CHANNELS
         params.append(normalised(chosen.address, desk.settings.region))
     if chosen.language:
         where.append("language = ?")
