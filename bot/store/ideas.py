@@ -141,12 +141,13 @@ def set_category(tx: sqlite3.Connection, idea_id: int, category: str) -> None:
 def listing(
     tx: sqlite3.Connection, statuses: Sequence[str], flagged: bool, limit: int = 20
 ) -> list[Idea]:
-    """Ideas in ``statuses``, oldest first; flagged ones not yet approved only when
-    ``flagged`` (an organiser's approval makes the redacted text shown to all staff)."""
+    """Ideas in ``statuses``, flagged ones first, then oldest first; flagged ones not yet
+    approved only when ``flagged`` (an organiser's approval makes the redacted text shown
+    to all staff)."""
     marks = ", ".join("?" * len(statuses))
     where = f"status IN ({marks})" + ("" if flagged else " AND (pii IS NULL OR status != 'new')")
     rows = tx.execute(
-        f"SELECT * FROM ideas WHERE {where} ORDER BY id LIMIT ?", (*statuses, limit)
+        f"SELECT * FROM ideas WHERE {where} ORDER BY pii IS NULL, id LIMIT ?", (*statuses, limit)
     ).fetchall()
     return [_idea(row) for row in rows]
 

@@ -91,3 +91,7 @@ async def worker(web: Harness) -> AsyncIterator[Browser]:
     await signed.sign_in(*WORKER)
     yield signed
     await signed.client.aclose()
+
+
+# The live Parley and the fake providers of the channel tests, for the browser tests.
+from tests.channels.conftest import fake_telegram, fake_twilio, live  # noqa: E402, F401

@@ -49,6 +49,9 @@ CREATE UNIQUE INDEX polls_public ON polls (public_token) WHERE public_token IS N
 CREATE INDEX contacts_language ON contacts (language, id);
 CREATE INDEX contacts_channel ON contacts (channel, id);
 CREATE INDEX contacts_opted_out ON contacts (id) WHERE opted_out_at IS NOT NULL;
+-- A contact's page: their conversation and their votes, without reading every one.
+CREATE INDEX inbound_contact ON inbound (contact_id, id);
+CREATE INDEX votes_contact ON votes (contact_id);
 
 CREATE TABLE consents (
     id            INTEGER PRIMARY KEY,

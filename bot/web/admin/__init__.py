@@ -84,10 +84,11 @@ def _guarded(web: Web, page: Page) -> Callable[[Request], Awaitable[Response]]:
         if page.organiser and not signed.organiser:
             log.warning("%s refused: %s (web) is a worker", request.url.path, signed.name)
             return _error(web, request, 403, "This page is for organisers.")
-        if request.method == "POST":
-            request.state.form = await forms.read(request, page.upload)
         try:
+            if request.method == "POST":
+                request.state.form = await forms.read(request, page.upload)
             response: Response = await page.endpoint(web, request)
+            return response
         except NotFound as missing:
             return _error(web, request, 404, f"There is no {missing.kind} {missing.given}.")
         except Forbidden as refused:
@@ -95,7 +96,8 @@ def _guarded(web: Web, page: Page) -> Callable[[Request], Awaitable[Response]]:
         except Refused as problem:
             text = str(problem)
             return _error(web, request, 409, text[:1].upper() + text[1:] + ".")
-        return response
+        finally:
+            await request.close()  # an uploaded file's temporary file goes now
 
     return endpoint
 
