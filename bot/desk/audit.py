@@ -4,7 +4,7 @@ filtered by who, which front, what and when."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.desk.context import Desk, Front, operation
 from bot.desk.errors import Invalid
@@ -28,6 +28,12 @@ class AuditPage:
     actors: tuple[str, ...]  # everyone who has acted, for choosing
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """A moment as the log keeps them (UTC ISO text, compared as text): a local time
+    with its own offset would compare wrongly by the offset's hours."""
+    return moment.astimezone(UTC) if moment is not None else None
+
+
 @operation("audit.search", organiser="the audit log", changes=False)
 def search(
     desk: Desk, chosen: AuditFilter = AuditFilter(), older: int | None = None, limit: int = 50
@@ -39,8 +45,8 @@ def search(
         actor=chosen.actor or None,
         front=chosen.front or None,
         action=chosen.action or None,
-        since=chosen.since,
-        until=chosen.until,
+        since=_utc(chosen.since),
+        until=_utc(chosen.until),
         before=older,
         limit=limit + 1,
     )

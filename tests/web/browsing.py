@@ -28,6 +28,7 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.web.conftest import hashed
 
 CHROMIUM = Path("/usr/bin/chromium")
+INSTALLED = CHROMIUM.exists()  # looked at once, when the tests are collected
 ARGUMENTS = [
     "--headless",
     "--no-sandbox",
@@ -45,7 +46,7 @@ TG_EN, TG_AR = 6101, 6102
 
 @contextlib.asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
-    if not os.path.exists(CHROMIUM):
+    if not INSTALLED:
         missing = "Debian's Chromium is not installed: apt-get install -y chromium"
         if os.environ.get("PARLEY_BROWSER_TESTS") == "required":  # .ci/run: never skipped
             raise AssertionError(missing)

@@ -142,6 +142,7 @@ async def test_a_new_password_ends_every_session(web: Harness, worker: Browser) 
     account = await web.app.database.run(lambda tx: staff.get(tx, WORKER[0]))
     assert account is not None
     secret = password("a brand new password").hashed
+
     def change(tx: sqlite3.Connection) -> None:
         staff.set_password(tx, account.id, secret, web.clock())
         staff.end_sessions(tx, account.id, web.clock())
