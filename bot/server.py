@@ -76,6 +76,31 @@ class _Http(HttpToolsProtocol):
             self.transport.close()
 
 
+async def listen(app: App) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """The web service (webhooks, the staff web, public results pages) listening on the
+    deployment's address; ConfigError if it cannot."""
+    settings = app.settings
+    config = uvicorn.Config(
+        build_web(app),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http=_Http,
+        timeout_keep_alive=KEEP_ALIVE,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_graceful_shutdown=10,
+    )
+    web = _WebServer(config)
+    serving = asyncio.create_task(web.serve())
+    while not web.started:
+        if serving.done():  # uvicorn has logged why, e.g. the port is taken
+            raise ConfigError(f"PARLEY_PORT: could not listen on {settings.host}:{settings.port}")
+        await asyncio.sleep(0.02)
+    return web, serving
+
+
 class Server:
     """Start, run and stop everything; ``port`` is known once started."""
 
@@ -102,26 +127,8 @@ class Server:
         # Load the language model before the first new resident writes, not on their message.
         await asyncio.to_thread(app.guesser.warm)
         await app.service.resume_pending()  # messages stored before the last stop
-        config = uvicorn.Config(
-            build_web(app),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            http=_Http,
-            timeout_keep_alive=KEEP_ALIVE,
-            limit_concurrency=MAX_CONNECTIONS,
-            timeout_graceful_shutdown=10,
-        )
-        self._web = _WebServer(config)
-        self._running.append(asyncio.create_task(self._web.serve()))
-        while not self._web.started:
-            if self._running[0].done():  # uvicorn has logged why, e.g. the port is taken
-                raise ConfigError(
-                    f"PARLEY_PORT: could not listen on {settings.host}:{settings.port}"
-                )
-            await asyncio.sleep(0.02)
+        self._web, serving = await listen(app)
+        self._running.append(serving)
         self._running.append(asyncio.create_task(app.dispatcher.run()))
         self.scheduler = Scheduler(app.jobs)
         app.service.on_scheduled = self.scheduler.poke

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app import App
 from bot.channels.base import Inbound, Outbound
@@ -44,12 +44,32 @@ async def chat(
     source: TextIO,
     out: TextIO,
     interactive: bool,
+    web: bool = False,
 ) -> None:
     show = _printer(out, interactive, buttons=channel == "telegram")
     app = await App.open(settings, {channel: SimulatorChannel(channel, show, address)})
+    settling = asyncio.Lock()
+    pending: set[asyncio.Task[None]] = set()
+
+    async def settle() -> None:
+        """Do what is due (a send a staff member confirmed) and send what is queued,
+        one at a time, whether the resident or the staff web asked."""
+        async with settling:
+            await app.jobs.run_due()
+            await app.dispatcher.drain()
+
+    def soon() -> None:
+        task = asyncio.create_task(settle())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    served = None
     try:
         await app.recover()
         await app.jobs.resume()
+        if web:
+            served = await _staff_web(app, interactive)
+            app.service.on_scheduled = soon
         while True:
             line = await _next_line(source, interactive)
             if line is None:
@@ -58,10 +78,35 @@ async def chat(
                 continue
             inbound = Inbound(channel, address, line, f"sim-{uuid.uuid4().hex}", language)
             await app.service.receive(inbound)
-            await app.jobs.run_due()  # a staff member may have confirmed a send
-            await app.dispatcher.drain()
+            await settle()
     finally:
+        if served is not None:
+            served[0].should_exit = True
+            await served[1]
+        for task in list(pending):
+            await task
         await app.close()
+
+
+async def _staff_web(app: App, interactive: bool) -> tuple[Any, asyncio.Task[None]] | None:
+    """The staff web beside the simulator (``parley run`` with no provider): a worker can
+    send the simulated resident a poll from the browser. A port already taken is said,
+    and the simulator goes on without it."""
+    from bot.errors import ConfigError
+    from bot.server import listen
+
+    settings = app.settings
+    try:
+        served = await listen(app)
+    except ConfigError as problem:
+        sys.stderr.write(f"The staff web is not served: {problem}\n")
+        return None
+    if interactive:
+        sys.stderr.write(
+            f"Staff web: http://{settings.host}:{settings.port}/admin/ (make an account"
+            " first: parley staff add NAME --role organiser)\n"
+        )
+    return served
 
 
 async def _next_line(source: TextIO, interactive: bool) -> str | None:

@@ -80,7 +80,13 @@ def _chat_options(function: F) -> F:
     return function
 
 
-def _chat(ctx: click.Context, channel: str, address: str | None, language: str | None) -> None:
+def _chat(
+    ctx: click.Context,
+    channel: str,
+    address: str | None,
+    language: str | None,
+    web: bool = False,
+) -> None:
     settings = settings_of(ctx)
     if language is not None:
         check_languages(settings, [language], "--lang")
@@ -94,23 +100,26 @@ def _chat(ctx: click.Context, channel: str, address: str | None, language: str |
         )
     address = address or SIMULATED_ADDRESSES[channel]
     with logs_aside(settings.database, bool(ctx.obj.get("verbose"))):
-        run_async(chat(settings, channel, address, language, sys.stdin, sys.stdout, interactive))
+        run_async(
+            chat(settings, channel, address, language, sys.stdin, sys.stdout, interactive, web)
+        )
 
 
 @main.command()
 @_chat_options
 @click.pass_context
 def run(ctx: click.Context, channel: str, address: str | None, language: str | None) -> None:
-    """Run Parley: the web service for Twilio and Telegram when they are configured;
-    with no provider configured, chat with it here in the simulator (at a terminal;
-    without one, it says which settings to set and exits 1)."""
+    """Run Parley: the web service for Twilio and Telegram, and the staff web at /admin/,
+    when a provider is configured; with none, chat with it here in the simulator, the
+    staff web beside it (at a terminal; without one, it says which settings to set and
+    exits 1)."""
     settings = settings_of(ctx)
     if language is not None:
         check_languages(settings, [language], "--lang")
     if not settings.has_provider:
         if not sys.stdin.isatty():  # a service or a container: nobody to chat with
             raise click.ClickException(NO_PROVIDER)
-        _chat(ctx, channel, address, language)
+        _chat(ctx, channel, address, language, web=True)
         return
     from bot.server import serve
 
