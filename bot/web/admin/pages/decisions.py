@@ -309,7 +309,10 @@ async def create(web: Web, request: Request) -> Response:
         return desk_decisions.record(desk, asked.status, asked.texts, asked.answers)
 
     def said(sent: DecisionSent) -> str:
-        reached = counted(sent.drafted.preview.recipients, "resident")
+        count = sent.drafted.preview.recipients
+        if not count:
+            return f"Decision {sent.decision_id} recorded; it goes to nobody (no one took part)."
+        reached = counted(count, "resident")
         return f"Decision {sent.decision_id} recorded: it is being sent to {reached} who took part."
 
     return await _decide(web, request, asked, make, shown, said)
@@ -388,7 +391,10 @@ async def update(web: Web, request: Request) -> Response:
         return desk_decisions.update(desk, number, asked.status, asked.texts)
 
     def said(sent: DecisionSent) -> str:
-        reached = counted(sent.drafted.preview.recipients, "resident")
+        count = sent.drafted.preview.recipients
+        if not count:
+            return f"Update on decision {sent.decision_id} recorded; it goes to nobody."
+        reached = counted(count, "resident")
         return f"Update on decision {sent.decision_id}: it is being sent to {reached}."
 
     return await _decide(web, request, asked, make, shown, said)
