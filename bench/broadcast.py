@@ -19,8 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import load_content
 from bot.civic.polls import as_flow, options_from_labels
+from bot.content import load_content
 from bot.desk import Actor, Desk, Front, Role
 from bot.desk.broadcasts import schedule, store_draft
 from bot.outreach.audience import Audience

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import load_content
+from bot.content import load_content
 from bot.engine import AnswerRecorded, Env, Flow, Reply, Session, Start, advance
 from bot.engine.flow import (
     ChoiceQuestion,

@@ -10,13 +10,9 @@ from datetime import datetime
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio import TwilioChannel
-from bot.engine import Env, Flow
-from bot.errors import ConfigError
-from bot.flowfile import load_flows
+from bot.content import load_content
 from bot.flowfile.triggers import load_triggers
 from bot.lang.guess import LanguageGuesser
-from bot.lang.names import language_names
-from bot.lang.phrases import load_phrases
 from bot.outreach.outbox import Dispatcher, Lane
 from bot.outreach.schedule import Jobs
 from bot.phone.attachments import FileMaker
@@ -28,23 +24,6 @@ from bot.store.database import RunLock
 TWILIO_SMS_PATH = "/twilio/sms"
 TWILIO_STATUS_PATH = "/twilio/status"
 TELEGRAM_PATH = "/telegram"
-
-
-def load_content(settings: Settings) -> tuple[dict[str, Flow], Env]:
-    """Flows and the engine's environment; raises FlowError or ConfigError."""
-    flows = load_flows(settings.flows_dir)
-    for setting in ("start_flow", "menu_flow", "language_flow"):
-        flow_id = getattr(settings, setting)
-        if flow_id not in flows:
-            raise ConfigError(
-                f"PARLEY_{setting.upper()}: there is no flow '{flow_id}' in {settings.flows_dir}"
-            )
-    env = Env(
-        load_phrases(settings.locales_dir),
-        language_names(settings.languages),
-        timezone=settings.timezone,
-    )
-    return flows, env
 
 
 def lanes_for(

@@ -30,9 +30,9 @@ from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.app import load_content
 from bot.channels.base import Outbound
 from bot.cli.main import main
+from bot.content import load_content
 from bot.engine import Session
 from bot.engine.answers import Parsed, parse
 from bot.engine.flow import NumberQuestion, Value

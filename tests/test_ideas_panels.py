@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import load_content
 from bot.civic import ideas, panels
 from bot.civic.sortition import Quota
+from bot.content import load_content
 from bot.desk import Actor, Desk, Front, Role
 from bot.flowfile.triggers import read_triggers
 from bot.lang import pii

@@ -16,9 +16,9 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from bot import staff_text
-from bot.app import load_content
 from bot.civic.results import Report, Summary, of_flow, of_poll
 from bot.cli.main import main
+from bot.content import load_content
 from bot.engine import Session
 from bot.engine.flow import Flow, Value
 from bot.errors import ExportError

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import load_content
+from bot.content import load_content
 from bot.errors import ConfigError
 from bot.settings import load_settings
 

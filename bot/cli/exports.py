@@ -81,8 +81,8 @@ def export(
 
 
 async def _export(settings: Settings, request: Request, output: Path | None) -> None:
-    from bot.app import load_content
     from bot.cli.office import shell_user
+    from bot.content import load_content
     from bot.desk import Actor, Desk, Front, Role
     from bot.desk import exports as desk_exports
     from bot.exports import Maker

@@ -37,7 +37,7 @@ def check(ctx: click.Context, folder: Path | None, quiet: bool) -> None:
     """Check every flow file and triggers.yaml; then, for each language, what is not
     translated and what each reply costs in SMS segments. Problems are printed as
     file:line, and any problem exits 1; warnings do not."""
-    from bot.app import load_content
+    from bot.content import load_content
 
     settings = settings_of(ctx)
     folder = folder or settings.flows_dir

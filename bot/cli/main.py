@@ -188,7 +188,7 @@ async def _print_answers(settings: Settings, flow_id: str | None, limit: int) ->
 
 def _check_flow(settings: Settings, flow_id: str) -> None:
     """A flow with no answers yet is fine; a flow that does not exist is a mistake."""
-    from bot.app import load_content
+    from bot.content import load_content
     from bot.store.polls import poll_id_of
 
     flows_found, _ = load_content(settings)

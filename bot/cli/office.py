@@ -56,7 +56,7 @@ class Office:
 
     @classmethod
     async def open(cls, settings: Settings) -> Office:
-        from bot.app import load_content
+        from bot.content import load_content
         from bot.outreach.schedule import Jobs
         from bot.service import utc_now
         from bot.store import Database

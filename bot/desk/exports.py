@@ -16,7 +16,7 @@ from bot.desk.errors import Forbidden, Invalid
 from bot.errors import ExportError
 from bot.exports import ORGANISER_ONLY, Request
 from bot.exports import record as record_export
-from bot.store import exports
+from bot.store import exports, polls
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ def allowed(desk: Desk, request: Request) -> Request:
         poll_id = request.filters.poll_id
         if poll_id is None or lookup.poll(desk, poll_id).status != "closed":
             raise Forbidden("the votes of a poll that is open, or of every poll")
+    poll_of_flow = polls.poll_id_of(request.filters.flow_id or "")
+    open_poll = poll_of_flow is not None and lookup.poll(desk, poll_of_flow).status != "closed"
+    if request.what == "responses" and open_poll:  # its votes, by another name
+        raise Forbidden("the answers to a poll that is still open")
     if request.what == "ideas":  # flagged ideas reach workers only once approved
         return replace(request, filters=replace(request.filters, unmoderated_flagged=False))
     return request

@@ -48,7 +48,7 @@ _STDERR_KEPT = 4096  # of what the worker says on standard error: its last lines
 
 def make(settings: Settings, request: Request, key: bytes, now: datetime, out: IO[bytes]) -> int:
     """Write the export to ``out`` (binary): its rows."""
-    from bot.app import load_content
+    from bot.content import load_content
     from bot.store.database import snapshot
 
     flows, env = load_content(settings)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import load_content
 from bot.channels.segments import as_sent
+from bot.content import load_content
 from bot.engine import Env, Reply, Start, advance
 from bot.engine.flow import LanguageQuestion
 from bot.engine.runner import render_question

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import load_content
 from bot.channels.segments import is_gsm7, segments
+from bot.content import load_content
 from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, LanguageQuestion, ScaleQuestion, YesNoQuestion
 from bot.engine.runner import render_question

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.app import load_content
 from bot.channels.segments import as_sent, segments
+from bot.content import load_content
 from bot.engine import Env, Flow
 from bot.engine.flow import EndStep, MessageStep, Question
 from bot.engine.runner import render_question

@@ -19,7 +19,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-from bot.app import load_content
+from bot.content import load_content
 from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, EndStep, Localized, MessageStep, Question
 from bot.flowfile import load_flows

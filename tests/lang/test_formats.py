@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.app import load_content
 from bot.civic.polls import as_flow
+from bot.content import load_content
 from bot.engine import Env
 from bot.engine.flow import ChoiceQuestion
 from bot.engine.runner import render_question

@@ -142,6 +142,20 @@ async def test_a_worker_has_the_votes_of_a_closed_poll_only(worker: Browser, web
     assert (logged["what"], logged["requested_by"], logged["rows"]) == ("votes", "web:wren", 0)
 
 
+async def test_an_open_polls_votes_are_not_had_as_its_responses(
+    worker: Browser, web: Harness
+) -> None:
+    """A poll's answers are its votes: a worker asking for them as responses of
+    ``poll-N`` while it is open is refused, as for its votes."""
+    open_poll = await a_poll(web, closed=False)
+    await worker.get("/admin/exports?what=responses")
+    refused = await worker.post(
+        "/admin/exports", {"what": "responses", "flow": f"poll-{open_poll}"}
+    )
+    assert refused.status_code == 403, refused.text
+    assert await exports_logged(web) == []
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "problem"),
     [

@@ -45,7 +45,8 @@ def test_parley_run_without_a_provider_serves_the_staff_web(tmp_path: Path) -> N
         os.write(fd, b"\x04")  # Ctrl-D: the resident is done
         status = _exited(pid, fd, 10.0)
         assert status is not None, "still running after Ctrl-D"
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        assert os.WIFEXITED(status)
+        assert os.WEXITSTATUS(status) == 0
     finally:
         if status is None:
             os.kill(pid, signal.SIGKILL)
