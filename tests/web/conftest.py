@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -48,7 +48,7 @@ class Browser:
         return page
 
     async def post(
-        self, path: str, data: dict[str, object] | None = None, **extra: object
+        self, path: str, data: Mapping[str, object] | None = None, **extra: object
     ) -> httpx.Response:
         fields = {"csrf_token": self.token, **(data or {})}
         return await self.client.post(path, data=fields, **extra)  # type: ignore[arg-type]

@@ -184,7 +184,7 @@ async def test_the_simulator_walks_priorities_in_polish_by_telegram(
     assert "Pytania o okolicę." in first
     assert "Co naprawić najpierw?" in first
     assert "1. Mieszkania" not in first.split("Buttons:")[0]  # the buttons say it
-    assert '<span class="tag">1. Mieszkania</span>' in first
+    assert '<ul class="buttons-shown" aria-label="Buttons"><li>1. Mieszkania' in first
     assert "segment" not in first
     assert 'name="button" value="2"' in page  # press a button
     answer = await organiser.post("/admin/flows/priorities/try", {"button": "2", "text": ""})
