@@ -13,11 +13,18 @@ import pytest
 
 from bot.desk.accounts import password
 from bot.store import staff
+from bot.web.admin.pages import PAGES
 from bot.web.app import build
 from tests.conftest import Harness
 
 ORGANISER = ("olu", "organiser password 1")
 WORKER = ("wren", "worker password 22")
+WEB_PAGES = [
+    page.path
+    for page in PAGES
+    if "GET" in page.methods and not page.path.endswith((".png", "/progress"))
+]
+"""Every HTML page of the staff web (not the chart images nor the progress JSON)."""
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Made once: Argon2 takes a tenth of a second on purpose.
 _HASHES: dict[str, str] = {}

@@ -102,7 +102,16 @@ function followProgress(panel) {
   setTimeout(tick, 3000);
 }
 
+// A table wider than the screen scrolls sideways, and can take the focus so that the
+// keyboard scrolls it; one that fits needs no tab stop of its own.
+function fitScrolls() {
+  for (const box of document.querySelectorAll(".scroll[tabindex]")) {
+    if (box.scrollWidth <= box.clientWidth) box.removeAttribute("tabindex");
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  fitScrolls();
   for (const box of document.querySelectorAll("textarea[data-segments]")) {
     box.addEventListener("input", () => showSegments(box));
     showSegments(box);
