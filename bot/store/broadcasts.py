@@ -243,13 +243,16 @@ def recent(tx: sqlite3.Connection, limit: int = 10, before: int | None = None) -
 
 
 def in_progress(tx: sqlite3.Connection, limit: int = 10) -> list[Broadcast]:
-    """Broadcasts still being written or with messages waiting in the outbox, newest first."""
+    """Broadcasts still being written or with messages waiting in the outbox, newest first.
+
+    The waiting messages are read once, through the queue's index: asked broadcast by
+    broadcast, every message of every earlier broadcast was read again on each call."""
     ids = [
         r[0]
         for r in tx.execute(
             "SELECT b.id FROM broadcasts b WHERE b.status IN ('sending', 'scheduled')"
-            " OR (b.status = 'queued' AND EXISTS (SELECT 1 FROM outbox o"
-            "  WHERE o.broadcast_id = b.id AND o.status = 'queued'))"
+            " OR (b.status = 'queued' AND b.id IN"
+            "  (SELECT broadcast_id FROM outbox WHERE status = 'queued'))"
             " ORDER BY b.id DESC LIMIT ?",
             (limit,),
         )
