@@ -38,6 +38,9 @@ from tests.conftest import REPO
 README = REPO / "README.md"
 BIN = Path(sys.executable).parent
 
+PASSWORD = "a password the reader types\n"
+"""Typed at ``parley staff``'s password prompt (the command reads it from stdin)."""
+
 # Commands (by how they start) that are not run, each with its reason.
 NOT_RUN: dict[str, str] = {
     "python3 -m pip install": "installs packages (needs the network)",
@@ -220,6 +223,8 @@ class Reader:
             words, target = words[:at], words[at + 1]
         if not stdin:  # a resident at a terminal types nothing; staff confirm what they do
             stdin = "" if words[:1] == ["chat"] else "y\n"
+            if words[:2] in (["staff", "add"], ["staff", "password"]):
+                stdin = PASSWORD  # what the reader types at the password prompt
         result: Result = CliRunner().invoke(main, words, input=stdin, env=self.env)
         output = result.stdout if target else result.output
         if target:
