@@ -6,6 +6,8 @@ the keyboard, and by a screen reader (axe-core: labels, contrast)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -140,12 +142,58 @@ async def test_a_worker_sends_a_poll_residents_vote_an_organiser_closes_it(
         await until(lambda: len(site.twilio.to(SMS_PL)) >= 3)
         await worker.reload()
         await expect(worker.locator("main")).to_contain_text("Voters")
+
+        # The organiser records the decision and sends it to everyone who voted.
+        await organiser.get_by_role("link", name="Decisions").click()
+        await organiser.get_by_role("link", name=re.compile("Record a decision")).click()
+        await organiser.get_by_label("Status").select_option("agreed")
+        await organiser.get_by_label("Decision in en (the default language)").fill(
+            "The youth club opens on Friday evenings from April."
+        )
+        await (
+            organiser.get_by_role("group", name="Polls (the latest)")
+            .get_by_label(re.compile("Poll 1"))
+            .check()
+        )
+        await organiser.get_by_role("button", name="Preview").click()
+        await expect(organiser.locator("#preview")).to_contain_text("3 residents")
+        assert await site.rows("SELECT * FROM decisions") == []  # a preview records nothing
+        await organiser.get_by_role("button", name="Send to 3 residents").click()
+        await expect(organiser.locator(".notice")).to_contain_text("Decision 1")
+        await until(lambda: any("opens on Friday" in text for text in site.twilio.to(SMS_EN)))
+        await until(
+            lambda: any(
+                "Piątek" in m["text"] or "Friday" in m["text"] for m in site.telegram.to(TG_EN)
+            )
+        )
+
+        # And downloads the poll's votes, which the test opens and reads.
+        await organiser.goto(f"{site.url}/admin/exports?what=votes")
+        await organiser.get_by_label("Poll (for votes)").select_option("1")
+        async with organiser.expect_download() as waiting:
+            await organiser.get_by_role("button", name="Download").click()
+        download = await waiting.value
+        assert download.suggested_filename.startswith("parley-votes-poll1-")
+        saved = tmp_path / download.suggested_filename
+        await download.save_as(saved)
+        text = saved.read_text(encoding="utf-8-sig")
+        table = list(csv.DictReader(io.StringIO(text)))
+        assert len(table) == 3
+        assert sorted(row["channel"] for row in table) == ["sms", "sms", "telegram"]
+        assert all(row["resident"].startswith("R-") for row in table)
+        for address in (SMS_EN, SMS_PL, str(TG_EN)):
+            assert address.lstrip("+") not in text  # no phone number, nor a chat id
+        [logged] = await site.rows("SELECT what, rows, requested_by FROM exports")
+        assert logged == {"what": "votes", "rows": 3, "requested_by": "web:olu"}
+
         audited = await site.rows("SELECT actor, front, action FROM audit WHERE front = 'web'")
         assert {(row["actor"], row["action"]) for row in audited} >= {
             ("wren", "poll.make"),
             ("wren", "broadcast.draft"),
             ("wren", "broadcast.send"),
             ("olu", "poll.close"),
+            ("olu", "decision.record"),
+            ("olu", "export.request"),
         }
 
 
@@ -221,3 +269,43 @@ async def test_a_send_submitted_twice_sends_once(
         await page.get_by_role("button", name="Preview").dblclick()
         await page.wait_for_url(re.compile(r"/admin/broadcasts/\d+$"))
         assert len(await site.rows("SELECT id FROM broadcasts")) == 2
+
+
+async def test_a_contacts_import_with_a_bad_row_imports_nothing(
+    tmp_path: Path,
+    live: Any,
+    fake_twilio: tuple[FakeTwilio, str],
+    fake_telegram: tuple[FakeTelegram, str],
+) -> None:
+    async with running(tmp_path, live, fake_twilio, fake_telegram) as site, chromium() as browser:
+        page = await browser.new_page()
+        await sign_in(page, site, ORGANISER)
+        before = await site.rows("SELECT count(*) AS n FROM contacts")
+        bad = tmp_path / "residents.csv"
+        bad.write_text(
+            "address,channel,language,consent_at,consent_how,ward\n"
+            "07400 123456,sms,en,2026-11-02,paper form at the library,North\n"
+            "07400 123457,sms,pl,,,North\n"
+            "020 7946 0000,sms,en,2026-11-02,paper form,South\n",
+            encoding="utf-8",
+        )
+        await page.goto(f"{site.url}/admin/contacts/import")
+        await page.get_by_label("The CSV file").set_input_files(str(bad))
+        await page.get_by_role("button", name="Import").click()
+        refused = page.locator("table", has_text="Line")
+        await expect(refused.locator("tr", has_text="3")).to_contain_text("no consent")
+        await expect(refused.locator("tr", has_text="4")).to_contain_text("not a mobile number")
+        assert await site.rows("SELECT count(*) AS n FROM contacts") == before  # not one
+        assert await site.rows("SELECT * FROM consents") == []
+        # The same file put right: all of it goes in, with its consent on record.
+        bad.write_text(
+            "address,channel,language,consent_at,consent_how,ward\n"
+            "07400 123456,sms,en,2026-11-02,paper form at the library,North\n"
+            "07400 123457,sms,pl,2026-11-03,texted JOIN,North\n",
+            encoding="utf-8",
+        )
+        await page.get_by_label("The CSV file").set_input_files(str(bad))
+        await page.get_by_role("button", name="Import").click()
+        await expect(page.locator(".notice")).to_contain_text("Imported 2 contacts")
+        consents = await site.rows("SELECT how FROM consents ORDER BY id")
+        assert [row["how"] for row in consents] == ["paper form at the library", "texted JOIN"]
