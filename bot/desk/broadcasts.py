@@ -246,7 +246,7 @@ def _pause(desk: Desk, broadcast_id: int, paused: bool) -> Broadcast:
     if found.paused == paused:
         raise Refused(f"broadcast {broadcast_id} is already {'paused' if paused else 'going'}")
     broadcasts.set_paused(desk.tx, broadcast_id, paused, desk.now)
-    desk.audit(f"broadcast.{'pause' if paused else 'resume'}", f"broadcast {broadcast_id}")
+    desk.audit("broadcast.pause" if paused else "broadcast.resume", f"broadcast {broadcast_id}")
     if not paused:
         desk.effects.scheduled = True
     changed = broadcasts.get(desk.tx, broadcast_id)
