@@ -4,6 +4,7 @@ the outbox in batches, and quiet hours holding broadcast SMS (but not replies)."
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from bot import staff_text
 from bot.engine import Env
-from bot.outreach.audience import Audience, Recipient, select
+from bot.outreach.audience import Audience, Recipient, count, select
 from bot.outreach.broadcast import Message, Preview, Rendering, fan_out, preview
 from bot.settings import Settings
 from bot.store import Database, broadcasts, contacts, messages
@@ -122,6 +123,37 @@ async def test_residents_who_declined_the_welcome_question_are_never_included(
 )
 async def test_audiences(database: Database, audience: Audience, expected: list[int]) -> None:
     assert await _ids(database, audience) == expected
+
+
+@pytest.mark.parametrize(
+    "audience",
+    [
+        Audience(),
+        Audience(languages=("pl", "en")),
+        Audience(channels=("telegram", "whatsapp")),
+        Audience(fields={"ward": "North"}),
+        Audience(took_part_in="priorities"),
+        Audience(not_took_part_in="priorities", channels=("sms",)),
+        Audience(participants=("flow:priorities",)),
+        Audience(sample=3, seed=7),
+        Audience(sample=4, seed=1, strata="ward"),
+    ],
+)
+@pytest.mark.parametrize("staff", [(), (("sms", "+447700900001"), ("telegram", "1002"))])
+async def test_the_preview_counts_in_sql_whom_sending_would_reach(
+    database: Database, audience: Audience, staff: tuple[tuple[str, str], ...]
+) -> None:
+    """The preview counts by channel and language in SQL; it must be whom a send picks."""
+
+    def both(
+        tx: sqlite3.Connection,
+    ) -> tuple[Counter[tuple[str, str | None]], Counter[tuple[str, str | None]]]:
+        chosen = Counter((r.channel, r.language) for r in select(tx, audience, staff))
+        return chosen, count(tx, audience, staff)
+
+    picked, counted = await database.run(both)
+    assert counted == picked
+    assert sum(counted.values()) == len(await database.run(lambda tx: select(tx, audience, staff)))
 
 
 async def test_a_seeded_sample_is_reproducible(database: Database) -> None:

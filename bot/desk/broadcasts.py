@@ -13,7 +13,8 @@ from bot.desk import lookup
 from bot.desk.context import Desk, operation
 from bot.desk.errors import Invalid, Refused
 from bot.outreach import broadcast as outreach
-from bot.outreach.audience import Audience, select
+from bot.outreach.audience import Audience
+from bot.outreach.audience import count as audience_count
 from bot.outreach.broadcast import Preview, Rendering
 from bot.store import broadcasts, jobs
 from bot.store.broadcasts import Broadcast, NewBroadcast
@@ -153,9 +154,9 @@ def _check(desk: Desk, content: Content, sending: Sending) -> None:
 def preview_of(desk: Desk, new: NewBroadcast, content: outreach.Content) -> Preview:
     """Who ``new`` would reach now, in which language, at what cost and how fast."""
     chosen = Audience.from_json(new.audience)
-    recipients = select(desk.tx, chosen, desk.settings.staff.keys())
+    counts = audience_count(desk.tx, chosen, desk.settings.staff.keys())
     rendering = Rendering(content, desk.env, desk.settings.default_language, desk.now)
-    return outreach.preview(recipients, rendering, desk.settings)
+    return outreach.preview_of_counts(counts, rendering, desk.settings)
 
 
 def store_draft(desk: Desk, new: NewBroadcast, content: outreach.Content) -> Drafted:

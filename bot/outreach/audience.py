@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -100,14 +101,8 @@ class Recipient:
     language: str | None
 
 
-def select(
-    tx: sqlite3.Connection,
-    audience: Audience,
-    staff: Collection[tuple[str, str]] = (),
-) -> list[Recipient]:
-    """The residents ``audience`` describes, in contact order (sampled if asked).
-
-    Staff (their channel and address) are not residents: they are left out."""
+def _where(audience: Audience) -> tuple[list[str], list[Any]]:
+    """The audience as SQL conditions over ``contacts c``, and their parameters."""
     where = ["c.opted_out_at IS NULL", "c.unreachable_at IS NULL"]
     if not audience.asked_for:
         # A resident who said no when the welcome asked may we send questions.
@@ -150,6 +145,18 @@ def select(
             + ")"
         )
         params += [audience.panel, *states]
+    return where, params
+
+
+def select(
+    tx: sqlite3.Connection,
+    audience: Audience,
+    staff: Collection[tuple[str, str]] = (),
+) -> list[Recipient]:
+    """The residents ``audience`` describes, in contact order (sampled if asked).
+
+    Staff (their channel and address) are not residents: they are left out."""
+    where, params = _where(audience)
     rows = tx.execute(
         "SELECT c.id, c.channel, c.language, c.address, c.fields FROM contacts c"
         f" WHERE {' AND '.join(where)} ORDER BY c.id",
@@ -164,6 +171,28 @@ def select(
             chosen = random.Random(audience.seed).sample(range(len(rows)), audience.sample)
         rows = [rows[i] for i in sorted(chosen)]
     return [Recipient(row[0], row[1], row[2]) for row in rows]
+
+
+def count(
+    tx: sqlite3.Connection,
+    audience: Audience,
+    staff: Collection[tuple[str, str]] = (),
+) -> Counter[tuple[str, str | None]]:
+    """How many residents :func:`select` would give, by channel and language: counted in
+    SQL (no resident is read into Python) unless the audience is a sample."""
+    if audience.sample is not None:
+        return Counter((r.channel, r.language) for r in select(tx, audience, staff))
+    where, params = _where(audience)
+    if staff:
+        pairs = ", ".join("(?, ?)" for _ in staff)
+        where.append(f"(c.channel, c.address) NOT IN (VALUES {pairs})")
+        params += [part for pair in staff for part in pair]
+    rows = tx.execute(
+        "SELECT c.channel, c.language, count(*) FROM contacts c"
+        f" WHERE {' AND '.join(where)} GROUP BY c.channel, c.language",
+        params,
+    ).fetchall()
+    return Counter({(row[0], row[1]): int(row[2]) for row in rows})
 
 
 def _took_part(item: str) -> tuple[str, Any]:

@@ -151,10 +151,21 @@ class Preview:
 
 
 def preview(recipients: Sequence[Recipient], rendering: Rendering, settings: Settings) -> Preview:
-    source = rendering.source
-    by_channel_language: Counter[tuple[str, str]] = Counter(
-        (r.channel, r.language or source) for r in recipients
+    """The preview of sending to ``recipients``."""
+    return preview_of_counts(
+        Counter((r.channel, r.language) for r in recipients), rendering, settings
     )
+
+
+def preview_of_counts(
+    counts: Mapping[tuple[str, str | None], int], rendering: Rendering, settings: Settings
+) -> Preview:
+    """The preview of sending to so many residents by (channel, language); a resident
+    whose language is not known yet gets the default."""
+    source = rendering.source
+    by_channel_language: Counter[tuple[str, str]] = Counter()
+    for (channel, language), number in counts.items():
+        by_channel_language[(channel, language or source)] += number
     per_sms: dict[str, int] = {}
     total = 0
     messages_per_lane: Counter[str] = Counter()
@@ -170,7 +181,7 @@ def preview(recipients: Sequence[Recipient], rendering: Rendering, settings: Set
     lane_seconds.append(messages_per_lane["whatsapp"] / pace.twilio_rate)
     fallback = sorted({lang for _, lang in by_channel_language if not rendering.translated(lang)})
     return Preview(
-        recipients=len(recipients),
+        recipients=sum(by_channel_language.values()),
         by_channel_language=dict(by_channel_language),
         segments_per_sms=per_sms,
         total_segments=total,

@@ -51,7 +51,16 @@ CREATE INDEX contacts_channel ON contacts (channel, id);
 CREATE INDEX contacts_opted_out ON contacts (id) WHERE opted_out_at IS NOT NULL;
 -- A contact's page: their conversation and their votes, without reading every one.
 CREATE INDEX inbound_contact ON inbound (contact_id, id);
+CREATE INDEX outbox_contact ON outbox (contact_id, id);
 CREATE INDEX votes_contact ON votes (contact_id);
+-- A broadcast's progress (sent, delivered, waiting, failed) counted from the index alone.
+CREATE INDEX outbox_broadcast_state ON outbox (broadcast_id, status, delivery)
+    WHERE broadcast_id IS NOT NULL;
+-- A broadcast's preview: who may be sent questions, by channel and language, counted from
+-- the index alone (the expression is the one bot/outreach/audience.py writes).
+CREATE INDEX contacts_reachable ON contacts
+    (channel, language, coalesce(json_extract(fields, '$.consent'), ''))
+    WHERE opted_out_at IS NULL AND unreachable_at IS NULL;
 
 CREATE TABLE consents (
     id            INTEGER PRIMARY KEY,
