@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from bot.civic import ideas
 from bot.civic.panels import Outcome, pool_rows
 from bot.civic.polls import Results, Tally
 from bot.civic.results import ALL, Report, Summary
@@ -18,6 +19,7 @@ from bot.store import broadcasts
 from bot.store import panels as stored_panels
 from bot.store.broadcasts import Broadcast
 from bot.store.decisions import Decision, Reach, Send
+from bot.store.ideas import Idea
 from bot.store.panels import Member, Panel
 from bot.store.polls import Poll
 
@@ -155,6 +157,17 @@ def summary(one: Summary, by: str | None) -> list[str]:
     sums = "  ".join(t.rjust(w) for t, w in zip(totals, widths, strict=True))
     out.append(f"{'answered'.ljust(width)}  {sums}")
     return out
+
+
+# -- ideas ----------------------------------------------------------------------------
+
+
+def idea(found: Idea) -> str:
+    """An idea as its reference, its facts and its (redacted) text, in two lines."""
+    facts = [found.status, found.category or "no category", found.area or "no area", found.language]
+    if found.flagged:
+        facts.insert(1, "FLAGGED " + "/".join(found.pii))
+    return f"{found.reference} " + " · ".join(facts) + f"\n  {ideas.label(found)}"
 
 
 # -- panels and decisions -------------------------------------------------------------------

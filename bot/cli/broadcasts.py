@@ -15,8 +15,8 @@ from bot import staff_text
 from bot.cli.common import TextFile, check_languages, name_values, read_yaml
 from bot.cli.listings import summary
 from bot.cli.office import Office, at_office, echo
-from bot.cli.preview import dry_run, go_ahead
-from bot.desk import Desk, Invalid, moments
+from bot.cli.preview import go_ahead
+from bot.desk import Desk, Invalid, moments, rehearse
 from bot.desk import broadcasts as desk_broadcasts
 from bot.desk import polls as desk_polls
 from bot.desk.broadcasts import Drafted, MessageContent, PollContent, Sending, SurveyContent
@@ -118,7 +118,7 @@ def draft_lines(drafted: Drafted, timezone: Any) -> list[str]:
 async def send_drafted(office: Office, make: Any, yes: bool) -> Drafted | None:
     """Show the preview of what ``make(desk)`` drafts (worked out, then undone); if
     confirmed, draft and send it for real. The draft, or None: nothing was made."""
-    shown = await office.at_desk(lambda desk: dry_run(desk, make))
+    shown = await office.at_desk(lambda desk: rehearse(desk, make))
     echo(draft_lines(shown, office.settings.timezone))
     if not shown.preview.recipients:
         click.echo("Nobody to send to. Nothing done.")
@@ -276,7 +276,7 @@ def _broadcast_action(name: str, help_text: str) -> click.Command:
             return [f"Broadcast {number} cancelled: {withdrawn} not yet sent will not go."]
 
         def preview(desk: Desk) -> list[str]:
-            dry_run(desk, do)  # refused now, rather than after asking
+            rehearse(desk, do)  # refused now, rather than after asking
             return summary(desk, kind, number)
 
         async def work(office: Office) -> None:

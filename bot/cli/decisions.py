@@ -12,8 +12,7 @@ from bot import staff_text
 from bot.cli.broadcasts import draft_lines
 from bot.cli.common import check_languages, name_values
 from bot.cli.office import Office, at_office, echo
-from bot.cli.preview import dry_run
-from bot.desk import Desk
+from bot.desk import Desk, rehearse
 from bot.desk import decisions as desk_decisions
 from bot.desk.decisions import DecisionSent
 from bot.english import counted
@@ -62,7 +61,7 @@ def _decide(
 
     async def work(office: Office) -> None:
         check_languages(office.settings, list(given), "--text")
-        shown = await office.at_desk(lambda desk: dry_run(desk, lambda d: make(d, given)))
+        shown = await office.at_desk(lambda desk: rehearse(desk, lambda d: make(d, given)))
         echo(draft_lines(shown.drafted, office.settings.timezone))
         if not yes and not click.confirm("Send it?", default=False):
             click.echo("Nothing recorded or sent.")

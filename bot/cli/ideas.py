@@ -8,24 +8,17 @@ from collections.abc import Callable
 
 import click
 
+from bot import staff_text
 from bot.civic import ideas as idea_work
 from bot.cli.broadcasts import send_drafted
 from bot.cli.common import check_languages, name_values, settings_of
 from bot.cli.office import Office, at_office, echo
-from bot.cli.preview import dry_run, go_ahead, news
-from bot.desk import Desk, moments
+from bot.cli.preview import go_ahead, news
+from bot.desk import Desk, moments, rehearse
 from bot.desk import ideas as desk_ideas
 from bot.desk.broadcasts import Drafted
 from bot.store import broadcasts
 from bot.store import ideas as stored
-from bot.store.ideas import Idea
-
-
-def line(idea: Idea) -> str:
-    facts = [idea.status, idea.category or "no category", idea.area or "no area", idea.language]
-    if idea.flagged:
-        facts.insert(1, "FLAGGED " + "/".join(idea.pii))
-    return f"{idea.reference} " + " · ".join(facts) + f"\n  {idea_work.label(idea)}"
 
 
 def _telling(
@@ -39,7 +32,7 @@ def _telling(
             act(desk)
             return news(desk, since)
 
-        echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
+        echo(await office.at_desk(lambda desk: rehearse(desk, preview)))
         if not go_ahead(question, yes):
             return
         echo(await office.at_desk(act))
@@ -62,7 +55,7 @@ def ideas_list(ctx: click.Context) -> None:
         if not waiting.ideas:
             return ["No ideas wait for moderation."]
         return [
-            *(line(idea) for idea in sorted(waiting.ideas, key=lambda idea: idea.id)),
+            *(staff_text.idea(idea) for idea in sorted(waiting.ideas, key=lambda idea: idea.id)),
             "Moderate them with:",
             "  parley ideas approve ID",
             "  parley ideas reject ID REASON",
@@ -85,7 +78,7 @@ def ideas_show(ctx: click.Context, ref: str) -> None:
     def lines(desk: Desk) -> list[str]:
         found = desk_ideas.show(desk, ref)
         idea = found.idea
-        out = [line(idea)]
+        out = [staff_text.idea(idea)]
         if found.as_sent is not None:
             out.append("Flagged as it arrived. As sent (do not share): " + found.as_sent)
         if idea.reason:
@@ -196,7 +189,7 @@ def shortlist(
             head = [f"The ideas become poll {made.poll.id}."]
             return [*head, "News for their senders:", *said] if said else head
 
-        echo(await office.at_desk(lambda desk: dry_run(desk, told)))
+        echo(await office.at_desk(lambda desk: rehearse(desk, told)))
         drafted = await send_drafted(office, make, yes)
         if drafted is not None:
             click.echo(f"Shortlisted {len(refs)} ideas; their senders are told.")

@@ -13,8 +13,8 @@ from bot.civic import panels as panel_work
 from bot.cli.broadcasts import send_drafted
 from bot.cli.common import TextFile, check_languages, name_values
 from bot.cli.office import Office, at_office, echo
-from bot.cli.preview import dry_run, go_ahead, news
-from bot.desk import Desk, moments
+from bot.cli.preview import go_ahead, news
+from bot.desk import Desk, moments, rehearse
 from bot.desk import panels as desk_panels
 from bot.desk.broadcasts import Drafted
 from bot.desk.panels import PanelView
@@ -50,7 +50,7 @@ def invite(
         def head(desk: Desk) -> int:
             return desk_panels.invite(desk, name, sample, seed, strata).panel_id
 
-        panel_id = await office.at_desk(lambda desk: dry_run(desk, head))
+        panel_id = await office.at_desk(lambda desk: rehearse(desk, head))
         click.echo(f"Panel {panel_id} '{name}':")
         sent = await send_drafted(office, make, yes)
         if sent is not None:
@@ -121,7 +121,7 @@ def notify(ctx: click.Context, panel_id: int, yes: bool) -> None:
             desk_panels.notify(desk, panel_id)
             return news(desk, since)
 
-        echo(await office.at_desk(lambda desk: dry_run(desk, preview)))
+        echo(await office.at_desk(lambda desk: rehearse(desk, preview)))
         if not go_ahead("Ask the chosen to take their seat and thank the others?", yes):
             return
         sent = await office.at_desk(lambda desk: desk_panels.notify(desk, panel_id))
@@ -180,7 +180,7 @@ def vote(
             assert found.poll_id is not None
             return found.poll_id
 
-        poll_id = await office.at_desk(lambda desk: dry_run(desk, lambda d: poll_of(d, make(d))))
+        poll_id = await office.at_desk(lambda desk: rehearse(desk, lambda d: poll_of(d, make(d))))
         click.echo(f"Panel vote: poll {poll_id} (quorum {quorum}, threshold {threshold})")
         sent = await send_drafted(office, make, yes)
         if sent is not None:

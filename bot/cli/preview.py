@@ -1,9 +1,9 @@
-"""What the ``parley`` commands share before they send anything: a preview worked out
-and undone, and the question whether to go ahead (``--yes`` skips it)."""
+"""What the ``parley`` commands share before they send anything: the question whether
+to go ahead (``--yes`` skips it), and the news a change would send residents (worked out
+inside :func:`bot.desk.rehearse`, then undone)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
@@ -13,19 +13,6 @@ from bot.desk import Desk
 from bot.english import counted
 
 T = TypeVar("T")
-
-
-def dry_run(desk: Desk, work: Callable[[Desk], T]) -> T:
-    """``work(desk)`` for its preview only: everything it wrote is undone, and nothing
-    it would have made due is done."""
-    desk.tx.execute("SAVEPOINT preview")
-    scheduled = desk.effects.scheduled
-    try:
-        return work(desk)
-    finally:
-        desk.tx.execute("ROLLBACK TO preview")
-        desk.tx.execute("RELEASE preview")
-        desk.effects.scheduled = scheduled
 
 
 def go_ahead(question: str, yes: bool, nothing: str = "Nothing done.") -> bool:

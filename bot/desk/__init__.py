@@ -24,7 +24,16 @@ nothing behind.
     moments      times as staff write them (``18:00``, ``tomorrow 9:30``, ``3d``)
 """
 
-from bot.desk.context import OPERATIONS, Actor, Desk, Effects, Front, Role, operation
+from bot.desk.context import (
+    OPERATIONS,
+    Actor,
+    Desk,
+    Effects,
+    Front,
+    Role,
+    operation,
+    rehearse,
+)
 from bot.desk.errors import Forbidden, Invalid, NotFound, Refused
 
 __all__ = [
@@ -39,4 +48,5 @@ __all__ = [
     "Refused",
     "Role",
     "operation",
+    "rehearse",
 ]

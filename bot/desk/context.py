@@ -114,6 +114,19 @@ class Desk:
             raise Forbidden(action)
 
 
+def rehearse(desk: Desk, work: Callable[[Desk], T]) -> T:
+    """``work(desk)`` for what it would do only (a preview): everything it wrote is
+    undone, and nothing it would have made due is done."""
+    desk.tx.execute("SAVEPOINT rehearsal")
+    scheduled = desk.effects.scheduled
+    try:
+        return work(desk)
+    finally:
+        desk.tx.execute("ROLLBACK TO rehearsal")
+        desk.tx.execute("RELEASE rehearsal")
+        desk.effects.scheduled = scheduled
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str

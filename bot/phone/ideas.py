@@ -22,14 +22,6 @@ from bot.phone.broadcasts import drafted_reply, poll_spec
 from bot.phone.reading import POLL_KEYS, SEND_KEYS
 from bot.phone.reply import Phone, Said, StaffReply
 from bot.store import ideas as stored
-from bot.store.ideas import Idea
-
-
-def _line(idea: Idea) -> str:
-    facts = [idea.status, idea.category or "no category", idea.area or "no area", idea.language]
-    if idea.flagged:
-        facts.insert(1, "FLAGGED " + "/".join(idea.pii))
-    return f"{idea.reference} " + " · ".join(facts) + f"\n  {idea_work.label(idea)}"
 
 
 def listing(phone: Phone, text: str) -> StaffReply:
@@ -37,7 +29,9 @@ def listing(phone: Phone, text: str) -> StaffReply:
     reply = StaffReply()
     if not waiting.ideas:
         reply.lines.append("No ideas wait for moderation.")
-    reply.lines += [_line(idea) for idea in sorted(waiting.ideas, key=lambda idea: idea.id)]
+    reply.lines += [
+        staff_text.idea(idea) for idea in sorted(waiting.ideas, key=lambda idea: idea.id)
+    ]
     if waiting.hidden:
         waits = "waits" if waiting.hidden == 1 else "wait"
         reply.lines.append(f"{counted(waiting.hidden, 'flagged idea')} {waits} for an organiser.")
@@ -55,7 +49,7 @@ def _one(text: str, usage: str) -> str:
 def show(phone: Phone, text: str) -> StaffReply:
     found = ideas.show(phone.desk, _one(text, "/idea ID-NNNN"))
     idea = found.idea
-    lines = [_line(idea)]
+    lines = [staff_text.idea(idea)]
     if found.as_sent is not None:
         lines.append("Flagged as it arrived. As sent (do not share): " + found.as_sent)
     if idea.reason:

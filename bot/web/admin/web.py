@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from bot.app import App
-from bot.desk import Desk
+from bot.desk import Desk, NotFound
 from bot.web.admin.counter import Counter, SignedIn
 from bot.web.admin.render import Pages
 
@@ -64,6 +64,15 @@ class Page:
     methods: tuple[str, ...] = ("GET",)
     organiser: bool = False  # for organisers only: a worker gets 403
     upload: bool = False  # its form may carry a file
+
+
+def number_in(request: Request, kind: str) -> int:
+    """The page's ``{number}``: a poll's, a broadcast's, ...; one that cannot be a number
+    names no ``kind`` (404)."""
+    given = str(request.path_params["number"])
+    if not given.isdigit() or len(given) > 12:
+        raise NotFound(kind, given[:20])
+    return int(given)
 
 
 def see_other(location: str) -> RedirectResponse:

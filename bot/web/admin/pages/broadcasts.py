@@ -27,7 +27,7 @@ from bot.settings import Settings
 from bot.web.admin import forms
 from bot.web.admin.forms import Form
 from bot.web.admin.render import local, notice
-from bot.web.admin.web import Page, Web, see_other
+from bot.web.admin.web import Page, Web, number_in, see_other
 
 KINDS = ("message", "survey", "poll")
 CHANNELS = (("sms", "SMS"), ("whatsapp", "WhatsApp"), ("telegram", "Telegram"))
@@ -267,13 +267,6 @@ class _Wrong(Refused):
         self.form = form
 
 
-def _number(request: Request) -> int:
-    number = str(request.path_params["number"])
-    if not number.isdigit() or len(number) > 12:
-        raise NotFound("broadcast", number)
-    return int(number)
-
-
 async def listing(web: Web, request: Request) -> Response:
     older = request.query_params.get("older", "")
     before = int(older) if older.isdigit() and len(older) < 13 else None
@@ -290,7 +283,7 @@ class _Seen:
 
 
 async def show(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "broadcast")
 
     def look(desk: Desk) -> _Seen:
         shown = desk_broadcasts.show(desk, number)
@@ -316,7 +309,7 @@ async def show(web: Web, request: Request) -> Response:
 
 
 async def progress(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "broadcast")
     shown = await web.read(request, lambda desk: desk_broadcasts.show(desk, number))
     got = shown.reach
     counts: Mapping[str, int] = {}
@@ -335,7 +328,7 @@ async def progress(web: Web, request: Request) -> Response:
 
 def _acting(verb: str) -> Page:
     async def act(web: Web, request: Request) -> Response:
-        number = _number(request)
+        number = number_in(request, "broadcast")
         if verb == "send":
             try:
                 sent = await web.write(request, lambda desk: desk_broadcasts.send(desk, number))

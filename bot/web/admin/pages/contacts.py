@@ -14,14 +14,14 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.desk import Desk, Invalid, NotFound
+from bot.desk import Desk, Invalid
 from bot.desk import contacts as desk_contacts
 from bot.desk.contacts import CHANNELS, ContactFilter, ContactView, ImportRefused, Said
 from bot.english import counted
 from bot.web.admin import forms
 from bot.web.admin.forms import Form
 from bot.web.admin.render import notice
-from bot.web.admin.web import Page, Web, see_other
+from bot.web.admin.web import Page, Web, number_in, see_other
 
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 OPTED_OUT = (("yes", "Only those who opted out"), ("no", "Only those who did not"))
@@ -142,13 +142,6 @@ async def listing(web: Web, request: Request) -> Response:
     )
 
 
-def _number(request: Request) -> int:
-    number = str(request.path_params["number"])
-    if not number.isdigit() or len(number) > 12:
-        raise NotFound("contact", number)
-    return int(number)
-
-
 @dataclass(frozen=True)
 class _Seen:
     view: ContactView
@@ -156,7 +149,7 @@ class _Seen:
 
 
 async def show(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "contact")
 
     def look(desk: Desk) -> _Seen:
         view = desk_contacts.show(desk, number)

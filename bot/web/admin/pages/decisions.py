@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.desk import Desk, Invalid, NotFound, Refused
+from bot.desk import Desk, Invalid, NotFound, Refused, rehearse
 from bot.desk import broadcasts as desk_broadcasts
 from bot.desk import decisions as desk_decisions
 from bot.desk import polls as desk_polls
@@ -30,7 +30,7 @@ from bot.store import ideas
 from bot.web.admin import forms
 from bot.web.admin.forms import Form
 from bot.web.admin.render import notice
-from bot.web.admin.web import Page, Web, see_other
+from bot.web.admin.web import Page, Web, number_in, see_other
 
 T = TypeVar("T")
 
@@ -45,19 +45,6 @@ POLLS_SHOWN = 50
 """How many of the latest polls the form offers to answer."""
 _SPLIT = re.compile(r"[\s,;]+")
 _IDEA = re.compile(r"^idea:", re.IGNORECASE)
-
-
-def _dry_run(desk: Desk, work: Callable[[Desk], T]) -> T:
-    """``work(desk)`` for its preview only: everything it wrote is undone, and nothing
-    it would have made due is done."""
-    desk.tx.execute("SAVEPOINT preview")
-    scheduled = desk.effects.scheduled
-    try:
-        return work(desk)
-    finally:
-        desk.tx.execute("ROLLBACK TO preview")
-        desk.tx.execute("RELEASE preview")
-        desk.effects.scheduled = scheduled
 
 
 @dataclass
@@ -199,7 +186,7 @@ async def _decide(
         return see_other(location)
 
     def look(desk: Desk) -> Previewed:
-        return _dry_run(desk, lambda tried: _previewed(tried, make(tried)))
+        return rehearse(desk, lambda tried: _previewed(tried, make(tried)))
 
     try:
         seen = await web.write(request, look)
@@ -321,13 +308,6 @@ async def create(web: Web, request: Request) -> Response:
 # -- one decision: its reach, and updates -------------------------------------------------
 
 
-def _number(request: Request) -> int:
-    number = str(request.path_params["number"])
-    if not number.isdigit() or len(number) > 12:
-        raise NotFound("decision", number)
-    return int(number)
-
-
 def _one(desk: Desk, number: int) -> _Seen:
     reports = [desk_decisions.reach(desk, number)]
     return _Seen(reports, _starting(desk, reports))
@@ -373,14 +353,14 @@ async def _decision_page(
 
 
 async def show(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "decision")
     seen = await web.read(request, lambda desk: _one(desk, number))
     form = Form({"status": seen.reports[0].decision.status, "once": forms.once_token()})
     return await _decision_page(web, request, number, form, seen_now=seen)
 
 
 async def update(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "decision")
     settings = web.app.settings
     asked = _asked(web.form(request), settings, web.app.jobs.flows, answering=False)
 

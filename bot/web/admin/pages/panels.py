@@ -30,7 +30,7 @@ from bot.store.polls import Poll
 from bot.web.admin import forms
 from bot.web.admin.forms import Form
 from bot.web.admin.render import notice
-from bot.web.admin.web import Page, Web, see_other
+from bot.web.admin.web import Page, Web, number_in, see_other
 
 MAX_QUOTAS = 1024 * 1024
 """Bytes of a quotas file, as for one read from disk."""
@@ -68,13 +68,6 @@ def _whole(form: Form, posted: FormData, name: str, low: int, required: bool = T
         form.error(name, f"a whole number from {low} to {MAX_SEED:,}")
         return low
     return int(text)
-
-
-def _number(request: Request) -> int:
-    number = str(request.path_params["number"])
-    if not number.isdigit() or len(number) > 12:
-        raise NotFound("panel", number[:20])
-    return int(number)
 
 
 def _sentence(problem: Refused) -> str:
@@ -214,7 +207,7 @@ async def _panel_page(
 
 
 async def show(web: Web, request: Request) -> Response:
-    return await _panel_page(web, request, _number(request))
+    return await _panel_page(web, request, number_in(request, "panel"))
 
 
 async def _quotas(posted: FormData, form: Form) -> list[Quota] | None:
@@ -252,7 +245,7 @@ async def _quotas(posted: FormData, form: Form) -> list[Quota] | None:
 
 async def draw(web: Web, request: Request) -> Response:
     """The draw form: compare the pool with the quotas, or draw the panel within them."""
-    panel_id = _number(request)
+    panel_id = number_in(request, "panel")
     posted = web.form(request)
     form = Form(forms.from_form(posted))
     quotas = await _quotas(posted, form)
@@ -298,7 +291,7 @@ async def draw(web: Web, request: Request) -> Response:
 
 
 async def notify(web: Web, request: Request) -> Response:
-    panel_id = _number(request)
+    panel_id = number_in(request, "panel")
     token = forms.text(web.form(request), "once", 64) or forms.once_token()
     sent: list[int] = []
 
@@ -331,7 +324,7 @@ def _threshold(form: Form, posted: FormData) -> str:
 
 
 async def vote(web: Web, request: Request) -> Response:
-    panel_id = _number(request)
+    panel_id = number_in(request, "panel")
     posted = web.form(request)
     token = forms.text(posted, "once", 64) or forms.once_token()
     form = Form({**forms.from_form(posted), "once": token})

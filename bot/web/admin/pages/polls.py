@@ -13,19 +13,12 @@ from starlette.responses import Response
 from bot.civic.chart import Picture
 from bot.civic.fonts import Fonts
 from bot.civic.polls import Results
-from bot.desk import Desk, Forbidden, Invalid, NotFound
+from bot.desk import Desk, Forbidden, Invalid
 from bot.desk import polls as desk_polls
 from bot.desk import results as desk_results
 from bot.desk.polls import PollView
 from bot.web.admin.render import notice
-from bot.web.admin.web import Page, Web, see_other
-
-
-def _number(request: Request) -> int:
-    number = str(request.path_params["number"])
-    if not number.isdigit() or len(number) > 12:
-        raise NotFound("poll", number)
-    return int(number)
+from bot.web.admin.web import Page, Web, number_in, see_other
 
 
 async def listing(web: Web, request: Request) -> Response:
@@ -44,7 +37,7 @@ class _Seen:
 
 
 async def show(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "poll")
     by = request.query_params.get("by", "").strip() or None
 
     def look(desk: Desk) -> _Seen:
@@ -75,7 +68,7 @@ _FONTS: list[Fonts] = []
 
 async def chart(web: Web, request: Request) -> Response:
     """The bar chart as a PNG (drawn with shaping for Arabic and Bengali)."""
-    number = _number(request)
+    number = number_in(request, "poll")
     if not _FONTS:
         _FONTS.append(await asyncio.to_thread(Fonts.find, web.app.settings.fonts_dir))
     fonts = _FONTS[0]
@@ -88,14 +81,14 @@ async def chart(web: Web, request: Request) -> Response:
 
 
 async def close(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "poll")
     await web.write(request, lambda desk: desk_polls.close(desk, number))
     notice(request, f"Poll {number} is closing now; its result goes to voters if it says so.")
     return see_other(f"/admin/polls/{number}")
 
 
 async def publish(web: Web, request: Request) -> Response:
-    number = _number(request)
+    number = number_in(request, "poll")
     public = web.form(request).get("public") != "no"
     await web.write(request, lambda desk: desk_polls.publish(desk, number, public))
     notice(
