@@ -176,9 +176,10 @@ def main() -> None:
     with _database(args.keep) as answers, tempfile.TemporaryDirectory() as tmp, _fake_api() as api:
         folder = Path(tmp)
         database = folder / "parley.db"
-        with contextlib.closing(sqlite3.connect(answers)) as source, contextlib.closing(
-            sqlite3.connect(database)
-        ) as copy:
+        with (
+            contextlib.closing(sqlite3.connect(answers)) as source,
+            contextlib.closing(sqlite3.connect(database)) as copy,
+        ):
             source.backup(copy)
         _with_account(database)
         parley, _ = _parley(folder, api)
