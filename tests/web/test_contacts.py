@@ -380,6 +380,18 @@ async def test_a_file_that_is_not_utf8(organiser: Browser, web: Harness) -> None
     assert await web.rows("SELECT * FROM contacts") == []
 
 
+async def test_a_file_too_big_for_the_web_is_refused_whole(
+    organiser: Browser, web: Harness
+) -> None:
+    """More than 10,000 rows would keep residents' messages waiting: split the file."""
+    rows = "".join(f"07400 {n:06d},sms,en,2026-02-20,form,North\n" for n in range(10_001))
+    answer = await upload(organiser, HEADER + rows)
+    assert answer.status_code == 400
+    assert 'id="file-error"' in answer.text
+    assert "10,001 rows: a file of at most 10,000 rows" in answer.text
+    assert await web.rows("SELECT * FROM contacts") == []
+
+
 async def test_a_file_without_its_columns(organiser: Browser, web: Harness) -> None:
     answer = await upload(organiser, "address,language\n07400 123001,en\n")
     assert answer.status_code == 400
