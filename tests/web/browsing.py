@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.store import Database, contacts, staff
 from tests.channels.conftest import Live, live_settings, telegram_env, twilio_env
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.web.conftest import hashed
+
+# A shared 2-core machine running the whole suite can be slow to draw a page: assertions
+# about what a page shows wait up to 20 s (Playwright's default is 5 s).
+expect.set_options(timeout=20_000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALLED = CHROMIUM.exists()  # looked at once, when the tests are collected
