@@ -110,7 +110,7 @@ async def test_a_worker_sends_a_poll_residents_vote_an_organiser_closes_it(
         await expect(preview).to_contain_text("No translation")  # Arabic falls back
         assert site.twilio.messages == []  # nothing sent before Send
         await worker.get_by_role("button", name="Send to 4 residents").click()
-        await expect(worker.locator(".notice")).to_contain_text("is being sent")
+        await expect(worker.locator(".notice", has_text="is being sent")).to_be_visible()
 
         # Residents get it in their language, and vote by SMS and by Telegram.
         await until(lambda: len(site.twilio.to(SMS_EN)) == 1 and len(site.twilio.to(SMS_PL)) == 1)
@@ -136,7 +136,7 @@ async def test_a_worker_sends_a_poll_residents_vote_an_organiser_closes_it(
         await organiser.get_by_role("button", name="Show").click()
         await expect(organiser.locator("caption", has_text="channel = telegram")).to_be_visible()
         await organiser.get_by_role("button", name="Close the poll now").click()
-        await expect(organiser.locator(".notice")).to_contain_text("closing now")
+        await expect(organiser.locator(".notice", has_text="closing now")).to_be_visible()
         await site.parley.until_row("SELECT 1 FROM polls WHERE id = 1 AND status = 'closed'")
         # Each voter hears the result; now the worker sees it too.
         await until(lambda: len(site.twilio.to(SMS_PL)) >= 3)
@@ -159,7 +159,7 @@ async def test_a_worker_sends_a_poll_residents_vote_an_organiser_closes_it(
         await expect(organiser.locator("#preview")).to_contain_text("3 residents")
         assert await site.rows("SELECT * FROM decisions") == []  # a preview records nothing
         await organiser.get_by_role("button", name="Send to 3 residents").click()
-        await expect(organiser.locator(".notice")).to_contain_text("Decision 1")
+        await expect(organiser.locator(".notice", has_text="Decision 1")).to_be_visible()
         await until(lambda: any("opens on Friday" in text for text in site.twilio.to(SMS_EN)))
         await until(
             lambda: any(
@@ -293,8 +293,9 @@ async def test_a_contacts_import_with_a_bad_row_imports_nothing(
         await page.get_by_label("The CSV file").set_input_files(str(bad))
         await page.get_by_role("button", name="Import").click()
         refused = page.locator("table", has_text="Line")
-        await expect(refused.locator("tr", has_text="3")).to_contain_text("no consent")
-        await expect(refused.locator("tr", has_text="4")).to_contain_text("not a mobile number")
+        line = {n: page.get_by_role("cell", name=str(n), exact=True) for n in (3, 4)}
+        await expect(refused.locator("tr", has=line[3])).to_contain_text("no consent")
+        await expect(refused.locator("tr", has=line[4])).to_contain_text("not a mobile number")
         assert await site.rows("SELECT count(*) AS n FROM contacts") == before  # not one
         assert await site.rows("SELECT * FROM consents") == []
         # The same file put right: all of it goes in, with its consent on record.
@@ -306,6 +307,6 @@ async def test_a_contacts_import_with_a_bad_row_imports_nothing(
         )
         await page.get_by_label("The CSV file").set_input_files(str(bad))
         await page.get_by_role("button", name="Import").click()
-        await expect(page.locator(".notice")).to_contain_text("Imported 2 contacts")
+        await expect(page.locator(".notice", has_text="Imported 2 contacts")).to_be_visible()
         consents = await site.rows("SELECT how FROM consents ORDER BY id")
         assert [row["how"] for row in consents] == ["paper form at the library", "texted JOIN"]
