@@ -12,6 +12,7 @@ from bot.civic.panels import Outcome, pool_rows
 from bot.civic.polls import Results, Tally
 from bot.civic.results import ALL, Report, Summary
 from bot.civic.sortition import Quota
+from bot.desk.ideas import IdeaView
 from bot.english import counted, local_time, table
 from bot.outreach.audience import named
 from bot.outreach.broadcast import Preview
@@ -19,7 +20,7 @@ from bot.store import broadcasts
 from bot.store import panels as stored_panels
 from bot.store.broadcasts import Broadcast
 from bot.store.decisions import Decision, Reach, Send
-from bot.store.ideas import Idea
+from bot.store.ideas import Idea, reference
 from bot.store.panels import Member, Panel
 from bot.store.polls import Poll
 
@@ -168,6 +169,22 @@ def idea(found: Idea) -> str:
     if found.flagged:
         facts.insert(1, "FLAGGED " + "/".join(found.pii))
     return f"{found.reference} " + " · ".join(facts) + f"\n  {ideas.label(found)}"
+
+
+def idea_in_full(shown: IdeaView) -> list[str]:
+    """One idea as ``/idea`` and ``parley ideas show`` give it: its lines, the text as
+    sent when it was flagged (for organisers), and what became of it."""
+    found = shown.idea
+    lines = [idea(found)]
+    if shown.as_sent is not None:
+        lines.append("Flagged as it arrived. As sent (do not share): " + shown.as_sent)
+    if found.reason:
+        lines.append(f"Reason: {found.reason}")
+    if found.merged_into:
+        lines.append(f"Merged into {reference(found.merged_into)}")
+    if found.poll_id:
+        lines.append(f"Shortlisted in poll {found.poll_id}")
+    return lines
 
 
 # -- panels and decisions -------------------------------------------------------------------

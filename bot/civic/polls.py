@@ -202,18 +202,28 @@ def _thanks(poll: Poll, env: Env, language: str) -> str:
 
 def check(poll: polls.NewPoll, now: datetime) -> str | None:
     """What is wrong with a poll about to be created, or None."""
+    wrong = problem(poll, now)
+    return wrong[1] if wrong else None
+
+
+def problem(poll: polls.NewPoll, now: datetime) -> tuple[str, str] | None:
+    """What is wrong with a poll about to be created, as (the part of it: question,
+    options or closes; what is wrong), or None."""
     if not poll.question.get(poll.language, "").strip():
-        return f"the question needs a text in {poll.language}"
+        return "question", f"the question needs a text in {poll.language}"
     if not MIN_OPTIONS <= len(poll.options) <= MAX_OPTIONS:
-        return f"a poll has {MIN_OPTIONS} to {MAX_OPTIONS} options, not {len(poll.options)}"
+        return (
+            "options",
+            f"a poll has {MIN_OPTIONS} to {MAX_OPTIONS} options, not {len(poll.options)}",
+        )
     ids = [option.id for option in poll.options]
     if len(set(ids)) != len(ids):
-        return "two options have the same id"
+        return "options", "two options have the same id"
     for option in poll.options:
         if not option.texts.get(poll.language, "").strip():
-            return f"option '{option.id}' needs a text in {poll.language}"
+            return "options", f"option '{option.id}' needs a text in {poll.language}"
     if poll.closes_at is not None and poll.closes_at <= now:
-        return "the closing time has already passed"
+        return "closes", "the closing time has already passed"
     return None
 
 

@@ -76,18 +76,7 @@ def ideas_show(ctx: click.Context, ref: str) -> None:
     """One idea in full."""
 
     def lines(desk: Desk) -> list[str]:
-        found = desk_ideas.show(desk, ref)
-        idea = found.idea
-        out = [staff_text.idea(idea)]
-        if found.as_sent is not None:
-            out.append("Flagged as it arrived. As sent (do not share): " + found.as_sent)
-        if idea.reason:
-            out.append(f"Reason: {idea.reason}")
-        if idea.merged_into:
-            out.append(f"Merged into {stored.reference(idea.merged_into)}")
-        if idea.poll_id:
-            out.append(f"Shortlisted in poll {idea.poll_id}")
-        return out
+        return staff_text.idea_in_full(desk_ideas.show(desk, ref))
 
     async def work(office: Office) -> None:
         echo(await office.at_desk(lines))

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.civic.polls import check, options_from_labels, translated
+from bot.civic.polls import options_from_labels, problem, translated
 from bot.desk import lookup
 from bot.desk.context import Desk, operation
 from bot.desk.errors import Invalid, Refused
@@ -96,14 +96,9 @@ def build(desk: Desk, spec: PollSpec) -> NewPoll:
         closes_at=spec.closes_at,
         created_by=desk.actor.who,
     )
-    problem = check(new, desk.now)
-    if problem is not None:
-        field = "question"
-        if "closing" in problem:
-            field = "closes"
-        elif "option" in problem:
-            field = "options"
-        raise Invalid(field, problem)
+    wrong = problem(new, desk.now)
+    if wrong is not None:
+        raise Invalid(*wrong)
     return new
 
 

@@ -47,18 +47,7 @@ def _one(text: str, usage: str) -> str:
 
 
 def show(phone: Phone, text: str) -> StaffReply:
-    found = ideas.show(phone.desk, _one(text, "/idea ID-NNNN"))
-    idea = found.idea
-    lines = [staff_text.idea(idea)]
-    if found.as_sent is not None:
-        lines.append("Flagged as it arrived. As sent (do not share): " + found.as_sent)
-    if idea.reason:
-        lines.append(f"Reason: {idea.reason}")
-    if idea.merged_into:
-        lines.append(f"Merged into {stored.reference(idea.merged_into)}")
-    if idea.poll_id:
-        lines.append(f"Shortlisted in poll {idea.poll_id}")
-    return StaffReply(lines)
+    return StaffReply(staff_text.idea_in_full(ideas.show(phone.desk, _one(text, "/idea ID-NNNN"))))
 
 
 def approve(phone: Phone, text: str) -> StaffReply:

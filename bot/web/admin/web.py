@@ -75,6 +75,12 @@ def number_in(request: Request, kind: str) -> int:
     return int(given)
 
 
+def cursor(request: Request, name: str = "older") -> int | None:
+    """A page's keyset cursor (``?older=4821``): an id, or None when not one."""
+    given = request.query_params.get(name, "")
+    return int(given) if given.isdigit() and len(given) < 13 else None
+
+
 def see_other(location: str) -> RedirectResponse:
     """After an action, the page to look at (303: the browser GETs it)."""
     return RedirectResponse(location, status_code=303)

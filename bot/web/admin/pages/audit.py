@@ -19,7 +19,7 @@ from bot.desk import audit as desk_audit
 from bot.desk.audit import AuditFilter, AuditPage
 from bot.store.audit import Entry
 from bot.web.admin.forms import Form
-from bot.web.admin.web import Page, Web
+from bot.web.admin.web import Page, Web, cursor
 
 PER_PAGE = 50
 FRONTS = (
@@ -96,8 +96,7 @@ async def search(web: Web, request: Request) -> Response:
     until = _day(form, "until", typed["until"], zone, end=True)
     if since is not None and until is not None and until <= since:
         form.error("until", "the last day comes on or after the first")
-    older_text = query.get("older", "")
-    older = int(older_text) if older_text.isdigit() and len(older_text) < 13 else None
+    older = cursor(request)
     chosen = AuditFilter(
         typed["actor"] or None, typed["front"] or None, typed["action"] or None, since, until
     )

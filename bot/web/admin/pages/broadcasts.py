@@ -27,7 +27,7 @@ from bot.settings import Settings
 from bot.web.admin import forms
 from bot.web.admin.forms import Form
 from bot.web.admin.render import local, notice
-from bot.web.admin.web import Page, Web, number_in, see_other
+from bot.web.admin.web import Page, Web, cursor, number_in, see_other
 
 KINDS = ("message", "survey", "poll")
 CHANNELS = (("sms", "SMS"), ("whatsapp", "WhatsApp"), ("telegram", "Telegram"))
@@ -268,8 +268,7 @@ class _Wrong(Refused):
 
 
 async def listing(web: Web, request: Request) -> Response:
-    older = request.query_params.get("older", "")
-    before = int(older) if older.isdigit() and len(older) < 13 else None
+    before = cursor(request)
     found = await web.read(request, lambda desk: desk_broadcasts.listing(desk, 25, before))
     more = found[-1].broadcast.id if len(found) == 25 else None
     return web.render(request, "broadcasts.html", shown=found, older=more)

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,7 +20,7 @@ from bot.english import counted
 from bot.web.admin import forms
 from bot.web.admin.forms import Form
 from bot.web.admin.render import notice
-from bot.web.admin.web import Page, Web, number_in, see_other
+from bot.web.admin.web import Page, Web, cursor, number_in, see_other
 
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 OPTED_OUT = (("yes", "Only those who opted out"), ("no", "Only those who did not"))
@@ -40,11 +39,6 @@ class Search:
     form: Form
     chosen: ContactFilter
     kept: dict[str, str]  # the filters given, for the pager's links
-
-
-def _cursor(query: QueryParams, name: str) -> int | None:
-    text = query.get(name, "")
-    return int(text) if text.isdigit() and len(text) < 13 else None
 
 
 def field_values(form: Form, text: str) -> dict[str, str]:
@@ -118,7 +112,7 @@ async def listing(web: Web, request: Request) -> Response:
     else:
         asked = {name: value for name, value in query.items() if name != "address"}
     search = read_filters(asked, organiser, web.app.settings.languages)
-    older, newer = _cursor(query, "older"), _cursor(query, "newer")
+    older, newer = cursor(request, "older"), cursor(request, "newer")
     page: desk_contacts.ContactPage | None = None
     if search.form.ok:
         try:

@@ -18,12 +18,11 @@ from bot.desk import polls as desk_polls
 from bot.desk import results as desk_results
 from bot.desk.polls import PollView
 from bot.web.admin.render import notice
-from bot.web.admin.web import Page, Web, number_in, see_other
+from bot.web.admin.web import Page, Web, cursor, number_in, see_other
 
 
 async def listing(web: Web, request: Request) -> Response:
-    older = request.query_params.get("older", "")
-    before = int(older) if older.isdigit() and len(older) < 13 else None
+    before = cursor(request)
     found = await web.read(request, lambda desk: desk_polls.listing(desk, 25, before))
     more = found[-1].poll.id if len(found) == 25 else None
     return web.render(request, "polls.html", shown=found, older=more)
