@@ -310,3 +310,37 @@ async def test_a_contacts_import_with_a_bad_row_imports_nothing(
         await expect(page.locator(".notice", has_text="Imported 2 contacts")).to_be_visible()
         consents = await site.rows("SELECT how FROM consents ORDER BY id")
         assert [row["how"] for row in consents] == ["paper form at the library", "texted JOIN"]
+
+
+async def test_the_composer_counts_sms_segments_as_parley_does(
+    tmp_path: Path,
+    live: Any,
+    fake_twilio: tuple[FakeTwilio, str],
+    fake_telegram: tuple[FakeTelegram, str],
+) -> None:
+    """The live count beside a message box (JavaScript) gives what Parley's own segment
+    counting (bot/channels/segments.py) gives for the same text."""
+    from bot.channels.segments import gsm7_friendly, segments
+
+    texts = [
+        "The panel meets on Tuesday at 6pm.",
+        "Panel spotyka się we wtorek o 18:00 – zapraszamy!",
+        "It’s on — “everyone” welcome…",  # typographic punctuation made plain: GSM-7
+        "x" * 160,
+        "x" * 161,
+        "€" * 80,  # extension characters take two septets
+        "Stay safe 🙂 " * 6,
+    ]
+    async with running(tmp_path, live, fake_twilio, fake_telegram) as site, chromium() as browser:
+        page = await browser.new_page()
+        await sign_in(page, site, WORKER)
+        await page.goto(f"{site.url}/admin/broadcasts/new?kind=message")
+        box = page.get_by_label("Message in en (the default language)")
+        shown = page.locator("#text_en-segments")
+        for text in texts:
+            await box.fill(text)
+            found = segments(gsm7_friendly(text))
+            plural = "" if found.count == 1 else "s"
+            await expect(shown).to_contain_text(
+                f"{found.count} SMS segment{plural} ({found.encoding.value}, {found.units} "
+            )
