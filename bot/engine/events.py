@@ -9,16 +9,19 @@ answers and contact updates.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.engine.flow import Value
 
 
 @dataclass(frozen=True)
 class Start:
-    """Begin the flow for a contact who speaks ``language``."""
+    """Begin the flow for a contact who speaks ``language``, with ``answers`` known
+    already (a ballot cast before, to change)."""
 
     language: str
+    answers: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class ButtonKind(enum.Enum):
     REPLY = "reply"  # pressing it sends ``reply``
     TOGGLE = "toggle"  # pressing it ticks or unticks it; nothing is sent yet
     DONE = "done"  # sends the ticked toggles' replies together, like "1 3"
+    PICK = "pick"  # sends ``reply``; the answer redraws the message it is on (a ballot)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class MessageOut:
     # What a channel that shows ``buttons`` says instead of ``text``: the question
     # without the numbered list the buttons repeat. None: ``text`` as it is.
     beside_buttons: str | None = None
+    # On a channel that can, this replaces the message whose button was just pressed.
+    redraw: bool = False
 
 
 @dataclass(frozen=True)

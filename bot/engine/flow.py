@@ -132,6 +132,32 @@ class LanguageQuestion(Question):
 
 
 @dataclass(frozen=True)
+class BallotItem:
+    """A project on a budgeting ballot."""
+
+    id: str  # how the ballot records it (the bid's number)
+    title: Localized
+    description: Localized
+    cost: int  # whole units of the ballot's currency
+    proposer: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BallotQuestion(Question):
+    """A participatory budgeting ballot: choose projects within the budget
+    (``within_budget``), up to ``limit`` of them, or rank up to ``limit`` (``ranked``).
+    See :mod:`bot.engine.ballot`."""
+
+    items: tuple[BallotItem, ...]
+    budget: int
+    currency: str  # ISO 4217
+    language: str  # the language the projects were written in
+    limit: int | None = None
+    within_budget: bool = True
+    ranked: bool = False
+
+
+@dataclass(frozen=True)
 class Case:
     """A branch case: matches when the answer is one of ``values`` or within the bounds."""
 

@@ -7,11 +7,12 @@ inputs always give the same turn, which is what makes golden tests and replays p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
+from bot.engine import ballot
 from bot.engine.answers import Parsed, Problem, parse, parse_choice
 from bot.engine.env import Env
 from bot.engine.events import (
@@ -30,6 +31,7 @@ from bot.engine.events import (
     Start,
 )
 from bot.engine.flow import (
+    BallotQuestion,
     BranchStep,
     ChoiceQuestion,
     EndStep,
@@ -91,8 +93,14 @@ def advance(
     env = env or Env()
     turn = _Turn(flow, env, now)
     match event:
-        case Start(language=language):
-            start = Session(flow_id=flow.id, language=language, started_at=now, updated_at=now)
+        case Start(language=language, answers=known):
+            start = Session(
+                flow_id=flow.id,
+                language=language,
+                started_at=now,
+                updated_at=now,
+                answers=dict(known),
+            )
             return turn.run_from(start, 0)
         case Resume():
             if session is None or session.ended or session.step_id is None:
@@ -118,6 +126,8 @@ class _Turn:
     def reply(self, session: Session, text: str) -> Turn:
         step = self.flow.step(session.step_id or "")
         assert isinstance(step, Question)
+        if isinstance(step, BallotQuestion):
+            return self.ballot_reply(session, step, text)
         if isinstance(step, LanguageQuestion) and self.wants_next_page(step, session, text):
             pages = len(self.language_pages(step, session.language))
             return self.ask(session, step, page=(session.page + 1) % pages)
@@ -139,6 +149,8 @@ class _Turn:
 
     def ask(self, session: Session, step: Step, page: int = 0) -> Turn:
         assert isinstance(step, Question)
+        if isinstance(step, BallotQuestion):
+            return self.ask_ballot(session, step, page)
         text, buttons, beside = self.render_question(step, session.language, page)
         self.say(text, MessageKind.QUESTION, step, buttons, beside)
         return self.finish(session.evolve(step_id=step.id, tries=0, page=page))
@@ -233,9 +245,10 @@ class _Turn:
         step: Step | None = None,
         buttons: tuple[Button, ...] = (),
         beside_buttons: str | None = None,
+        redraw: bool = False,
     ) -> None:
         self.events.append(
-            MessageOut(text, kind, step.id if step else None, buttons, beside_buttons)
+            MessageOut(text, kind, step.id if step else None, buttons, beside_buttons, redraw)
         )
 
     def notice(self, language: str, message: str) -> None:
@@ -286,6 +299,11 @@ class _Turn:
         return language, self.localize(step.text, language), self.choices(step, language, resident)
 
     def _render_question(self, step: Question, language: str, page: int) -> Rendered:
+        if isinstance(step, BallotQuestion):
+            return self.ballot_screen(step, self.ballot_language(step, language), (), page)
+        return self._render_choices(step, language, page)
+
+    def _render_choices(self, step: Question, language: str, page: int) -> Rendered:
         """The numbered list for a text message; for buttons, one screen of them (every
         language at once, no pages), ticks and a Done button for several answers, and
         the question without the list the buttons repeat."""
@@ -320,6 +338,100 @@ class _Turn:
             numbers = range(step.low, step.high + 1)
             return Rendered(prompt, tuple(Button(str(n), str(n)) for n in numbers), None)
         return Rendered(prompt, (), None)
+
+    # -- a budgeting ballot (bot.engine.ballot) ------------------------------------------
+
+    def ballot_language(self, step: BallotQuestion, language: str) -> str:
+        """The resident's language if the ballot and every project are in it, else the
+        language the projects were written in: never a half-translated list."""
+        texts = [step.text, *(item.title for item in step.items)]
+        return language if all(language in text.texts for text in texts) else step.language
+
+    def ballot_screen(
+        self, step: BallotQuestion, language: str, chosen: Sequence[str], page: int
+    ) -> Rendered:
+        """One page of the numbered list (SMS); the projects as buttons, ticked, with the
+        running total beside them (Telegram)."""
+        prompt = (
+            self.localize(step.text, language) + "\n" + ballot.instruction(step, language, self.env)
+        )
+        ranges = self.memo(
+            (step.id, language, "ballot-pages"),
+            lambda: ballot.pages(step, prompt, language, self.env),
+        )
+        shown = ranges[page % len(ranges)]
+        text = ballot.page_text(step, prompt, shown, len(ranges) > 1, language, self.env)
+        on_buttons = None if len(step.items) <= ballot.BUTTONS_AT_ONCE else shown
+        return Rendered(
+            text,
+            ballot.buttons(step, chosen, on_buttons, language, self.env),
+            ballot.screen_text(step, prompt, chosen, language, self.env),
+        )
+
+    def ask_ballot(
+        self, session: Session, step: BallotQuestion, page: int = 0, redraw: bool = False
+    ) -> Turn:
+        language = self.ballot_language(step, session.language)
+        chosen = _chosen(session, step)
+        text, keys, beside = self.ballot_screen(step, language, chosen, page)
+        if chosen and not redraw:  # a ballot cast before, asked again to change it
+            text = ballot.summary(step, chosen, language, self.env) + "\n\n" + text
+        self.say(text, MessageKind.QUESTION, step, keys, beside, redraw)
+        return self.finish(session.evolve(step_id=step.id, tries=0, page=page))
+
+    def ballot_reply(self, session: Session, step: BallotQuestion, text: str) -> Turn:
+        """A reply to a ballot: never given up on, never losing what was chosen."""
+        env = self.env
+        language = self.ballot_language(step, session.language)
+        chosen = _chosen(session, step)
+        action = ballot.read(step, text, language, env, also=session.language)
+        new: list[str]
+        match action:
+            case ballot.NextPage():
+                return self.ask_ballot(session, step, session.page + 1, redraw=True)
+            case ballot.Describe(id=item):
+                self.say(ballot.described(step, item, language, env), MessageKind.TEXT, step)
+                return self.finish(session)
+            case ballot.Refused(hint=hint):
+                return self.ballot_hint(session, step, hint, chosen, language)
+            case ballot.Cast():
+                if not chosen:
+                    first = self.phrase(language, "Choose at least one project first.")
+                    return self.ballot_hint(session, step, first, chosen, language)
+                self.say(ballot.cast(step, chosen, language, env), MessageKind.NOTICE)
+                session = self.record(session, step, chosen, text)
+                return self.run_from(session, self.next_position(step))
+            case ballot.Choose(ids=ids):
+                new = list(ids)
+            case ballot.Toggle(id=item):
+                new = ballot.toggled(chosen, item)
+            case ballot.Remove(id=item):
+                new = [i for i in chosen if i != item]
+        new = ballot.ordered(step, new)
+        wrong = ballot.problem(step, new, language, env)
+        if wrong is not None:
+            return self.ballot_hint(session, step, wrong, chosen, language)
+        session = session.evolve(answers={**session.answers, ballot.draft_key(step.id): new})
+        _, keys, beside = self.ballot_screen(step, language, new, session.page)
+        said = (
+            ballot.confirm(step, new, language, env)
+            if new
+            else self.phrase(language, "Nothing is chosen now.")
+        )
+        self.say(said, MessageKind.QUESTION, step, keys, beside, redraw=True)
+        return self.finish(session)
+
+    def ballot_hint(
+        self,
+        session: Session,
+        step: BallotQuestion,
+        hint: str,
+        chosen: Sequence[str],
+        language: str,
+    ) -> Turn:
+        kept = ballot.still(step, chosen, language, self.env)
+        self.say(f"{hint} {kept}".strip(), MessageKind.HINT, step)
+        return self.finish(session)
 
     def language_pages(self, step: LanguageQuestion, language: str) -> list[range]:
         """The language menu split into pages of at most :data:`MENU_PAGE_UNITS`."""
@@ -449,6 +561,13 @@ class _Turn:
         if whole:
             return self.phrase(language, "Please reply with a whole number, like: 3")
         return self.phrase(language, "Please reply with a number, like: 3")
+
+
+def _chosen(session: Session, step: BallotQuestion) -> list[str]:
+    """The ballot's choice so far: ids of projects still on it, in order."""
+    saved = session.answers.get(ballot.draft_key(step.id)) or []
+    known = {item.id for item in step.items}
+    return [str(i) for i in saved if str(i) in known] if isinstance(saved, list) else []
 
 
 def _units(text: str) -> int:

@@ -15,7 +15,7 @@ from functools import cache
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_time
 from babel.lists import format_list
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent
 
 _REGIONAL = {"en": "en_GB"}
 # Widen a pattern's abbreviated weekday and month ("E", "MMM") to full names.
@@ -59,6 +59,21 @@ def when(moment: datetime, language: str, timezone: tzinfo) -> str:
 def number(value: float, language: str) -> str:
     """5000 as "5,000", "5 000" or "5.000"."""
     return format_decimal(value, locale=locale_of(language))
+
+
+def money(amount: int, currency: str, language: str) -> str:
+    """A whole amount of ``currency`` as the language writes money: "£46,500",
+    "46 500 GBP", "‏46,500 UK£" (no pence: budgets and bids are whole units)."""
+    locale = locale_of(language)
+    return format_currency(
+        amount, currency, locale=locale, format=_whole(locale), currency_digits=False
+    )
+
+
+@cache
+def _whole(locale: Locale) -> str:
+    """The locale's money pattern without its decimal places."""
+    return re.sub(r"\.0+", "", str(locale.currency_formats["standard"].pattern))
 
 
 def percent(fraction: float, language: str) -> str:
