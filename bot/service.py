@@ -38,14 +38,15 @@ from bot.engine import (
     Start,
     Turn,
     advance,
+    ballot,
     is_expired,
 )
 from bot.engine.answers import Parsed, parse_choice
-from bot.engine.flow import ChoiceQuestion, TextQuestion, Value
+from bot.engine.flow import BallotQuestion, ChoiceQuestion, TextQuestion, Value
 from bot.lang import formats
 from bot.lang.words import Keyword, keyword_of, keyword_word
 from bot.settings import Settings
-from bot.store import Database, answers, contacts, messages, polls, sessions
+from bot.store import Database, answers, budgeting, contacts, messages, polls, sessions
 from bot.store import ideas as ideas_store
 from bot.store.contacts import Contact
 from bot.store.messages import NewOutbound, StoredInbound
@@ -120,7 +121,13 @@ class ConversationService:
                 if guessed is not None and guessed in self.env.languages:
                     contact = contacts.update(tx, contact, {"language": guessed})
             inbound_id = messages.add_inbound(
-                tx, contact.id, message.channel, message.provider_id, message.text, now
+                tx,
+                contact.id,
+                message.channel,
+                message.provider_id,
+                message.text,
+                now,
+                message.pressed,
             )
             if inbound_id is None:
                 log.info("duplicate delivery ignored (contact %s)", contact.id)
@@ -222,6 +229,12 @@ class _Reply:
     buttons: tuple[Button, ...] = ()
     compliance: bool = False
     attachments: list[phone.Attachment] = field(default_factory=list)  # staff files, after
+    redraws: list[bool] = field(default_factory=list)  # per text: it redraws a pressed message
+
+    @property
+    def redraw(self) -> bool:
+        """Whether the whole reply redraws the message whose button was pressed."""
+        return bool(self.redraws) and all(self.redraws)
 
 
 class _Handling:
@@ -452,7 +465,7 @@ class _Handling:
             self.run(row, self.flow(row), Resume())
         elif row is not None:
             self.run(row, self.flow(row), Reply(self.inbound.text), self.inbound.id)
-        elif self.poll_answer():
+        elif self.poll_answer() or self.ballot_answer():
             return
         elif self.contact.is_new or self.contact.fields.get("consent") != "yes":
             self.start(self.service.settings.start_flow)
@@ -513,6 +526,37 @@ class _Handling:
                 choice=formats.listing(labels, language),
             )
         )
+        return True
+
+    def ballot_answer(self) -> bool:
+        """A ballot reply after the ballot was cast (or its session ended): while voting
+        is open, the ballot is taken up again from what was cast, and the reply acts on
+        it; once voting has closed, a polite "closed", and nothing is counted."""
+        assert self.inbound is not None
+        round_id = budgeting.latest_round_asked(self.tx, self.contact.id)
+        round_ = budgeting.get_round(self.tx, round_id) if round_id is not None else None
+        flow = self.service.book.get(self.tx, round_.flow_id) if round_ is not None else None
+        if round_ is None or flow is None or round_.phase not in ("voting", "counted"):
+            return False
+        step = flow.steps[0]
+        assert isinstance(step, BallotQuestion)
+        text = self.inbound.text
+        if isinstance(ballot.read(step, text, self.language, self.service.env), ballot.Refused):
+            return False  # not a ballot reply: the menu, as for any message
+        if round_.phase == "counted":
+            self.say(self.sentence("Sorry, voting has closed."))
+            log.info("late ballot refused (round %s, contact %s)", round_.id, self.contact.id)
+            return True
+        earlier = budgeting.ballot_of(self.tx, round_.id, self.contact.id)
+        known = {ballot.draft_key(step.id): [str(n) for n in earlier.choice]} if earlier else {}
+        said = len(self.reply.texts)
+        self.start(flow.id, answers=known)
+        row = self.current()
+        if row is not None and row.session.flow_id == flow.id:
+            del self.reply.texts[said:]
+            del self.reply.redraws[said:]
+            self.reply.buttons = ()
+            self.run(row, flow, Reply(text), self.inbound.id)
         return True
 
     def vote_labels(self, flow: Flow, chosen: Collection[object]) -> tuple[str, list[str]]:
@@ -583,7 +627,11 @@ class _Handling:
         return sessions.get(self.tx, row.parent_id)
 
     def poll_open(self, flow: Flow) -> bool:
-        """False for the flow of a poll that has closed; True for any other flow."""
+        """False for the flow of a poll that has closed, or of a round whose voting has
+        closed; True for any other flow."""
+        round_id = budgeting.round_id_of(flow.id)
+        if round_id is not None:
+            return budgeting.phase_of(self.tx, round_id) == "voting"
         poll_id = polls.poll_id_of(flow.id)
         return poll_id is None or polls.status(self.tx, poll_id) != "closed"
 
@@ -592,12 +640,18 @@ class _Handling:
         assert flow is not None, "current() ends sessions whose flow is gone"
         return flow
 
-    def start(self, flow_id: str, parent_id: int | None = None) -> None:
-        # A file's, a poll's, or the open polls this resident may vote in.
+    def start(
+        self,
+        flow_id: str,
+        parent_id: int | None = None,
+        answers: Mapping[str, Value] | None = None,
+    ) -> None:
+        # A file's, a poll's, a round's ballot, or the open polls this resident may vote in.
         flow = self.service.book.get(self.tx, flow_id, self.contact.id)
         assert flow is not None, f"no flow '{flow_id}': flows and triggers are checked at load"
         self.vote_so_far(flow)
-        turn = advance(flow, None, Start(self.language), self.now, self.service.env)
+        start = Start(self.language, answers or {})
+        turn = advance(flow, None, start, self.now, self.service.env)
         session_id = sessions.create(self.tx, self.contact.id, turn.session, self.now, parent_id)
         self.apply(SessionRow(session_id, self.contact.id, turn.session, parent_id), flow, turn)
 
@@ -619,9 +673,9 @@ class _Handling:
         ended: FlowEnded | None = None
         for event in turn.events:
             match event:
-                case MessageOut(buttons=buttons):
+                case MessageOut(buttons=buttons, redraw=redraw):
                     # With buttons on screen, the numbered list would say it all twice.
-                    self.say(shown_text(event, self.contact.channel), buttons)
+                    self.say(shown_text(event, self.contact.channel), buttons, redraw)
                 case AnswerRecorded(step_id=step_id, value=value, raw=raw):
                     self.record(
                         row.id, flow, step_id, value, raw, turn.session.language, inbound_id
@@ -719,17 +773,27 @@ class _Handling:
             self.now,
         )
         poll_id = polls.poll_id_of(flow.id)
+        round_id = budgeting.round_id_of(flow.id)
         if poll_id is not None:
             polls.vote(self.tx, poll_id, self.contact.id, value, language, channel, self.now)
+        elif round_id is not None and isinstance(value, list):
+            choice = [int(number) for number in value]
+            budgeting.cast(self.tx, round_id, self.contact.id, choice, language, channel, self.now)
+            log.info("ballot cast (round %s, contact %s)", round_id, self.contact.id)
         elif flow.id == self.service.settings.idea_flow:
             self.idea_answer(session_id, flow, step_id, value, language)
 
     # -- the reply ---------------------------------------------------------------------
 
-    def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
+    def say(self, text: str, buttons: tuple[Button, ...] = (), redraw: bool = False) -> None:
         self.reply.texts.append(text)
+        self.reply.redraws.append(redraw)
         if buttons:
             self.reply.buttons = buttons
+
+    def pressed(self) -> str | None:
+        """The message whose button the resident pressed, if that is what they did."""
+        return self.inbound.pressed if self.inbound is not None else None
 
     def send_reply(self) -> None:
         """All of a turn's messages go as one reply: one SMS costs less than several."""
@@ -747,6 +811,7 @@ class _Handling:
                 self.inbound.id if self.inbound else None,
                 "compliance" if self.reply.compliance else "reply",
                 count,
+                replaces=self.pressed() if self.reply.redraw else None,
             ),
             self.now,
         )

@@ -17,6 +17,7 @@ class Inbound:
     text: str
     provider_id: str  # the provider's message id, used to drop duplicate deliveries
     language_hint: str | None = None  # e.g. Telegram's language_code
+    pressed: str | None = None  # the message whose button this is (its provider id)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Outbound:
     text: str
     buttons: tuple[Button, ...] = ()
     file: File | None = None
+    replaces: str | None = None  # a message sent before (its provider id) this redraws
 
 
 class Channel(Protocol):
@@ -62,6 +64,6 @@ def shown_text(message: MessageOut, channel: str) -> str:
 def button_text(button: Button) -> str:
     """What a button shows: "1. Housing" for an option (its number, which can be typed
     too), the label alone for Done or a button that sends its own label ("4")."""
-    if button.kind is ButtonKind.DONE or button.label == button.reply:
+    if button.kind in (ButtonKind.DONE, ButtonKind.PICK) or button.label == button.reply:
         return button.label
     return f"{button.reply}. {button.label}"

@@ -96,10 +96,14 @@ class TelegramChannel:
             raise TryAgain(f"Telegram: {error.message}") from None
         except TelegramError as error:
             raise Undeliverable(f"Telegram: {error.message}") from None
-        return f"{sent.chat_id}:{sent.message_id}"
+        return sent if isinstance(sent, str) else f"{sent.chat_id}:{sent.message_id}"
 
-    async def _send(self, message: Outbound) -> Message:
+    async def _send(self, message: Outbound) -> Message | str:
         chat, file = int(message.address), message.file
+        if message.replaces is not None and file is None:
+            redrawn = await self._redraw(chat, message)
+            if redrawn is not None:
+                return redrawn
         if file is None:
             return await self.bot.send_message(
                 chat, message.text, reply_markup=keyboard(message.buttons)
@@ -112,6 +116,26 @@ class TelegramChannel:
         return await self.bot.send_document(
             chat, InputFile(file.data, filename=file.name), caption=caption
         )
+
+    async def _redraw(self, chat: int, message: Outbound) -> str | None:
+        """Edit the message a button was pressed on (a ballot's ticks and total); None
+        when Telegram will not (too old, deleted): then it is sent as a new one."""
+        assert message.replaces is not None
+        sent_chat, _, message_id = message.replaces.partition(":")
+        if sent_chat != str(chat) or not message_id.isdigit():
+            return None
+        try:
+            await self.bot.edit_message_text(
+                message.text,
+                chat_id=chat,
+                message_id=int(message_id),
+                reply_markup=keyboard(message.buttons),
+            )
+        except BadRequest as error:
+            if "not modified" not in error.message.lower():
+                log.info("could not redraw a message (%s); sending it anew", error.message)
+                return None
+        return message.replaces
 
     async def answer_button(self, callback_query_id: str) -> None:
         """Stop the pressed button's spinner. Never raises: the answer itself is queued."""
@@ -268,7 +292,9 @@ def inbound_message(update: Update) -> Inbound | None:
         chat = query.message.chat.id if query.message else user.id
         data = _pressed(query, _text(query.data, "data"))
         hint = _language(user.language_code)
-        return Inbound("telegram", _number(chat, "chat id"), data, provider_id, hint)
+        on = query.message
+        pressed = f"{chat}:{_number(on.message_id, 'message id')}" if on is not None else None
+        return Inbound("telegram", _number(chat, "chat id"), data, provider_id, hint, pressed)
     message = update.message
     if message is None:
         return None

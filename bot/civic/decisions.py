@@ -18,7 +18,7 @@ from datetime import datetime
 
 from bot.engine import Env, Flow
 from bot.outreach.audience import Audience
-from bot.store import broadcasts, decisions, ideas, polls
+from bot.store import broadcasts, budgeting, decisions, ideas, polls
 from bot.store.broadcasts import NewBroadcast
 from bot.store.decisions import STATUSES, Decision
 
@@ -39,6 +39,8 @@ def items(
         kind = kind.lower()
         if kind == "poll" and name.isdigit() and polls.get(tx, int(name)) is not None:
             checked.append(f"poll:{int(name)}")
+        elif kind == "pb" and name.isdigit() and budgeting.get_round(tx, int(name)) is not None:
+            checked.append(f"pb:{int(name)}")
         elif kind == "flow" and name in flows:
             checked.append(f"flow:{name}")
         elif kind == "idea" and (idea_id := ideas.idea_id_of(name)) is not None:

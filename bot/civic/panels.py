@@ -36,16 +36,17 @@ from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
+from bot.civic.polls import results
 from bot.civic.sortition import Draw, Quota
 from bot.engine import Env, Flow
 from bot.engine.flow import ChoiceQuestion, YesNoQuestion
 from bot.errors import ConfigError
 from bot.flowfile.yamllines import SourceError, read_source
 from bot.outreach.audience import Audience
-from bot.store import broadcasts, panels
+from bot.store import broadcasts, panels, polls
 from bot.store.broadcasts import NewBroadcast
 from bot.store.panels import Member
-from bot.store.polls import NewPoll, PollOption
+from bot.store.polls import NewPoll, Poll, PollOption
 
 SEAT = "seat"  # the panel_seat flow's question
 
@@ -408,6 +409,17 @@ def outcome(counts: Mapping[str, int], members: int, quorum: str, threshold: str
         yes + no + abstain >= needed,
         reached,
     )
+
+
+def decide(tx: sqlite3.Connection, poll: Poll) -> Outcome:
+    """A closed panel vote's outcome, from its votes and the members seated: recorded."""
+    assert poll.panel_id is not None
+    assert poll.quorum is not None
+    assert poll.threshold is not None
+    counts = results(tx, poll).overall.counts
+    decided = outcome(counts, seated(tx, poll.panel_id), poll.quorum, poll.threshold)
+    polls.set_outcome(tx, poll.id, decided.to_json())
+    return decided
 
 
 def seated(tx: sqlite3.Connection, panel_id: int) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from bot.civic.budgeting.round import as_flow as ballot_flow
 from bot.engine import Env, Flow
 from bot.engine.flow import (
     MAX_OPTIONS,
@@ -30,7 +31,7 @@ from bot.engine.flow import (
 )
 from bot.lang import formats
 from bot.outreach.audience import Audience
-from bot.store import polls, sessions
+from bot.store import budgeting, polls, sessions
 from bot.store.polls import Poll, PollOption
 
 MIN_OPTIONS = 2
@@ -154,6 +155,7 @@ class FlowBook:
         self.files = files
         self.env = env
         self._polls: dict[int, Flow] = {}
+        self._ballots: dict[int, Flow] = {}
 
     def get(
         self, tx: sqlite3.Connection, flow_id: str, contact_id: int | None = None
@@ -165,6 +167,9 @@ class FlowBook:
             return flow
         if flow_id == OPEN_POLLS:
             return open_polls_flow(open_for(tx, contact_id, MAX_OPTIONS), self.env)
+        round_id = budgeting.round_id_of(flow_id)
+        if round_id is not None:
+            return self._ballot(tx, round_id)
         poll_id = polls.poll_id_of(flow_id)
         if poll_id is None:
             return None
@@ -174,6 +179,18 @@ class FlowBook:
             if poll is None:
                 return None
             flow = self._polls[poll_id] = as_flow(poll, self.env)
+        return flow
+
+    def _ballot(self, tx: sqlite3.Connection, round_id: int) -> Flow | None:
+        """A round's ballot: its eligible bids, fixed once voting has begun."""
+        flow = self._ballots.get(round_id)
+        if flow is None:
+            found = budgeting.get_round(tx, round_id)
+            if found is None:
+                return None
+            flow = ballot_flow(found, budgeting.bids(tx, round_id, "eligible"), self.env)
+            if found.phase in ("voting", "counted"):
+                self._ballots[round_id] = flow
         return flow
 
 

@@ -110,7 +110,7 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
                     rows = maker.write_floip(tx, request, output, now, bar.update)
             else:
                 table = maker.table(tx, request)
-                with _progress(table.total) as bar, _destination(output) as out:
+                with _progress(table.total) as bar, whole_file(output) as out:
                     rows = maker.write_csv(table, request, out, bar.update)
         await database.run(lambda tx: exports.finish(tx, export_id, rows))
     finally:
@@ -179,7 +179,7 @@ def _progress(total: int) -> Any:
     return click.progressbar(length=max(total, 1), label="Exporting", file=sys.stderr)
 
 
-class _destination:
+class whole_file:
     """Standard output, or a file that appears whole or not at all: written to a
     temporary file beside it, moved into place only once complete."""
 

@@ -8,8 +8,9 @@ import sqlite3
 from bot.desk.context import Desk
 from bot.desk.errors import NotFound
 from bot.engine import Flow
-from bot.store import broadcasts, decisions, ideas, panels, polls
+from bot.store import broadcasts, budgeting, decisions, ideas, panels, polls
 from bot.store.broadcasts import Broadcast
+from bot.store.budgeting import Bid, Round
 from bot.store.decisions import Decision
 from bot.store.ideas import Idea
 from bot.store.panels import Panel
@@ -25,6 +26,7 @@ _IDS = {
     "panel": ("panels", "id", "1"),
     "decision": ("decision_sends", "decision_id", "1"),  # one sent, at least
     "idea": ("ideas", "id", "1"),
+    "round": ("pb_rounds", "id", "1"),
 }
 
 
@@ -44,6 +46,21 @@ def recent(tx: sqlite3.Connection, kind: str) -> list[str]:
     if kind == "idea":
         return [ideas.reference(number) for number in numbers]
     return [str(number) for number in numbers]
+
+
+def round_(desk: Desk, round_id: int) -> Round:
+    found = budgeting.get_round(desk.tx, round_id)
+    if found is None:
+        raise NotFound("round", round_id, recent(desk.tx, "round"))
+    return found
+
+
+def bid(desk: Desk, round_id: int, number: int) -> Bid:
+    found = budgeting.bid_by_number(desk.tx, round_id, number)
+    if found is None:
+        known = [str(b.number) for b in budgeting.bids(desk.tx, round_id)][-SHOWN:]
+        raise NotFound("bid", number, known, "bid")
+    return found
 
 
 def poll(desk: Desk, poll_id: int) -> Poll:

@@ -26,7 +26,8 @@ class Audience:
     seed: int = 0  # the sample's seed: the same seed, the same residents
     strata: str | None = None  # a contact field the sample is spread over in proportion
     # Who took part in any of these: "poll:3" (voted), "flow:priorities" (answered),
-    # "idea:12" (sent it, or an idea merged into it). Set by decisions and idea news.
+    # "idea:12" (sent it, or an idea merged into it), "pb:2" (cast a ballot in round 2).
+    # Set by decisions and idea news.
     participants: tuple[str, ...] = ()
     received: int | None = None  # only residents given this broadcast (the same people)
     panel: int | None = None  # only members of this panel ...
@@ -91,6 +92,8 @@ def named(item: str) -> str:
     kind, _, name = item.partition(":")
     if kind == "idea" and name.isdigit():
         return f"idea {ideas.reference(int(name))}"
+    if kind == "pb":
+        return f"budgeting round {name}"
     return f"survey '{name}'" if kind == "flow" else f"{kind} {name}"
 
 
@@ -204,6 +207,11 @@ def _took_part(item: str) -> tuple[str, Any]:
         )
     if kind == "flow":
         return "EXISTS (SELECT 1 FROM answers a WHERE a.flow_id = ? AND a.contact_id = c.id)", name
+    if kind == "pb":
+        return (
+            "EXISTS (SELECT 1 FROM pb_ballots b WHERE b.round_id = ? AND b.contact_id = c.id)",
+            int(name),
+        )
     if kind == "idea":
         return (
             f"c.id IN ({ideas.FAMILY} SELECT i.contact_id FROM ideas i"

@@ -285,7 +285,13 @@ class Dispatcher:
                     raise Undeliverable("no way to make the file it carries")
                 file, text = await self.make_file(message.attachment, message.text)
             outbound = Outbound(
-                message.id, message.channel, message.address, text, message.buttons, file
+                message.id,
+                message.channel,
+                message.address,
+                text,
+                message.buttons,
+                file,
+                message.replaces,
             )
             provider_id = await channel.send(outbound)
         except TryAgain as failure:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from bot.civic import panels as panel_votes
+from bot.civic.budgeting import phases
 from bot.civic.polls import FlowBook, close, resident_text, results
 from bot.engine import Env, Flow
 from bot.outreach.audience import Audience, Recipient, select
@@ -72,6 +73,11 @@ class Jobs:
             return len(interrupted)
 
     async def _run(self, job: Job, now: datetime, progress: Callable[[int], None]) -> bool:
+        if job.kind in phases.PHASE_OF_JOB:
+            made = await self.database.run(lambda tx: self._phase(tx, job, now))
+            for broadcast_id in made or ():
+                await self._write(broadcast_id, progress)
+            return made is not None
         if job.kind == jobs.SEND:
             started = await self.database.run(lambda tx: self._start(tx, job, now))
         elif job.kind == jobs.REMIND:
@@ -122,6 +128,23 @@ class Jobs:
         )
         return self._begin(tx, reminder, now)
 
+    def _phase(self, tx: sqlite3.Connection, job: Job, now: datetime) -> list[int] | None:
+        """Begin a budgeting round's phase; the broadcasts it made. A round that is not
+        ready (bids not screened) stays where it is, and the job is done: staff see why
+        in the log and on the round, and begin the phase by hand."""
+        if not jobs.claim(tx, job, now):
+            return None
+        world = phases.World(tx, self.env, self.flows, "schedule", now)
+        tx.execute("SAVEPOINT phase")
+        try:
+            made = phases.begin(world, job.target, phases.PHASE_OF_JOB[job.kind])
+        except phases.NotReady as problem:
+            tx.execute("ROLLBACK TO phase")
+            log.warning("round %s: %s", job.target, problem)
+            made = []
+        tx.execute("RELEASE phase")
+        return made
+
     def _close(self, tx: sqlite3.Connection, job: Job, now: datetime) -> int | None:
         if not jobs.claim(tx, job, now):
             return None
@@ -136,12 +159,7 @@ class Jobs:
         poll = polls.get(tx, poll_id)
         assert poll is not None
         if poll.panel_id is not None:
-            counts = results(tx, poll).overall.counts
-            members = panel_votes.seated(tx, poll.panel_id)
-            assert poll.quorum is not None
-            assert poll.threshold is not None
-            decided = panel_votes.outcome(counts, members, poll.quorum, poll.threshold)
-            polls.set_outcome(tx, poll.id, decided.to_json())
+            decided = panel_votes.decide(tx, poll)
             log.info("panel vote %s closed: passed=%s", poll.id, decided.passed)
         if poll.results != "send":
             return 0

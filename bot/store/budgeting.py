@@ -374,6 +374,17 @@ def ballots(tx: sqlite3.Connection, round_id: int, batch: int = 5000) -> list[Ba
         after = rows[-1][0]
 
 
+def ballots_with_addresses(tx: sqlite3.Connection, round_id: int) -> list[tuple[Ballot, str]]:
+    """Every ballot with its voter's address, for pseudonymous ids (never shown)."""
+    rows = tx.execute(
+        "SELECT b.contact_id, b.choice, b.language, b.channel, b.cast_at, b.changes, c.address"
+        " FROM pb_ballots b JOIN contacts c ON c.id = b.contact_id WHERE b.round_id = ?"
+        " ORDER BY b.contact_id",
+        (round_id,),
+    ).fetchall()
+    return [(_ballot(row[:6]), str(row[6])) for row in rows]
+
+
 def tallies(tx: sqlite3.Connection, round_id: int) -> Tallies:
     """How many ballots were cast, and how many chose each bid (counted in SQL)."""
     total = tx.execute(

@@ -12,6 +12,8 @@ from datetime import datetime
 SEND = "send"
 REMIND = "remind"
 CLOSE = "close"
+# A budgeting round's phases (see bot.civic.budgeting.phases): 'pb_screening', 'pb_voting',
+# 'pb_counted', each targeting the round.
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ def pending(tx: sqlite3.Connection, until: datetime | None = None) -> list[Job]:
     or cancelled broadcast wait."""
     sql = (
         "SELECT j.id, j.kind, j.target, j.due_at FROM jobs j WHERE j.done_at IS NULL"
-        " AND (j.kind = 'close' OR NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.id = j.target"
+        " AND (j.kind NOT IN ('send', 'remind') OR NOT EXISTS (SELECT 1 FROM broadcasts b"
+        "   WHERE b.id = j.target"
         "   AND (b.paused_at IS NOT NULL OR b.status = 'cancelled')))"
     )
     params: tuple[str, ...] = ()

@@ -19,6 +19,7 @@ class StoredInbound:
     contact_id: int
     channel: str
     text: str
+    pressed: str | None = None  # a button press: the message it was on (provider id)
 
 
 def add_inbound(
@@ -28,12 +29,13 @@ def add_inbound(
     provider_id: str,
     text: str,
     now: datetime,
+    pressed: str | None = None,
 ) -> int | None:
     """Store an inbound message; None when the provider already delivered this id."""
     row = tx.execute(
-        "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id",
-        (contact_id, channel, provider_id, text, now.isoformat()),
+        "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at, pressed)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id",
+        (contact_id, channel, provider_id, text, now.isoformat(), pressed),
     ).fetchone()
     return int(row[0]) if row else None
 
@@ -41,7 +43,7 @@ def add_inbound(
 def next_pending(tx: sqlite3.Connection, contact_id: int) -> StoredInbound | None:
     """The contact's oldest message not yet acted on."""
     row = tx.execute(
-        "SELECT id, contact_id, channel, text FROM inbound"
+        "SELECT id, contact_id, channel, text, pressed FROM inbound"
         " WHERE contact_id = ? AND handled_at IS NULL ORDER BY id LIMIT 1",
         (contact_id,),
     ).fetchone()
@@ -78,14 +80,15 @@ class NewOutbound:
     segments: int | None = None  # SMS segments the text takes
     broadcast_id: int | None = None  # the broadcast it is part of (None: a reply)
     attachment: Mapping[str, Any] | None = None  # a file made when it is sent (staff only)
+    replaces: str | None = None  # redraws this message sent before (a ballot's ticks)
 
 
 def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) -> int:
     attachment = message.attachment
     row = tx.execute(
         "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
-        " segments, broadcast_id, created_at, attachment)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " segments, broadcast_id, created_at, attachment, replaces)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             message.contact_id,
             message.channel,
@@ -98,6 +101,7 @@ def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) ->
             message.broadcast_id,
             now.isoformat(),
             json.dumps(attachment, ensure_ascii=False) if attachment is not None else None,
+            message.replaces,
         ),
     ).fetchone()
     assert row is not None
@@ -163,12 +167,14 @@ class QueuedMessage:
     sendable: bool  # False when the contact opted out (and this is no compliance reply)
     # or blocked the bot
     attachment: Mapping[str, Any] | None = None  # a file to make and send with it
+    replaces: str | None = None  # the message (provider id) it redraws
 
 
 _QUEUED = (
     "SELECT o.id, o.contact_id, o.channel, c.address, o.text, o.buttons, o.segments,"
     " o.attempts, (c.unreachable_at IS NULL"
-    "   AND (c.opted_out_at IS NULL OR o.kind = 'compliance')) AS sendable, o.attachment"
+    "   AND (c.opted_out_at IS NULL OR o.kind = 'compliance')) AS sendable, o.attachment,"
+    " o.replaces"
     " FROM outbox o JOIN contacts c ON c.id = o.contact_id WHERE o.status = 'queued'"
 )
 
@@ -198,6 +204,7 @@ def _queued(row: sqlite3.Row) -> QueuedMessage:
         row["attempts"],
         bool(row["sendable"]),
         json.loads(row["attachment"]) if row["attachment"] else None,
+        row["replaces"],
     )
 
 

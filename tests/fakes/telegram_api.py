@@ -38,7 +38,7 @@ class FakeTelegram:
     files: list[dict[str, Any]] = field(default_factory=list)  # sendPhoto, sendDocument
     attempts: list[tuple[float, int]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)  # callback query ids answered
-    edits: list[dict[str, Any]] = field(default_factory=list)  # editMessageReplyMarkup calls
+    edits: list[dict[str, Any]] = field(default_factory=list)  # editMessage* calls
     webhook: dict[str, Any] | None = None
     too_fast: int = 0
     updates: list[dict[str, Any]] = field(default_factory=list)  # for getUpdates
@@ -80,7 +80,7 @@ class FakeTelegram:
             return _ok(True)
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
-        if method == "editMessageReplyMarkup":
+        if method in ("editMessageReplyMarkup", "editMessageText"):
             return self._edit(params)
         if method == "sendMessage":
             return self._send(params)
@@ -117,13 +117,18 @@ class FakeTelegram:
                     "chat": {"id": chat_id, "type": "private"}})  # fmt: skip
 
     def _edit(self, params: dict[str, str]) -> Response:
-        """A new keyboard for a message already sent: the chat shows it from now on."""
+        """A new keyboard (and, with editMessageText, a new text) for a message already
+        sent: the chat shows it from now on."""
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
         markup = json.loads(params["reply_markup"]) if "reply_markup" in params else None
-        self.edits.append({"chat_id": chat_id, "id": message_id, "reply_markup": markup})
+        edit = {"chat_id": chat_id, "id": message_id, "reply_markup": markup}
+        if "text" in params:
+            edit["text"] = params["text"]
+        self.edits.append(edit)
         for message in self.sent:
             if message["chat_id"] == chat_id and message["id"] == message_id:
                 message["reply_markup"] = markup
+                message["text"] = params.get("text", message["text"])
                 return _ok({**_message(chat_id, message_id, message["text"]),
                             "reply_markup": markup})  # fmt: skip
         return _error(400, "Bad Request: message to edit not found")
