@@ -16,7 +16,7 @@ from bot.cli.common import TextFile, name_values
 from bot.cli.exports import whole_file
 from bot.cli.office import Office, at_office, echo
 from bot.cli.pb import pb
-from bot.desk import Desk, moments
+from bot.desk import Desk, Refused, moments
 from bot.desk import budgeting as desk_pb
 from bot.desk.budgeting import BidSpec, RoundSpec, RoundView
 from bot.outreach.audience import Audience
@@ -165,16 +165,19 @@ def import_bids(ctx: click.Context, round_id: int, file: Path) -> None:
     """Enter bids from a CSV file (columns title, description, cost, proposer, ward) or
     from the PROJECTS of a Pabulib .pb file: all of them, or none."""
 
+    if file.suffix == ".pb":
+        try:
+            election = pabulib.read(file)
+        except pabulib.PabulibError as wrong:
+            raise click.ClickException(str(wrong)) from None
+        specs = [BidSpec(p.name or p.id, "", p.cost, "Pabulib") for p in election.projects]
+    else:
+        try:
+            specs = desk_pb.read_bids(file.read_text(encoding="utf-8-sig"), file.name)
+        except Refused as wrong:
+            raise click.ClickException(str(wrong)) from None
+
     async def work(office: Office) -> None:
-        if file.suffix == ".pb":
-            try:
-                election = pabulib.read(file)
-            except pabulib.PabulibError as wrong:
-                raise click.ClickException(str(wrong)) from None
-            specs = [BidSpec(p.name or p.id, "", p.cost, "Pabulib") for p in election.projects]
-        else:
-            text = file.read_text(encoding="utf-8-sig")
-            specs = await office.at_desk(lambda desk: desk_pb.read_bids(text, file.name))
         made = await office.at_desk(
             lambda desk: desk_pb.import_bids(desk, round_id, specs, file.name)
         )
@@ -207,7 +210,8 @@ def translate(
 @pb.command()
 @click.argument("round_id", type=int)
 @click.argument("number", type=int)
-@click.option("--eligible/--ineligible", default=None, help="The ruling (a bid the panel voted on takes its vote's).")  # fmt: skip
+@click.option("--eligible/--ineligible", default=None,
+              help="The ruling (a bid the panel votes on takes its vote's).")  # fmt: skip
 @click.option("--reason", default="", help="The panel's reason (its proposer is told it).")
 @click.pass_context
 def rule(
