@@ -290,36 +290,68 @@ def label(step: BallotQuestion, item: BallotItem, language: str) -> str:
 
 
 def pages(step: BallotQuestion, prompt: str, language: str, env: Env) -> list[range]:
-    """The list split into pages of at most :data:`PAGE_SEGMENTS` SMS segments, each
-    with the prompt, the "0. More" line and how to answer."""
-    more = f"{NEXT_PAGE}. {env.phrases.text(language, 'More projects')}"
-    fixed = [prompt, _how(step, language, env)]
+    """The list split into pages of at most :data:`PAGE_SEGMENTS` SMS segments: the
+    first with the prompt, each with the "0. More" line and how to answer."""
     lines = [line(step, n, item, language) for n, item in enumerate(step.items, 1)]
-
-    def fits(chunk: list[str], paged: bool) -> bool:
-        text = "\n".join([fixed[0], *chunk, *([more] if paged else []), fixed[1]])
-        return segments(text).count <= PAGE_SEGMENTS
-
-    if fits(lines, False):
+    if _fits(step, prompt, lines, False, language, env):
         return [range(len(lines))]
     found: list[range] = []
     start = 0
     for index in range(len(lines)):
-        if index > start and not fits(lines[start : index + 1], True):
+        heading = prompt if not found else None
+        if index > start and not _fits(
+            step, heading, lines[start : index + 1], True, language, env
+        ):
             found.append(range(start, index))
             start = index
     found.append(range(start, len(lines)))
     return found
 
 
-def page_text(
-    step: BallotQuestion, prompt: str, page: range, paged: bool, language: str, env: Env
+def _fits(
+    step: BallotQuestion,
+    prompt: str | None,
+    chunk: list[str],
+    paged: bool,
+    language: str,
+    env: Env,
+) -> bool:
+    text = _page(step, prompt, chunk, paged, language, env)
+    return segments(text).count <= PAGE_SEGMENTS
+
+
+def _page(
+    step: BallotQuestion,
+    prompt: str | None,
+    chunk: Sequence[str],
+    paged: bool,
+    language: str,
+    env: Env,
 ) -> str:
-    rows = [prompt, *(line(step, n + 1, step.items[n], language) for n in page)]
+    phrases = env.phrases
+    rows = [*([prompt] if prompt else []), *chunk]
     if paged:
-        rows.append(f"{NEXT_PAGE}. {env.phrases.text(language, 'More projects')}")
-    rows.append(_how(step, language, env))
+        more = phrases.text(language, "More projects")
+        rows.append(f"{NEXT_PAGE}. {more}")
+    rows.append(
+        phrases.text(language, "Reply with numbers, like: %(example)s", example=example(step))
+    )
     return "\n".join(rows)
+
+
+def page_text(
+    step: BallotQuestion,
+    prompt: str,
+    ranges: Sequence[range],
+    page: int,
+    language: str,
+    env: Env,
+) -> str:
+    """Page ``page`` of the list (the first carries the prompt)."""
+    shown = ranges[page % len(ranges)]
+    chunk = [line(step, n + 1, step.items[n], language) for n in shown]
+    heading = prompt if page % len(ranges) == 0 else None
+    return _page(step, heading, chunk, len(ranges) > 1, language, env)
 
 
 def screen_text(
