@@ -61,19 +61,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _requests(residents: int, first: int) -> list[list[tuple[bytes, str]]]:
+def sender(resident: int) -> str:
+    return f"+44771{resident:07d}"
+
+
+def _requests(
+    residents: int, first: int, conversation: list[str] = CONVERSATION
+) -> list[list[tuple[bytes, str]]]:
     """Per resident, the signed form bodies of their conversation, in order."""
     validator = RequestValidator(AUTH_TOKEN)
     url = PUBLIC_URL + "/twilio/sms"
     out = []
     for r in range(first, first + residents):
-        sender = f"+44771{r:07d}"
         convo = []
-        for n, body in enumerate(CONVERSATION):
+        for n, body in enumerate(conversation):
             params = {
                 "MessageSid": f"SM{r:016d}{n:016d}",
                 "AccountSid": ACCOUNT_SID,
-                "From": sender,
+                "From": sender(r),
                 "To": "+447700900999",
                 "Body": body,
             }

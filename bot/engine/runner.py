@@ -360,7 +360,7 @@ class _Turn:
             lambda: ballot.pages(step, prompt, language, self.env),
         )
         shown = ranges[page % len(ranges)]
-        text = ballot.page_text(step, prompt, shown, len(ranges) > 1, language, self.env)
+        text = ballot.page_text(step, prompt, ranges, page, language, self.env)
         on_buttons = None if len(step.items) <= ballot.BUTTONS_AT_ONCE else shown
         return Rendered(
             text,

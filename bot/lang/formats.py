@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_time
@@ -61,6 +61,7 @@ def number(value: float, language: str) -> str:
     return format_decimal(value, locale=locale_of(language))
 
 
+@lru_cache(maxsize=4096)  # a ballot shows the same costs turn after turn
 def money(amount: int, currency: str, language: str) -> str:
     """A whole amount of ``currency`` as the language writes money: "£46,500",
     "46 500 GBP", "‏46,500 UK£" (no pence: budgets and bids are whole units)."""

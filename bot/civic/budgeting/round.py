@@ -61,7 +61,7 @@ def as_flow(round_: Round, bids: Sequence[Bid], env: Env) -> Flow:
 
 
 def _intro(round_: Round, env: Env, language: str) -> str:
-    text = env.phrases.text(language, "%(name)s: your vote on local projects.", name=round_.name)
+    text = round_.name
     if round_.counted_at is not None:
         when = formats.when(round_.counted_at, language, env.timezone)
         text += " " + env.phrases.text(language, "Voting closes %(when)s.", when=when)
