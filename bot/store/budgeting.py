@@ -33,6 +33,11 @@ class NewRound:
     counted_at: datetime | None = None
     created_by: str = "cli"
 
+    def at(self, phase: str) -> datetime | None:
+        """When ``phase`` is scheduled to begin (None: by hand)."""
+        times = {"screening": self.screening_at, "voting": self.voting_at}
+        return times.get(phase, self.counted_at if phase == "counted" else None)
+
 
 @dataclass(frozen=True)
 class Round(NewRound):
@@ -46,12 +51,6 @@ class Round(NewRound):
     @property
     def flow_id(self) -> str:
         return flow_id(self.id)
-
-    def at(self, phase: str) -> datetime | None:
-        """When ``phase`` is scheduled to begin (None: by hand)."""
-        return {"screening": self.screening_at, "voting": self.voting_at}.get(
-            phase, self.counted_at if phase == "counted" else None
-        )
 
 
 @dataclass(frozen=True)
