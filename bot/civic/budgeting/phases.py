@@ -300,8 +300,12 @@ def _counting(world: World, round_: Round) -> list[int]:
         world.now,
     )
     assert made.broadcast.texts is not None
-    heading = {
-        code: decision_work.heading(world.env, code, "agreed") + "\n" + text
+    heading = {  # heading and text in one language, never half-translated
+        code: decision_work.heading(
+            world.env, shown_language(bids, code, round_.language), "agreed"
+        )
+        + "\n"
+        + text
         for code, text in texts.items()
     }
     result = NewBroadcast(
