@@ -23,6 +23,7 @@ import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bench.inbound import (
@@ -87,11 +88,11 @@ async def _prepare(folder: Path, residents: int, first: int) -> None:
         )
         for title, cost in PROJECTS:
             spec = BidSpec(title, f"{title}, for Oakfield.", cost, "Oakfield Residents")
-            await office.at_desk(lambda desk, spec=spec: desk_pb.add_bid(desk, made.id, spec))
+            await office.at_desk(partial(desk_pb.add_bid, round_id=made.id, spec=spec))
         await office.at_desk(lambda desk: desk_pb.begin(desk, made.id, "screening"))
         for number in range(1, len(PROJECTS) + 1):
             await office.at_desk(
-                lambda desk, n=number: desk_pb.rule(desk, made.id, n, "", eligible=True)
+                partial(desk_pb.rule, round_id=made.id, number=number, reason="", eligible=True)
             )
         await office.at_desk(lambda desk: desk_pb.begin(desk, made.id, "voting"))
     finally:

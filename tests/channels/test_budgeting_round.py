@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,14 +127,19 @@ async def test_a_round_from_bids_to_results_by_sms_and_telegram(
                 _contact_id(desk.tx, "telegram", str(PROPOSER_TG)),
             )
         )
-        for number, (title, cost, polish) in enumerate(BIDS, 1):
+        for number, (title, cost, in_polish) in enumerate(BIDS, 1):
             proposer = {1: proposers[0], 5: proposers[0], 9: proposers[1]}.get(number)
             bid = BidSpec(title, f"{title}, for Oakfield.", cost, "Oakfield Residents", "North",
                           proposer_id=proposer)  # fmt: skip
-            await organiser.at_desk(lambda desk, bid=bid: desk_pb.add_bid(desk, round_.id, bid))
+            await organiser.at_desk(partial(desk_pb.add_bid, round_id=round_.id, spec=bid))
             await organiser.at_desk(
-                lambda desk, n=number, p=polish: desk_pb.translate(
-                    desk, round_.id, n, "pl", p, f"{p}, dla Oakfield."
+                partial(
+                    desk_pb.translate,
+                    round_id=round_.id,
+                    number=number,
+                    language="pl",
+                    title=in_polish,
+                    description=f"{in_polish}, dla Oakfield.",
                 )
             )
 
@@ -150,7 +156,7 @@ async def test_a_round_from_bids_to_results_by_sms_and_telegram(
         assert votes[0]["n"] == 36
         for number, reason in RULED_OUT.items():
             await organiser.at_desk(
-                lambda desk, n=number, r=reason: desk_pb.rule(desk, round_.id, n, r)
+                partial(desk_pb.rule, round_id=round_.id, number=number, reason=reason)
             )
 
         await people.text(SMS_GONE, "STOP")  # opted out: hears nothing of the round
@@ -187,7 +193,7 @@ async def test_a_round_from_bids_to_results_by_sms_and_telegram(
         assert segments(english).count <= 3
 
         # A Polish voter pages through the list: each page within three segments (UCS-2).
-        polish = [twilio.to(SMS_PL)[0]]
+        polish: list[str] = [twilio.to(SMS_PL)[0]]
         while "10. " not in polish[-1]:
             assert "0. " + said("pl", "More projects") in polish[-1]
             polish.append(await people.text(SMS_PL, "0"))
@@ -225,6 +231,9 @@ async def test_a_round_from_bids_to_results_by_sms_and_telegram(
         await people.text(SMS_AR, "yes")
 
         # A Telegram voter ticks projects on the buttons; the message shows the total.
+        def edited_since(before: int) -> bool:
+            return len(telegram.edits) > before
+
         ballot_message = telegram.to(TG_UK)[0]
         keys = [k for row in ballot_message["reply_markup"]["inline_keyboard"] for k in row]
         assert keys[0]["text"] == "1. Community garden - £12,000"  # English: no Ukrainian
@@ -232,7 +241,7 @@ async def test_a_round_from_bids_to_results_by_sms_and_telegram(
             edits = len(telegram.edits)
             update = parley.residents.press(TG_UK, data, "uk", on=telegram.to(TG_UK)[0])
             assert (await parley.telegram(update)).status_code == 200
-            await until(lambda edits=edits: len(telegram.edits) > edits)
+            await until(partial(edited_since, edits))
         redrawn = telegram.to(TG_UK)[0]
         assert len(telegram.to(TG_UK)) == 1  # redrawn in place, not sent again
         assert redrawn["text"].endswith("Chosen: £16,500 of £100,000.")

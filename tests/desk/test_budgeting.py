@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import TypeVar
 
 import pytest
@@ -164,7 +165,7 @@ async def test_screening_puts_each_bid_to_the_panel_and_its_vote_rules_it(
     panel_id = await at_desk(harness, panel_of_two)
     round_id = await a_round(harness, panel_id=panel_id)
     for cost in (12000, 5000):
-        await at_desk(harness, lambda desk, c=cost: desk_pb.add_bid(desk, round_id, garden(c)))
+        await at_desk(harness, partial(desk_pb.add_bid, round_id=round_id, spec=garden(cost)))
     await at_desk(harness, lambda desk: desk_pb.begin(desk, round_id, "screening"))
     await harness.app.jobs.run_due()
     polls = await harness.rows("SELECT id, panel_id, status FROM polls ORDER BY id")
