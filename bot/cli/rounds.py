@@ -126,7 +126,11 @@ def open_round(
 @click.argument("round_id", type=int)
 @click.option("--title", required=True, help="The project in a few words.")
 @click.option("--description", default="", help="One line about it.")
-@click.option("--cost", type=int, required=True, help="What it costs, a whole amount.")
+@click.option(
+    "--cost",
+    type=int,
+    help="What it costs, a whole amount (with --idea: the idea's, if it names one).",
+)
 @click.option("--proposer", required=True, help="The group that proposes it.")
 @click.option("--ward", help="The ward it is in.")
 @click.option("--idea", "idea_ref", metavar="ID", help="Made from this idea (its sender is told).")
@@ -136,7 +140,7 @@ def bid(
     round_id: int,
     title: str,
     description: str,
-    cost: int,
+    cost: int | None,
     proposer: str,
     ward: str | None,
     idea_ref: str | None,
@@ -147,6 +151,8 @@ def bid(
         def enter(desk: Desk) -> Any:
             if idea_ref is not None:
                 return desk_pb.bid_from_idea(desk, round_id, idea_ref, cost, title, proposer)
+            if cost is None:
+                raise click.UsageError("give the bid's --cost")
             return desk_pb.add_bid(
                 desk, round_id, BidSpec(title, description, cost, proposer, ward)
             )

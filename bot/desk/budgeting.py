@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -177,13 +178,29 @@ def add_bid(desk: Desk, round_id: int, spec: BidSpec) -> Bid:
     return bid
 
 
+_AMOUNT = re.compile(
+    r"(?:£|€|\$)\s?(\d{1,3}(?:,\d{3})+|\d+)|(\d{1,3}(?:,\d{3})+|\d+)\s?(?:pounds|gbp)\b", re.I
+)
+
+
+def cost_in(text: str) -> int | None:
+    """The amount an idea names ("£4,500", "4500 pounds"), if it names one."""
+    found = _AMOUNT.search(text)
+    if found is None:
+        return None
+    return int((found.group(1) or found.group(2)).replace(",", ""))
+
+
 @operation("pb.bid_from_idea")
 def bid_from_idea(
-    desk: Desk, round_id: int, idea_ref: str, cost: int, title: str, proposer: str
+    desk: Desk, round_id: int, idea_ref: str, cost: int | None, title: str, proposer: str
 ) -> Bid:
     """Turn a resident's idea (sent by text, with a cost) into a bid; its sender is the
-    proposer who hears about it."""
+    proposer who hears about it. No ``cost``: the amount the idea names."""
     idea = lookup.idea(desk, idea_ref)
+    cost = cost if cost is not None else cost_in(idea.shown_text)
+    if cost is None:
+        raise Invalid("cost", f"idea {idea_ref} names no cost: give one")
     spec = BidSpec(
         title, idea.shown_text, cost, proposer, proposer_id=idea.contact_id, idea_id=idea.id
     )

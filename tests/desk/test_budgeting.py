@@ -214,11 +214,14 @@ async def test_an_idea_sent_by_text_becomes_a_bid_whose_sender_hears_of_it(
     round_id = await a_round(harness)
     made = await at_desk(
         harness,
-        lambda desk: desk_pb.bid_from_idea(desk, round_id, "ID-4821", 12000, "Garden", "Flats"),
+        lambda desk: desk_pb.bid_from_idea(desk, round_id, "ID-4821", None, "Garden", "Flats"),
     )
+    assert made.cost == 12000  # the amount the idea names
     sender = await harness.rows("SELECT id FROM contacts WHERE address = '+447700900601'")
     assert made.proposer_id == sender[0]["id"]
     assert made.description["en"] == "a garden by the flats, about £12,000"
+    assert desk_pb.cost_in("benches, 4500 pounds") == 4500
+    assert desk_pb.cost_in("three benches please") is None
 
 
 async def test_a_translation_into_an_unknown_language_is_refused(harness: Harness) -> None:
