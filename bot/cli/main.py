@@ -20,6 +20,7 @@ from bot.cli.flows import flows
 from bot.cli.ideas import ideas
 from bot.cli.listings import LISTING_COMMANDS
 from bot.cli.panels import panel
+from bot.cli.pb import pb
 from bot.cli.results import results
 from bot.cli.staff import audit, staff
 from bot.settings import SETTINGS, Settings
@@ -208,6 +209,7 @@ for command in [
     ideas,
     panel,
     decision,
+    pb,
     *EXPORT_COMMANDS,
     staff,
     audit,
