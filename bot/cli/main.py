@@ -22,6 +22,7 @@ from bot.cli.listings import LISTING_COMMANDS
 from bot.cli.panels import panel
 from bot.cli.pb import pb
 from bot.cli.results import results
+from bot.cli.rounds import ROUND_COMMANDS
 from bot.cli.staff import audit, staff
 from bot.settings import SETTINGS, Settings
 
@@ -202,6 +203,9 @@ def _check_flow(settings: Settings, flow_id: str) -> None:
 
 
 main.add_command(flows)
+for command in ROUND_COMMANDS:
+    pb.add_command(command)
+
 for command in [
     *STAFF_COMMANDS,
     results,

@@ -15,7 +15,6 @@ from bot.civic.budgeting import pabulib
 from bot.cli.common import TextFile, name_values
 from bot.cli.exports import whole_file
 from bot.cli.office import Office, at_office, echo
-from bot.cli.pb import pb
 from bot.desk import Desk, Refused, moments
 from bot.desk import budgeting as desk_pb
 from bot.desk.budgeting import BidSpec, RoundSpec, RoundView
@@ -68,7 +67,7 @@ def count_lines(count: Mapping[str, Any], currency: str) -> list[str]:
     return lines
 
 
-@pb.command("open")
+@click.command("open")
 @click.argument("name")
 @click.option("--budget", type=int, required=True, help="The whole budget, like 100000.")
 @click.option("--currency", default="GBP", show_default=True, help="ISO code, like GBP.")
@@ -122,7 +121,7 @@ def open_round(
     at_office(ctx, work)
 
 
-@pb.command()
+@click.command()
 @click.argument("round_id", type=int)
 @click.option("--title", required=True, help="The project in a few words.")
 @click.option("--description", default="", help="One line about it.")
@@ -163,7 +162,7 @@ def bid(
     at_office(ctx, work)
 
 
-@pb.command("import")
+@click.command("import")
 @click.argument("round_id", type=int)
 @click.argument("file", type=TextFile())
 @click.pass_context
@@ -192,7 +191,7 @@ def import_bids(ctx: click.Context, round_id: int, file: Path) -> None:
     at_office(ctx, work)
 
 
-@pb.command()
+@click.command()
 @click.argument("round_id", type=int)
 @click.argument("number", type=int)
 @click.argument("language")
@@ -213,7 +212,7 @@ def translate(
     at_office(ctx, work)
 
 
-@pb.command()
+@click.command()
 @click.argument("round_id", type=int)
 @click.argument("number", type=int)
 @click.option("--eligible/--ineligible", default=None,
@@ -234,7 +233,7 @@ def rule(
     at_office(ctx, work)
 
 
-@pb.command()
+@click.command()
 @click.argument("round_id", type=int)
 @click.argument("phase", type=click.Choice(["screening", "voting", "counted"]))
 @click.pass_context
@@ -250,7 +249,7 @@ def phase(ctx: click.Context, round_id: int, phase: str) -> None:
     at_office(ctx, work)
 
 
-@pb.command()
+@click.command()
 @click.argument("round_id", type=int, required=False)
 @click.pass_context
 def show(ctx: click.Context, round_id: int | None) -> None:
@@ -274,7 +273,7 @@ def show(ctx: click.Context, round_id: int | None) -> None:
     at_office(ctx, work)
 
 
-@pb.command()
+@click.command()
 @click.argument("round_id", type=int)
 @click.option("--pb", "pb_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Pabulib .pb file (projects, pseudonymous votes).")  # fmt: skip
@@ -303,3 +302,7 @@ def export(ctx: click.Context, round_id: int, pb_file: Path | None, csv_file: Pa
             click.echo(f"{csv_file}: {len(found.rows)} ballots")
 
     at_office(ctx, work)
+
+
+ROUND_COMMANDS = (open_round, bid, import_bids, translate, rule, phase, show, export)
+"""The round commands, added to ``parley pb`` (which also counts any Pabulib file)."""
