@@ -24,6 +24,7 @@ NAV = (
     ("/admin/ideas", "Ideas", False),
     ("/admin/panels", "Panels", True),
     ("/admin/decisions", "Decisions", True),
+    ("/admin/budgeting", "Budgeting", False),
     ("/admin/flows", "Flows", False),
     ("/admin/exports", "Exports", False),
     ("/admin/staff", "Staff", True),

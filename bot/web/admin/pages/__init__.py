@@ -3,6 +3,7 @@
 from bot.web.admin.pages import (
     audit,
     broadcasts,
+    budgeting,
     contacts,
     dashboard,
     decisions,
@@ -23,6 +24,7 @@ PAGES: list[Page] = [
     *ideas.PAGES,
     *panels.PAGES,
     *decisions.PAGES,
+    *budgeting.PAGES,
     *flows.PAGES,
     *exports.PAGES,
     *staff.PAGES,
