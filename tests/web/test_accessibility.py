@@ -16,9 +16,11 @@ from playwright.async_api import Page, ViewportSize, expect
 from bot.civic import ideas as idea_work
 from bot.desk import Actor, Desk, Front, Role
 from bot.desk import broadcasts as desk_broadcasts
+from bot.desk import budgeting as desk_pb
 from bot.desk import decisions as desk_decisions
 from bot.desk import polls as desk_polls
 from bot.desk.broadcasts import MessageContent, PollContent, Sending
+from bot.desk.budgeting import BidSpec, RoundSpec
 from bot.desk.polls import PollSpec
 from bot.store import contacts, panels
 from tests.fakes.telegram_api import FakeTelegram
@@ -65,6 +67,9 @@ async def _world(site: Site) -> dict[str, str]:
             desk, "agreed", {"en": "The youth club opens on Friday."}, [f"poll:{poll.id}"]
         )
         token = desk_polls.publish(desk, poll.id)
+        fund = desk_pb.open_round(desk, RoundSpec("Oakfield Fund", 100000))
+        garden = BidSpec("Community garden", "Raised beds.", 12000, "Residents")
+        desk_pb.add_bid(desk, fund.id, garden)
         return {
             "token": token or "",
             "number": str(poll.id),

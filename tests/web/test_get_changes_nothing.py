@@ -11,9 +11,11 @@ import sqlite3
 from bot.civic import ideas as idea_work
 from bot.desk import Actor, Desk, Front, Role
 from bot.desk import broadcasts as desk_broadcasts
+from bot.desk import budgeting as desk_pb
 from bot.desk import decisions as desk_decisions
 from bot.desk import polls as desk_polls
 from bot.desk.broadcasts import MessageContent, PollContent, Sending
+from bot.desk.budgeting import BidSpec, RoundSpec
 from bot.desk.polls import PollSpec
 from bot.store import contacts, panels
 from tests.conftest import Harness
@@ -44,6 +46,8 @@ def _world(tx: sqlite3.Connection, harness: Harness) -> dict[str, str]:
     panels.volunteer(tx, panel_id, resident.id, {"area": "North"}, harness.clock())
     desk_decisions.record(desk, "agreed", {"en": "The club opens."}, [f"poll:{poll.id}"])
     token = desk_polls.publish(desk, poll.id) or ""
+    fund = desk_pb.open_round(desk, RoundSpec("Oakfield Fund", 100000))
+    desk_pb.add_bid(desk, fund.id, BidSpec("Community garden", "Beds.", 12000, "Residents"))
     return {
         "number": "1",
         "ref": idea.reference,
