@@ -9,7 +9,7 @@ renders what comes back with a template.
     counter.py    the desk from a request: reads on a snapshot, actions on the writer
     render.py     templates, in English, times in the deployment's zone
     pages/        one module per part: dashboard, contacts, broadcasts, polls, ideas,
-                  panels, decisions, flows, exports, staff, audit
+                  panels, decisions, budgeting, flows, exports, staff, audit
 
 Nothing changes on a GET. A page for organisers answers a worker 403; an unknown id,
 404; a form without its token, 403; and no traceback ever reaches a page.
