@@ -118,9 +118,13 @@ def test_every_module_of_bot_imports() -> None:
 @pytest.mark.parametrize("name", sorted(n for n, op in OPERATIONS.items() if op.changes))
 def test_every_operation_that_changes_something_is_audited(name: str) -> None:
     module = name.partition(".")[0]
-    owner = {"staff": "accounts", "contact": "contacts", "idea": "ideas", "poll": "polls"}.get(
-        module, module + "s" if not module.endswith("s") else module
-    )
+    owner = {
+        "staff": "accounts",
+        "contact": "contacts",
+        "idea": "ideas",
+        "poll": "polls",
+        "pb": "budgeting",
+    }.get(module, module + "s" if not module.endswith("s") else module)
     desk = importlib.import_module(f"bot.desk.{owner}")
     source = "\n".join(
         inspect.getsource(member)
