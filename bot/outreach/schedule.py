@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import sqlite3
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 
 from bot.civic import panels as panel_votes
@@ -64,19 +66,46 @@ class Jobs:
             return done
 
     async def resume(self, progress: Callable[[int], None] = lambda done: None) -> int:
-        """Finish writing broadcasts a stop or crash interrupted; returns how many."""
+        """Finish writing broadcasts a stop or crash interrupted, and counts of rounds
+        whose voting closed; returns how many."""
         async with self._lock:
             interrupted = await self.database.run(broadcasts.sending)
             for broadcast_id in interrupted:
                 log.info("resuming broadcast %s", broadcast_id)
                 await self._write(broadcast_id, progress)
-            return len(interrupted)
+            rounds = await self.database.run(phases.waiting_for_count)
+            for round_id in rounds:
+                log.info("resuming the count of round %s", round_id)
+                await self.count(round_id, progress)
+            return len(interrupted) + len(rounds)
+
+    async def count(self, round_id: int, progress: Callable[[int], None]) -> None:
+        """Count a round whose voting closed, in a process of its own: a large round
+        takes minutes, and neither the database nor residents' messages wait for it.
+        Then its results go out (once, however often this runs)."""
+        votes = await self.database.run(lambda tx: phases.election_of(tx, round_id))
+        if votes is None:
+            return
+        loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("spawn")  # no copy of this process's threads
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            greedy, mes = await loop.run_in_executor(pool, phases.counted, votes)
+        now = self.clock()
+
+        def results(tx: sqlite3.Connection) -> list[int]:
+            world = phases.World(tx, self.env, self.flows, "schedule", now)
+            return phases.send_results(world, round_id, greedy, mes)
+
+        for broadcast_id in await self.database.run(results):
+            await self._write(broadcast_id, progress)
 
     async def _run(self, job: Job, now: datetime, progress: Callable[[int], None]) -> bool:
         if job.kind in phases.PHASE_OF_JOB:
             made = await self.database.run(lambda tx: self._phase(tx, job, now))
             for broadcast_id in made or ():
                 await self._write(broadcast_id, progress)
+            if made is not None and job.kind == phases.JOBS["counted"]:
+                await self.count(job.target, progress)
             return made is not None
         if job.kind == jobs.SEND:
             started = await self.database.run(lambda tx: self._start(tx, job, now))

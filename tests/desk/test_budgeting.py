@@ -234,3 +234,22 @@ async def test_a_translation_into_an_unknown_language_is_refused(harness: Harnes
         harness, lambda desk: desk_pb.translate(desk, round_id, 1, "pl", "Ogród", "Grządki.")
     )
     assert done.title == {"en": "Community garden", "pl": "Ogród"}
+
+
+async def test_a_count_cut_short_by_a_restart_is_finished_and_sent_once(harness: Harness) -> None:
+    round_id = await a_round(harness)
+    await at_desk(harness, lambda desk: desk_pb.add_bid(desk, round_id, garden()))
+    await at_desk(harness, lambda desk: desk_pb.begin(desk, round_id, "screening"))
+    await harness.app.jobs.run_due()
+    await at_desk(harness, lambda desk: desk_pb.rule(desk, round_id, 1, "", True))
+    await at_desk(harness, lambda desk: desk_pb.begin(desk, round_id, "voting"))
+    await harness.app.jobs.run_due()
+    # Voting closed, and the process stopped before the count was stored.
+    await harness.app.database.run(
+        lambda tx: tx.execute("UPDATE pb_rounds SET phase = 'counted' WHERE id = ?", (round_id,))
+    )
+    assert await harness.app.jobs.resume() == 1
+    assert await harness.app.jobs.resume() == 0  # counted once, sent once
+    rows = await harness.rows("SELECT count IS NOT NULL AS counted, decision_id FROM pb_rounds")
+    assert rows == [{"counted": 1, "decision_id": 1}]
+    assert len(await harness.rows("SELECT * FROM decision_sends")) == 1

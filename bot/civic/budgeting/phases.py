@@ -67,7 +67,9 @@ def begin(world: World, round_id: int, phase: str) -> list[int]:
     if order.index(phase) != order.index(found.phase) + 1:
         raise NotReady(f"round {round_id} is in its {found.phase} phase, so {phase} cannot begin")
     jobs.drop(tx, JOBS[phase], round_id, world.now)
-    made = {"screening": _screening, "voting": _voting, "counted": _counting}[phase](world, found)
+    made = {"screening": _screening, "voting": _voting, "counted": _close_voting}[phase](
+        world, found
+    )
     stored.set_phase(tx, round_id, phase)
     log.info("round %s: %s began (%s broadcasts)", round_id, phase, len(made))
     return made
@@ -250,6 +252,14 @@ def election(tx: sqlite3.Connection, round_: Round) -> counting.Election:
     )
 
 
+def election_of(tx: sqlite3.Connection, round_id: int) -> counting.Election | None:
+    """The votes of a round whose voting closed and whose count is not stored yet."""
+    found = stored.get_round(tx, round_id)
+    if found is None or found.phase != "counted" or found.count is not None:
+        return None
+    return election(tx, found)
+
+
 def outcome_json(outcome: counting.Outcome) -> dict[str, Any]:
     return {
         "rule": outcome.rule,
@@ -276,13 +286,37 @@ def _share(share: counting.Share) -> dict[str, Any]:
     }
 
 
-def _counting(world: World, round_: Round) -> list[int]:
-    """Close voting, count by both rules, and send the result back: to every voter, as
-    the round's decision ("you said, we did"), and to each proposer about their bid."""
+def _close_voting(world: World, round_: Round) -> list[int]:
+    """Voting closes: a ballot from now on is refused. The count is made outside any
+    transaction (:func:`counted`), and :func:`send_results` sends it back."""
+    if stored.tallies(world.tx, round_.id).ballots == 0:
+        log.warning("round %s: voting closed with no ballot", round_.id)
+    return []
+
+
+def waiting_for_count(tx: sqlite3.Connection) -> list[int]:
+    """Rounds whose voting closed but whose count is not stored (a restart cut it short)."""
+    rows = tx.execute("SELECT id FROM pb_rounds WHERE phase = 'counted' AND count IS NULL")
+    return [int(row[0]) for row in rows]
+
+
+def counted(votes: counting.Election) -> tuple[counting.Outcome, counting.Outcome]:
+    """Both rules' outcomes: pure, slow on a large round; run it in a process of its own."""
     from bot.civic.budgeting import count as counting  # pabutools: imported when counting
 
+    return counting.both(votes)
+
+
+def send_results(
+    world: World, round_id: int, greedy: counting.Outcome, mes: counting.Outcome
+) -> list[int]:
+    """Store the count and send the result back: to every voter, as the round's decision
+    ("you said, we did"), and to each proposer about their bid. Once: a round counted
+    already is left as it is."""
     tx = world.tx
-    greedy, mes = counting.both(election(tx, round_))
+    round_ = stored.get_round(tx, round_id)
+    if round_ is None or round_.count is not None or round_.phase != "counted":
+        return []
     stored.set_count(tx, round_.id, {"greedy": outcome_json(greedy), "mes": outcome_json(mes)})
     deciding = mes if round_.rule == "mes" else greedy
     funded = [int(f.id) for f in deciding.funded]
