@@ -387,6 +387,7 @@ NO_POLL = ("there is no poll 99; polls: 1",)
 NO_FLOW = ("there is no flow 'nowhere'; flows: ", "priorities")
 NO_BROADCAST = ("there is no broadcast 99; broadcasts: 1",)
 NO_IDEA = ("there is no idea ID-9999; ideas: ", "IDEA")
+NO_ROUND = ("there is no round 99; rounds: 1",)
 ID_CASES: dict[tuple[tuple[str, ...], str], tuple[list[str], tuple[str, ...]]] = {
     (("answers",), "flow_id"): (["--flow", "nowhere"], NO_FLOW),
     (("broadcast",), "poll_id"): (["--poll", "99", "--yes"], NO_POLL),
@@ -442,8 +443,25 @@ ID_CASES: dict[tuple[tuple[str, ...], str], tuple[list[str], tuple[str, ...]]] =
         ["99", "--proposal", "Fund it?", "--yes"],
         ("there is no panel 99; there are no panels yet",),
     ),
+    (("pb", "open"), "panel_id"): (
+        ["Fund", "--budget", "100", "--panel", "99"],
+        ("there is no panel 99; there are no panels yet",),
+    ),
+    (("pb", "bid"), "round_id"): (
+        ["99", "--title", "T", "--cost", "5", "--proposer", "P"],
+        NO_ROUND,
+    ),
+    (("pb", "import"), "round_id"): (["99", "BIDS"], NO_ROUND),
+    (("pb", "translate"), "round_id"): (["99", "1", "pl", "--title", "T"], NO_ROUND),
+    (("pb", "translate"), "number"): (["1", "99", "pl", "--title", "T"], ("there is no bid 99",)),
+    (("pb", "rule"), "round_id"): (["99", "1", "--eligible"], NO_ROUND),
+    (("pb", "rule"), "number"): (["1", "99", "--eligible"], ("there is no bid 99",)),
+    (("pb", "phase"), "round_id"): (["99", "screening"], NO_ROUND),
+    (("pb", "show"), "round_id"): (["99"], NO_ROUND),
+    (("pb", "export"), "round_id"): (["99", "--csv", "OUT"], NO_ROUND),
 }
 LANGUAGE_CASES: dict[tuple[tuple[str, ...], str], list[str]] = {
+    (("pb", "translate"), "language"): ["1", "1", "xx", "--title", "T"],
     (("chat",), "language"): ["--lang", "xx"],
     (("run",), "language"): ["--lang", "xx"],
     (("broadcast",), "languages"): ["--lang", "xx", "--text", "en=Hi", "--yes"],
@@ -491,6 +509,8 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert parley(home, "poll", "Which day?", "-o", "Monday", "-o", "Friday").exit_code == 0
     assert parley(home, "broadcast", "--text", "en=Hi", "--yes").exit_code == 0
     (home / "quotas.csv").write_text(QUOTAS, encoding="utf-8")
+    (home / "bids.csv").write_text("title,description,cost,proposer\n", encoding="utf-8")
+    assert parley(home, "pb", "open", "Fund", "--budget", "1000").exit_code == 0
     (home / "idea").write_text(asyncio.run(_an_idea(home / "parley.db")), encoding="utf-8")
     return home
 
@@ -522,7 +542,12 @@ def test_an_unknown_id_is_an_error_naming_what_exists(
 ) -> None:
     args, expected = ID_CASES[path, name]
     idea = (town / "idea").read_text(encoding="utf-8")
-    swap = {"QUOTAS": str(town / "quotas.csv"), "IDEA": idea}
+    swap = {
+        "QUOTAS": str(town / "quotas.csv"),
+        "IDEA": idea,
+        "BIDS": str(town / "bids.csv"),
+        "OUT": str(town / "out.csv"),
+    }
     line = failed(parley(town, *path, *[swap.get(arg, arg) for arg in args]))
     for words in expected:
         assert swap.get(words, words) in line, line

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from bot.civic.budgeting import pabulib
-from bot.cli.common import TextFile, name_values
+from bot.cli.common import OutputPath, TextFile, name_values
 from bot.cli.exports import whole_file
 from bot.cli.office import Office, at_office, echo
 from bot.desk import Desk, Refused, moments
@@ -178,13 +178,13 @@ def import_bids(ctx: click.Context, round_id: int, file: Path) -> None:
         specs = [BidSpec(p.name or p.id, "", p.cost, "Pabulib") for p in election.projects]
     else:
         try:
-            specs = desk_pb.read_bids(file.read_text(encoding="utf-8-sig"), file.name)
+            specs = desk_pb.read_bids(file.read_text(encoding="utf-8-sig"), str(file))
         except Refused as wrong:
             raise click.ClickException(str(wrong)) from None
 
     async def work(office: Office) -> None:
         made = await office.at_desk(
-            lambda desk: desk_pb.import_bids(desk, round_id, specs, file.name)
+            lambda desk: desk_pb.import_bids(desk, round_id, specs, str(file))
         )
         click.echo(f"{len(made)} bids entered in round {round_id}.")
 
@@ -275,9 +275,9 @@ def show(ctx: click.Context, round_id: int | None) -> None:
 
 @click.command()
 @click.argument("round_id", type=int)
-@click.option("--pb", "pb_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--pb", "pb_file", type=OutputPath(),
               help="Write a Pabulib .pb file (projects, pseudonymous votes).")  # fmt: skip
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--csv", "csv_file", type=OutputPath(),
               help="Write the ballots as CSV (pseudonymous voter ids).")  # fmt: skip
 @click.pass_context
 def export(ctx: click.Context, round_id: int, pb_file: Path | None, csv_file: Path | None) -> None:
