@@ -99,14 +99,10 @@ def proposal(env: Env, round_: Round, bid: Bid, language: str) -> str:
         round=round_.name,
         number=bid.number,
         title=title,
-        cost=_money(round_, bid.cost, language),
+        cost=money(bid.cost, round_.currency, language),
         group=bid.proposer,
         about=about,
     )
-
-
-def _money(round_: Round, amount: int, language: str) -> str:
-    return money(amount, round_.currency, language)
 
 
 def _put_to_panel(world: World, round_: Round, bid: Bid) -> int:
