@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from bot.desk import Actor, Desk, Front, Role
@@ -93,3 +94,23 @@ async def test_a_ballot_is_changed_from_what_was_cast_until_the_close(harness: H
     late = await harness.send("2", VOTER)
     assert any(text.endswith("Sorry, voting has closed.") for text in late)
     assert await harness.rows("SELECT choice, changes FROM pb_ballots") == rows
+
+
+async def test_a_round_exported_as_pabulib_counts_as_parley_counted_it(
+    harness: Harness, tmp_path: Path
+) -> None:
+    from bot.civic.budgeting import count, pabulib
+    from bot.civic.budgeting.phases import outcome_json
+
+    round_id = await voting(harness)
+    await harness.send("1 2", VOTER)
+    await harness.send("yes", VOTER)
+    await at_desk(harness, lambda desk: desk_pb.begin(desk, round_id, "counted"))
+    await harness.app.jobs.run_due()
+    ballots = await at_desk(harness, lambda desk: desk_pb.export(desk, round_id))
+    file = tmp_path / "fund.pb"
+    pabulib.write(ballots.election, file)
+    again = count.both(pabulib.read(file))
+    stored = (await at_desk(harness, lambda desk: desk_pb.show(desk, round_id))).count
+    assert stored == {"greedy": outcome_json(again[0]), "mes": outcome_json(again[1])}
+    assert "+44" not in file.read_text(encoding="utf-8")  # voters by pseudonym only
