@@ -132,12 +132,26 @@ class ConversationService:
             if inbound_id is None:
                 log.info("duplicate delivery ignored (contact %s)", contact.id)
                 return False
+            if contact.is_new or not contact.consented:
+                # Texting in first is consenting to be answered: kept with the keyword.
+                how = self._consent_how(message.text, message.channel)
+                contacts.record(tx, contact.id, "consent", now, how, now)
             self._handle_pending(tx, contact.id, now)
             return True
 
         stored = await self.database.run(work)
         self._after_commit()
         return stored
+
+    def _consent_how(self, text: str, channel: str) -> str:
+        """How a resident who texted in first consented, never in their own words: the
+        keyword or poster's word they sent, else that they wrote in."""
+        keyword = keyword_of(text)
+        if keyword is not None:
+            return f"texted {keyword_word('en', keyword)}"
+        if self.triggers.match(text) is not None:
+            return f"texted {text.split()[0].upper()[:40]}"
+        return "wrote to the Telegram bot" if channel == "telegram" else f"texted in by {channel}"
 
     async def process(self, contact_id: int) -> None:
         """Act on every unhandled message of one contact, oldest first."""
@@ -337,7 +351,7 @@ class _Handling:
         """An opted-out resident hears nothing, except in answer to START and HELP, and
         to a poster's trigger word (told how to opt back in, never signed up by it)."""
         if keyword is Keyword.START:
-            contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
+            contacts.set_opted_out(self.tx, self.contact.id, False, self.now, "texted START")
             self.say(
                 self.sentence(
                     "Welcome back! You will get our messages again. Reply %(stop)s to stop.",
@@ -355,7 +369,9 @@ class _Handling:
             )
 
     def opt_out(self) -> None:
-        contacts.opt_out(self.tx, self.contact.id, self.now)
+        assert self.inbound is not None
+        how = f"texted {self.inbound.text.strip().upper()[:40]}"  # a STOP word, never more
+        contacts.opt_out(self.tx, self.contact.id, self.now, how)
         self.reply.compliance = True
         self.say(
             self.sentence(
@@ -431,7 +447,7 @@ class _Handling:
     def open_link(self, flow_id: str) -> None:
         """Pressing a link is asking to take part: it opts a resident back in."""
         if self.contact.opted_out:
-            contacts.set_opted_out(self.tx, self.contact.id, False, self.now)
+            contacts.set_opted_out(self.tx, self.contact.id, False, self.now, "opened a link")
         self.begin(flow_id)
 
     def begin(self, flow_id: str) -> None:
@@ -686,6 +702,12 @@ class _Handling:
                     ended = event
         if changes:
             self.contact = contacts.update(self.tx, self.contact, changes)
+            if changes.get("consent") in ("yes", "no"):
+                # The welcome's "may we send you questions?": the answer is on record.
+                yes = changes["consent"] == "yes"
+                how = f"answered {changes['consent']} in the {flow.id} flow"
+                event = "consent" if yes else "declined"
+                contacts.record(self.tx, self.contact.id, event, self.now, how, self.now)
         if ended is None:
             sessions.save(self.tx, row.id, turn.session, Status.ACTIVE, self.now)
             return

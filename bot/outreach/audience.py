@@ -106,7 +106,8 @@ class Recipient:
 
 def _where(audience: Audience) -> tuple[list[str], list[Any]]:
     """The audience as SQL conditions over ``contacts c``, and their parameters."""
-    where = ["c.opted_out_at IS NULL", "c.unreachable_at IS NULL"]
+    # Only contacts with consent on record (they texted in, or were imported with it).
+    where = ["c.opted_out_at IS NULL", "c.unreachable_at IS NULL", "c.consent_at IS NOT NULL"]
     if not audience.asked_for:
         # A resident who said no when the welcome asked may we send questions.
         where.append("coalesce(json_extract(c.fields, '$.consent'), '') != 'no'")

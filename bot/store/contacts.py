@@ -1,4 +1,5 @@
-"""Contacts: one per channel address, with language, opt-out state and free fields."""
+"""Contacts: one per channel address, with language, opt-out state, free fields and the
+consent record (every consent, opt-out and opt-in, with when and how)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class Contact:
     fields: dict[str, str] = field(default_factory=dict)
     is_new: bool = False  # this message is the first the contact ever sent
     previous_seen_at: datetime | None = None  # their message before this one
+    consented: bool = True  # a consent is on record
+    forgotten: bool = False  # erased: anonymous, never texted again
+    forget_asked: bool = False  # sent FORGET ME; a YES now erases them
 
 
 def _contact(row: sqlite3.Row) -> Contact:
@@ -34,6 +38,9 @@ def _contact(row: sqlite3.Row) -> Contact:
         fields=json.loads(row["fields"]),
         is_new=previous is None,
         previous_seen_at=datetime.fromisoformat(previous) if previous else None,
+        consented=row["consent_at"] is not None,
+        forgotten=row["forgotten_at"] is not None,
+        forget_asked=row["forget_asked_at"] is not None,
     )
 
 
@@ -46,16 +53,40 @@ def touch(
     A contact who writes is reachable again (a Telegram user who unblocked the bot)."""
     stamp = now.isoformat()
     row = tx.execute(
-        "INSERT INTO contacts (channel, address, language, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO contacts (channel, address, language, created_at, last_seen_at,"
+        " consent_at) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (channel, address) DO UPDATE SET"
         " previous_seen_at = contacts.last_seen_at, last_seen_at = excluded.last_seen_at,"
         " unreachable_at = NULL"
         " RETURNING *",
-        (channel, address, language, stamp, stamp),
+        (channel, address, language, stamp, stamp, stamp),
     ).fetchone()
     assert row is not None
     return _contact(row)
+
+
+def record(
+    tx: sqlite3.Connection,
+    contact_id: int,
+    event: str,
+    at: datetime,
+    how: str,
+    now: datetime,
+    recorded_by: str = "parley",
+) -> None:
+    """Add to a contact's consent record: ``consent``, ``declined``, ``opt_out`` or
+    ``opt_in``, said at ``at`` in the way ``how`` names (never the resident's words). A
+    consent or opt-in is the consent messages rely on from then on."""
+    tx.execute(
+        "INSERT INTO consents (contact_id, event, at, how, recorded_by, recorded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (contact_id, event, at.isoformat(), how, recorded_by, now.isoformat()),
+    )
+    if event in ("consent", "opt_in"):
+        tx.execute(
+            "UPDATE contacts SET consent_at = max(coalesce(consent_at, ''), ?) WHERE id = ?",
+            (at.isoformat(), contact_id),
+        )
 
 
 def get(tx: sqlite3.Connection, contact_id: int) -> Contact:
@@ -88,11 +119,15 @@ def find(tx: sqlite3.Connection, channel: str, address: str) -> Contact | None:
     return _contact(row) if row else None
 
 
-def set_opted_out(tx: sqlite3.Connection, contact_id: int, opted_out: bool, now: datetime) -> None:
+def set_opted_out(
+    tx: sqlite3.Connection, contact_id: int, opted_out: bool, now: datetime, how: str
+) -> None:
+    """Opt a contact out or back in, keeping the event (and ``how``) on their record."""
     tx.execute(
         "UPDATE contacts SET opted_out_at = ? WHERE id = ?",
         (now.isoformat() if opted_out else None, contact_id),
     )
+    record(tx, contact_id, "opt_out" if opted_out else "opt_in", now, how, now)
 
 
 def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) -> Contact:
@@ -109,9 +144,9 @@ def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) ->
     return replace(contact, language=language, fields=fields)
 
 
-def opt_out(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+def opt_out(tx: sqlite3.Connection, contact_id: int, now: datetime, how: str) -> None:
     """The resident opted out: flag them and end every open conversation."""
-    set_opted_out(tx, contact_id, True, now)
+    set_opted_out(tx, contact_id, True, now, how)
     sessions.stop_all(tx, contact_id, now)
 
 
@@ -119,7 +154,7 @@ def refuse(tx: sqlite3.Connection, contact_id: int, recipient: str, now: datetim
     """Act on what a provider said about a resident: ``opted_out`` at the carrier, or
     ``unreachable`` (blocked the bot). Either way nothing more is sent to them."""
     if recipient == "opted_out":
-        opt_out(tx, contact_id, now)
+        opt_out(tx, contact_id, now, "opted out at the carrier (STOP to the number)")
     elif recipient == "unreachable":
         set_unreachable(tx, contact_id, now)
 

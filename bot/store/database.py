@@ -147,6 +147,8 @@ class Database:
             await connection.execute("PRAGMA foreign_keys = ON")
             await connection.execute("PRAGMA synchronous = NORMAL")
             await connection.execute("PRAGMA busy_timeout = 5000")
+            # Erased text is overwritten, not left behind in the file's free space.
+            await connection.execute("PRAGMA secure_delete = ON")
             database = cls(connection, path)
             await database._migrate()
         except BaseException:  # not a database, say: its thread must not keep us running
@@ -256,6 +258,15 @@ class Database:
                 if self._connection.in_transaction:
                     await self._connection.execute("ROLLBACK")
                 raise
+
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file and empty it, so that what
+        was erased is gone from both; False when a reader (another process) held it back
+        (SQLite then finishes it at a later checkpoint)."""
+        async with self._lock:
+            async with self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                row = await cursor.fetchone()
+        return row is not None and int(row[0]) == 0
 
     async def close(self) -> None:
         if self._flusher is not None:  # what was handed over is committed before closing
