@@ -11,6 +11,7 @@ by an older Parley, or a crash) is replayed at start-up by :meth:`resume_pending
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -44,9 +45,19 @@ from bot.engine import (
 from bot.engine.answers import Parsed, parse_choice
 from bot.engine.flow import BallotQuestion, ChoiceQuestion, TextQuestion, Value
 from bot.lang import formats
-from bot.lang.words import Keyword, keyword_of, keyword_word
+from bot.lang.words import Keyword, keyword_of, keyword_word, yes_no_of
 from bot.settings import Settings
-from bot.store import Database, answers, budgeting, contacts, messages, polls, sessions
+from bot.store import (
+    Database,
+    answers,
+    audit,
+    budgeting,
+    contacts,
+    erasure,
+    messages,
+    polls,
+    sessions,
+)
 from bot.store import ideas as ideas_store
 from bot.store.contacts import Contact
 from bot.store.messages import NewOutbound, StoredInbound
@@ -59,6 +70,9 @@ _DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")
 
 WELCOME_BACK_AFTER = timedelta(days=30)
 """A resident who writes after this long away is greeted before anything else."""
+
+FORGET_CONFIRM_WITHIN = timedelta(days=1)
+"""How long a FORGET ME waits for its YES; after that a YES is an ordinary reply."""
 
 MAX_CHAINED_FLOWS = 5
 """How many flows one message may start through ``then``, against accidental cycles."""
@@ -94,6 +108,7 @@ class ConversationService:
         self.on_scheduled: Callable[[], None] = lambda: None  # told when a job may be due
         self._scheduled = False
         self.book = FlowBook(flows, env)  # the flow files' flows and the polls'
+        self.free_text = erasure.free_text(flows)  # what erasing a resident blanks
 
     def _after_commit(self) -> None:
         self.on_queued()
@@ -116,6 +131,9 @@ class ConversationService:
 
         def work(tx: sqlite3.Connection) -> bool:
             contact = contacts.touch(tx, message.channel, message.address, language, now)
+            if contact.forgotten:  # erased, their goodbye not yet sent: this is someone new
+                erasure.detach(tx, message.channel, message.address, now)
+                contact = contacts.touch(tx, message.channel, message.address, language, now)
             if contact.is_new and hint is None:
                 guessed = self.guess(message.text)
                 if guessed is not None and guessed in self.env.languages:
@@ -290,6 +308,9 @@ class _Handling:
         role = self.service.settings.staff.get((self.contact.channel, self.contact.address))
         linked = self.deep_link()
         triggered = self.service.triggers.match(self.inbound.text) if keyword is None else None
+        if self.contact.forget_asked_at is not None and self.confirm_forget():
+            self.send_reply()
+            return
         if self.returning() and keyword is not Keyword.STOP and command is None:
             self.say(self.sentence("Welcome back to %(name)s!", name=self.service.settings.name))
         if command is not None and role is not None:
@@ -300,6 +321,10 @@ class _Handling:
             )
             self.say(self.sentence("Sorry, that is only for staff."))
             self.reask()
+        elif keyword is Keyword.MYDATA:
+            self.ask_for_data()
+        elif keyword is Keyword.FORGET:
+            self.ask_to_forget()
         elif linked is not None:
             self.open_link(linked)
         elif self.contact.opted_out:
@@ -367,6 +392,85 @@ class _Handling:
                     start=self.word(Keyword.START),
                 )
             )
+
+    # -- a resident's own data -----------------------------------------------------------
+
+    def resident_audit(self, action: str, **detail: object) -> None:
+        """What a resident asked of their own data, in the audit log with staff actions."""
+        audit.add(
+            self.tx,
+            audit.Entry(
+                self.now,
+                f"contact {self.contact.id}",
+                "resident",
+                "phone",
+                action,
+                f"contact {self.contact.id}",
+                json.dumps(detail, sort_keys=True),
+            ),
+        )
+        log.info("contact %s: %s", self.contact.id, action)
+
+    def ask_for_data(self) -> None:
+        """MYDATA: staff are told and it is logged; the report itself never goes by text."""
+        self.resident_audit("resident.report_asked")
+        for (channel, address), role in sorted(self.service.settings.staff.items()):
+            if role != Role.ORGANISER.value:
+                continue
+            staff = contacts.ensure(self.tx, channel, address, "en", self.now)
+            text = (
+                f"Contact {self.contact.id} asked for a copy of their data. Make it with"
+                f" `parley contacts report {self.contact.id}` and give it to them in person"
+                " or securely, never by text."
+            )
+            messages.add_outbound(
+                self.tx, NewOutbound(staff.id, channel, text, "en", (), None), self.now
+            )
+        self.reply.compliance = True
+        self.say(
+            self.sentence(
+                "Thank you. Staff will contact you to give you a copy of the data we hold "
+                "about you. We never send it by text."
+            )
+        )
+        if not self.contact.opted_out:
+            self.reask()
+
+    def ask_to_forget(self) -> None:
+        """FORGET ME: nothing is erased until the resident confirms with YES."""
+        contacts.ask_to_forget(self.tx, self.contact.id, self.now)
+        self.reply.compliance = True
+        self.say(
+            self.sentence(
+                "Reply YES to delete everything we hold about you. You will then get no "
+                "more messages from us. Reply NO to keep it."
+            )
+        )
+
+    def confirm_forget(self) -> bool:
+        """The reply to FORGET ME's question: YES erases, NO keeps; anything else (or a
+        reply a day later) is handled as usual. True when it was the answer."""
+        assert self.inbound is not None
+        assert self.contact.forget_asked_at is not None
+        contacts.ask_to_forget(self.tx, self.contact.id, None)
+        if self.now - self.contact.forget_asked_at > FORGET_CONFIRM_WITHIN:
+            return False
+        answer = yes_no_of(self.inbound.text, (self.language,))
+        if answer is None:
+            return False
+        self.reply.compliance = True
+        if answer is False:
+            self.say(self.sentence("OK, nothing was deleted."))
+            if not self.contact.opted_out:
+                self.reask()
+            return True
+        goodbye = self.sentence("We have deleted your data. You will get no more messages from us.")
+        erased = erasure.forget(
+            self.tx, self.contact.id, self.now, self.service.free_text, goodbye=True
+        )
+        self.resident_audit("resident.forget", asked="FORGET ME", **erased.as_dict())
+        self.say(goodbye)  # the last message: its text and the address go once it is sent
+        return True
 
     def opt_out(self) -> None:
         assert self.inbound is not None

@@ -29,6 +29,8 @@ class Keyword(enum.Enum):
     START = "start"
     HELP = "help"
     LANGUAGE = "language"
+    MYDATA = "mydata"  # a copy of what Parley holds about them
+    FORGET = "forget"  # erase them (after a YES)
 
 
 # The first word of each list is the one the bot shows residents (e.g. in HELP).
@@ -49,96 +51,128 @@ KEYWORDS: Mapping[str, Mapping[Keyword, tuple[str, ...]]] = {
         Keyword.START: ("start", "unstop", "subscribe"),
         Keyword.HELP: ("help", "info"),
         Keyword.LANGUAGE: ("language", "lang"),
+        Keyword.MYDATA: ("mydata", "my data"),
+        Keyword.FORGET: ("forget me", "forgetme", "delete me", "delete my data"),
     },
     "pl": {
         Keyword.STOP: ("stop", "koniec", "wypisz", "rezygnuję", "anuluj"),
         Keyword.START: ("start", "zapisz"),
         Keyword.HELP: ("pomoc",),
         Keyword.LANGUAGE: ("język",),
+        Keyword.MYDATA: ("moje dane",),
+        Keyword.FORGET: ("zapomnij mnie", "usuń moje dane", "usuń mnie"),
     },
     "ro": {
         Keyword.STOP: ("stop", "oprește", "dezabonare", "anulare"),
         Keyword.START: ("start", "pornește", "abonare"),
         Keyword.HELP: ("ajutor",),
         Keyword.LANGUAGE: ("limba",),
+        Keyword.MYDATA: ("datele mele",),
+        Keyword.FORGET: ("uită-mă", "șterge-mă", "șterge datele mele"),
     },
     "ar": {
         Keyword.STOP: ("توقف", "إيقاف", "إلغاء"),
         Keyword.START: ("ابدأ", "بدء"),
         Keyword.HELP: ("مساعدة",),
         Keyword.LANGUAGE: ("اللغة", "لغة"),
+        Keyword.MYDATA: ("بياناتي",),
+        Keyword.FORGET: ("انسني", "احذفني", "احذف بياناتي"),
     },
     "ur": {
         Keyword.STOP: ("بند", "رکیں"),
         Keyword.START: ("شروع",),
         Keyword.HELP: ("مدد",),
         Keyword.LANGUAGE: ("زبان",),
+        Keyword.MYDATA: ("میرا ڈیٹا",),
+        Keyword.FORGET: ("مجھے بھول جائیں", "میرا ڈیٹا مٹائیں"),
     },
     "pa": {
         Keyword.STOP: ("ਬੰਦ", "ਰੋਕੋ"),
         Keyword.START: ("ਸ਼ੁਰੂ", "ਸੁਰੂ"),
         Keyword.HELP: ("ਮਦਦ", "ਸਹਾਇਤਾ"),
         Keyword.LANGUAGE: ("ਭਾਸ਼ਾ", "ਭਾਸਾ", "ਬੋਲੀ"),
+        Keyword.MYDATA: ("ਮੇਰਾ ਡਾਟਾ",),
+        Keyword.FORGET: ("ਮੈਨੂੰ ਭੁੱਲ ਜਾਓ", "ਮੇਰਾ ਡਾਟਾ ਮਿਟਾਓ"),
     },
     "pt": {
         Keyword.STOP: ("parar", "sair", "cancelar"),
         Keyword.START: ("começar", "iniciar"),
         Keyword.HELP: ("ajuda",),
         Keyword.LANGUAGE: ("idioma", "língua"),
+        Keyword.MYDATA: ("meus dados", "os meus dados"),
+        Keyword.FORGET: ("esqueça-me", "esquecer-me", "apagar meus dados"),
     },
     "es": {
         Keyword.STOP: ("baja", "parar", "cancelar"),
         Keyword.START: ("empezar", "iniciar", "comenzar"),
         Keyword.HELP: ("ayuda",),
         Keyword.LANGUAGE: ("idioma",),
+        Keyword.MYDATA: ("mis datos",),
+        Keyword.FORGET: ("olvídame", "olvidame", "borrar mis datos"),
     },
     "bn": {
         Keyword.STOP: ("বন্ধ", "থামুন", "bondho"),
         Keyword.START: ("শুরু", "চালু"),
         Keyword.HELP: ("সাহায্য",),
         Keyword.LANGUAGE: ("ভাষা",),
+        Keyword.MYDATA: ("আমার তথ্য",),
+        Keyword.FORGET: ("আমাকে ভুলে যান", "আমার তথ্য মুছুন"),
     },
     "gu": {
         Keyword.STOP: ("બંધ", "રોકો", "bandh"),
         Keyword.START: ("શરૂ", "ચાલુ"),
         Keyword.HELP: ("મદદ",),
         Keyword.LANGUAGE: ("ભાષા",),
+        Keyword.MYDATA: ("મારો ડેટા",),
+        Keyword.FORGET: ("મને ભૂલી જાઓ", "મારો ડેટા કાઢી નાખો"),
     },
     "lt": {
         Keyword.STOP: ("stabdyti", "atsisakyti", "sustabdyti"),
         Keyword.START: ("pradėti", "užsisakyti"),
         Keyword.HELP: ("pagalba",),
         Keyword.LANGUAGE: ("kalba",),
+        Keyword.MYDATA: ("mano duomenys",),
+        Keyword.FORGET: ("pamirškite mane", "ištrinkite mane"),
     },
     "so": {
         Keyword.STOP: ("jooji", "joogso"),
         Keyword.START: ("bilow", "bilaw"),
         Keyword.HELP: ("caawimaad", "caawi"),
         Keyword.LANGUAGE: ("luqad", "luqadda"),
+        Keyword.MYDATA: ("xogtayda",),
+        Keyword.FORGET: ("i illow", "tirtir xogtayda"),
     },
     "uk": {
         Keyword.STOP: ("стоп", "відписатися", "відписка"),
         Keyword.START: ("старт", "підписатися", "почати знову"),
         Keyword.HELP: ("допомога", "довідка"),
         Keyword.LANGUAGE: ("мова", "змінити мову"),
+        Keyword.MYDATA: ("мої дані",),
+        Keyword.FORGET: ("забудьте мене", "видаліть мене", "видаліть мої дані"),
     },
     "fa": {
         Keyword.STOP: ("لغو", "توقف", "لغو عضویت"),
         Keyword.START: ("شروع", "عضویت"),
         Keyword.HELP: ("راهنما", "کمک"),
         Keyword.LANGUAGE: ("زبان",),
+        Keyword.MYDATA: ("اطلاعات من", "داده‌های من"),
+        Keyword.FORGET: ("فراموشم کن", "اطلاعاتم را پاک کن"),
     },
     "ps": {
         Keyword.STOP: ("بند", "ودروئ", "لغو"),
         Keyword.START: ("شروع", "پیل"),
         Keyword.HELP: ("مرسته", "لارښود"),
         Keyword.LANGUAGE: ("ژبه", "ژبې"),
+        Keyword.MYDATA: ("زما معلومات",),
+        Keyword.FORGET: ("ما هېر کړئ", "زما معلومات پاک کړئ"),
     },
     "ti": {
         Keyword.STOP: ("ኣቋርጽ", "አቋርጽ", "ኣቋርጹ", "ኣቋርጺ", "ደው በል"),
         Keyword.START: ("ጀምር", "ጀምሩ", "ጀምሪ"),
         Keyword.HELP: ("ሓገዝ", "ሓግዙ", "ሓግዘኒ"),
         Keyword.LANGUAGE: ("ቋንቋ",),
+        Keyword.MYDATA: ("ሓበሬታይ",),
+        Keyword.FORGET: ("ረስዑኒ", "ሓበሬታይ ደምስሱ"),
     },
 }
 

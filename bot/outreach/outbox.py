@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.channels.base import Channel, File, Outbound
 from bot.errors import TryAgain, Undeliverable
-from bot.store import Database, contacts, messages
+from bot.store import Database, contacts, erasure, messages
 from bot.store.messages import QueuedMessage
 
 log = logging.getLogger(__name__)
@@ -307,7 +307,12 @@ class Dispatcher:
             await self._retry_later(message, f"unexpected {type(error).__name__}", None)
             return 0
         now = self.clock()
-        await self.database.run(lambda tx: messages.mark_sent(tx, message.id, provider_id, now))
+
+        def sent(tx: sqlite3.Connection) -> None:
+            messages.mark_sent(tx, message.id, provider_id, now)
+            erasure.after_goodbye(tx, message.contact_id, now)
+
+        await self.database.run(sent)
         return 1
 
     async def _retry_later(
@@ -338,5 +343,6 @@ class Dispatcher:
             messages.mark_unsent(tx, message.id, status, error, attempted)
             if recipient is not None:
                 contacts.refuse(tx, message.contact_id, recipient, now)
+            erasure.after_goodbye(tx, message.contact_id, now)
 
         await self.database.run(work)

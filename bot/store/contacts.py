@@ -24,7 +24,11 @@ class Contact:
     previous_seen_at: datetime | None = None  # their message before this one
     consented: bool = True  # a consent is on record
     forgotten: bool = False  # erased: anonymous, never texted again
-    forget_asked: bool = False  # sent FORGET ME; a YES now erases them
+    forget_asked_at: datetime | None = None  # when they sent FORGET ME, unconfirmed
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _contact(row: sqlite3.Row) -> Contact:
@@ -37,10 +41,10 @@ def _contact(row: sqlite3.Row) -> Contact:
         opted_out=row["opted_out_at"] is not None,
         fields=json.loads(row["fields"]),
         is_new=previous is None,
-        previous_seen_at=datetime.fromisoformat(previous) if previous else None,
+        previous_seen_at=_moment(previous),
         consented=row["consent_at"] is not None,
         forgotten=row["forgotten_at"] is not None,
-        forget_asked=row["forget_asked_at"] is not None,
+        forget_asked_at=_moment(row["forget_asked_at"]),
     )
 
 
@@ -120,7 +124,11 @@ def find(tx: sqlite3.Connection, channel: str, address: str) -> Contact | None:
 
 
 def set_opted_out(
-    tx: sqlite3.Connection, contact_id: int, opted_out: bool, now: datetime, how: str
+    tx: sqlite3.Connection,
+    contact_id: int,
+    opted_out: bool,
+    now: datetime,
+    how: str = "opted out",
 ) -> None:
     """Opt a contact out or back in, keeping the event (and ``how``) on their record."""
     tx.execute(
@@ -144,7 +152,7 @@ def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) ->
     return replace(contact, language=language, fields=fields)
 
 
-def opt_out(tx: sqlite3.Connection, contact_id: int, now: datetime, how: str) -> None:
+def opt_out(tx: sqlite3.Connection, contact_id: int, now: datetime, how: str = "opted out") -> None:
     """The resident opted out: flag them and end every open conversation."""
     set_opted_out(tx, contact_id, True, now, how)
     sessions.stop_all(tx, contact_id, now)
@@ -162,3 +170,11 @@ def refuse(tx: sqlite3.Connection, contact_id: int, recipient: str, now: datetim
 def set_unreachable(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
     """The resident blocked the bot: nothing more is sent until they write again."""
     tx.execute("UPDATE contacts SET unreachable_at = ? WHERE id = ?", (now.isoformat(), contact_id))
+
+
+def ask_to_forget(tx: sqlite3.Connection, contact_id: int, now: datetime | None) -> None:
+    """The resident sent FORGET ME (``now``), or answered the question it asked (None)."""
+    tx.execute(
+        "UPDATE contacts SET forget_asked_at = ? WHERE id = ?",
+        (now.isoformat() if now else None, contact_id),
+    )

@@ -263,9 +263,9 @@ class Database:
         """Copy the write-ahead log into the database file and empty it, so that what
         was erased is gone from both; False when a reader (another process) held it back
         (SQLite then finishes it at a later checkpoint)."""
-        async with self._lock:
-            async with self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
-                row = await cursor.fetchone()
+        checkpoint = "PRAGMA wal_checkpoint(TRUNCATE)"
+        async with self._lock, self._connection.execute(checkpoint) as cursor:
+            row = await cursor.fetchone()
         return row is not None and int(row[0]) == 0
 
     async def close(self) -> None:

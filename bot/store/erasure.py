@@ -104,18 +104,27 @@ def forget(
     me = (contact_id,)
     inbound = tx.execute(f"{_BLANK_INBOUND} WHERE contact_id = ? AND text != ''", me).rowcount
     tx.execute("UPDATE inbound SET pressed = NULL WHERE contact_id = ?", me)
-    outbound = tx.execute(
+    # Counted before: every row is blanked (and a queued one cancelled), but one whose
+    # text retention erased already is not erased a second time.
+    outbound = int(
+        tx.execute(
+            "SELECT count(*) FROM outbox WHERE contact_id = ? AND text != ''", me
+        ).fetchone()[0]
+    )
+    tx.execute(
         f"{_BLANK_OUTBOUND}, status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status END"
         " WHERE contact_id = ?",
         me,
-    ).rowcount
+    )
     answers = tx.execute(
         "UPDATE answers SET raw = '' WHERE contact_id = ? AND raw != ''", me
     ).rowcount
     _blank_free_answers(tx, "contact_id = ?", me, text_steps)
     ideas = tx.execute(f"{_BLANK_IDEAS} WHERE contact_id = ? AND text != ''", me).rowcount
     sessions.stop_all(tx, contact_id, now)
-    stopped = tx.execute(f"{_BLANK_SESSIONS} WHERE contact_id = ?", me).rowcount
+    stopped = tx.execute(
+        f"{_BLANK_SESSIONS} WHERE contact_id = ? AND state NOT LIKE '%\"answers\":{{}}%'", me
+    ).rowcount
     stamp = now.isoformat()
     tx.execute(
         "UPDATE contacts SET language = NULL, fields = '{}', previous_seen_at = NULL,"
@@ -236,7 +245,7 @@ def unheard(tx: sqlite3.Connection, before: datetime, limit: int) -> list[int]:
 
 def due(tx: sqlite3.Connection, table: str, before: datetime) -> int:
     """How many rows of ``table`` retention would erase now (for ``parley retention``):
-    ``inbound``, ``outbox``, ``answers``, ``ideas`` or ``contacts``."""
+    ``inbound``, ``outbox``, ``answers``, ``ideas``, ``sessions`` or ``contacts``."""
     cutoff = before.isoformat()
     sql = {
         "inbound": "SELECT count(*) FROM inbound WHERE text != '' AND received_at < ?"
@@ -245,7 +254,8 @@ def due(tx: sqlite3.Connection, table: str, before: datetime) -> int:
         " AND status != 'queued'",
         "answers": "SELECT count(*) FROM answers WHERE raw != '' AND answered_at < ?",
         "ideas": "SELECT count(*) FROM ideas WHERE text != '' AND created_at < ?",
-        "contacts": "SELECT count(*) FROM contacts WHERE forgotten_at IS NULL"
-        " AND last_seen_at < ?",
+        "sessions": "SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL"
+        " AND state NOT LIKE '%\"answers\":{}%' AND ended_at < ?",
+        "contacts": "SELECT count(*) FROM contacts WHERE forgotten_at IS NULL AND last_seen_at < ?",
     }[table]
     return int(tx.execute(sql, (cutoff,)).fetchone()[0])
