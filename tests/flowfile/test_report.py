@@ -172,7 +172,7 @@ def test_flows_check_prints_coverage_and_segments_for_the_bundled_flows(tmp_path
     )
     assert "3 triggers OK" in out
     assert "  priorities: complete\n" in out
-    assert "the bot's own sentences: 91, complete in every language" in out
+    assert "the bot's own sentences: 95, complete in every language" in out
     assert "  whole flow" in out
     header = next(line for line in out.splitlines() if line.startswith("priorities "))
     assert header.split()[1:] == LANGUAGES
