@@ -218,7 +218,7 @@ def _contact_row(
     opted = _stamp(seen + timedelta(minutes=5)) if rng.random() < 0.03 else None
     gone = _stamp(seen) if channel == "telegram" and rng.random() < 0.02 else None
     return (n, channel, address, language, json.dumps(fields), _stamp(joined), _stamp(seen),
-            opted, gone)  # fmt: skip
+            opted, gone, _stamp(joined))  # fmt: skip
 
 
 def add_contacts(path: Path, upto: int, settings: Settings, seed: int) -> int:
@@ -236,7 +236,8 @@ def add_contacts(path: Path, upto: int, settings: Settings, seed: int) -> int:
             connection.execute("BEGIN")
             connection.executemany(
                 "INSERT INTO contacts (id, channel, address, language, fields, created_at,"
-                " last_seen_at, opted_out_at, unreachable_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " last_seen_at, opted_out_at, unreachable_at, consent_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             connection.execute("COMMIT")

@@ -48,14 +48,15 @@ POLL = polls.NewPoll(
 def _residents(tx: sqlite3.Connection, count: int) -> None:
     now = datetime.now(UTC).isoformat()
     tx.executemany(
-        "INSERT INTO contacts (channel, address, language, fields, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO contacts (channel, address, language, fields, created_at, last_seen_at,"
+        " consent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             (
                 "telegram" if n % 3 == 0 else "sms",
                 f"+44773{n:07d}",
                 LANGUAGES[n % len(LANGUAGES)],
                 '{"ward": "North"}' if n % 2 else '{"ward": "South"}',
+                now,
                 now,
                 now,
             )

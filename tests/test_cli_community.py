@@ -77,6 +77,7 @@ def resident(
     **fields: str,
 ) -> Contact:
     contact = contacts.ensure(tx, "sms", f"+4477009{number:05d}", language, NOW)
+    contacts.record(tx, contact.id, "consent", NOW, "texted in", NOW)
     if fields:
         contact = contacts.update(tx, contact, dict(fields))
     if opted_out:

@@ -272,6 +272,7 @@ def _volunteers(home: Path) -> None:
     def work(tx: sqlite3.Connection) -> None:
         for number in range(30):
             contact = contacts.ensure(tx, "sms", f"+44770090{number + 2000:04d}", "en", now)
+            contacts.record(tx, contact.id, "consent", now, "texted in", now)
             profile = {
                 "area": areas[number % 5],
                 "age": ages[number % 4],

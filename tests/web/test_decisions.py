@@ -41,10 +41,12 @@ def _voters(harness: Harness) -> Callable[[sqlite3.Connection], dict[str, int]]:
             )
         }
         for name, contact in who.items():
+            contacts.record(tx, contact.id, "consent", now, "texted in", now)
             if name != "none":
                 polls.vote(tx, poll_id, contact.id, "lights", contact.language or "en", "sms", now)
         contacts.set_opted_out(tx, who["out"].id, True, now)
         sender = contacts.ensure(tx, "sms", "+447700900777", "en", now)
+        contacts.record(tx, sender.id, "consent", now, "texted in", now)
         ideas.submit(tx, sender, "A bench by the pond", "en", now, region="GB")
         return {name: contact.id for name, contact in who.items()} | {"sender": sender.id}
 

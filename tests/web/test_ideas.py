@@ -27,6 +27,7 @@ async def _ideas(web: Harness, *sent: tuple[str, str]) -> list[Idea]:
         made = []
         for number, (text, language) in enumerate(sent, start=1):
             contact = contacts.ensure(tx, "sms", f"+4477009{number:05d}", language, web.clock())
+            contacts.record(tx, contact.id, "consent", web.clock(), "texted in", web.clock())
             made.append(ideas.submit(tx, contact, text, language, web.clock(), region="GB"))
         return made
 

@@ -21,7 +21,9 @@ _ONCE = re.compile(r'name="once" value="([^"]+)"')
 
 
 def _resident(tx: sqlite3.Connection, web: Harness, number: int, language: str = "en") -> Contact:
-    return contacts.ensure(tx, "sms", f"+4477009{number:05d}", language, web.clock())
+    contact = contacts.ensure(tx, "sms", f"+4477009{number:05d}", language, web.clock())
+    contacts.record(tx, contact.id, "consent", web.clock(), "texted in", web.clock())
+    return contact
 
 
 async def _volunteers(web: Harness) -> int:
