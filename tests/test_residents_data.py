@@ -356,3 +356,26 @@ async def test_the_report_and_forget_commands(office: Harness, tmp_path: Path) -
     assert not await office.rows("SELECT id FROM contacts WHERE address = ?", NUMBER)
     again = parley(tmp_path, "contacts", "forget", str(me), "--yes")
     assert f"Contact {me} was erased already." in again.stdout
+
+
+async def test_a_forgotten_chat_id_is_nowhere_in_the_file(office: Harness) -> None:
+    chat = "5550123487"
+    await office.send("hello", chat, "telegram")
+    await office.send("1", chat, "telegram")
+    gone = contact_id(await office.rows("SELECT id FROM contacts WHERE address = ?", chat))
+
+    def as_telegram_keeps_them(tx: sqlite3.Connection) -> None:
+        # Telegram's message ids hold the chat id ("chat:message"), in the outbox and in
+        # a pressed button's inbound row.
+        tx.execute(
+            "UPDATE outbox SET provider_id = ? || ':' || id, replaces = ? || ':1'"
+            " WHERE contact_id = ?",
+            (chat, chat, gone),
+        )
+        tx.execute("UPDATE inbound SET pressed = ? || ':1' WHERE contact_id = ?", (chat, gone))
+
+    await office.app.database.run(as_telegram_keeps_them)
+    assert chat.encode() in file_bytes(office.app.settings.database)
+    await office.app.database.run(lambda tx: residents.forget(desk(office, tx), gone))
+    assert await office.app.database.checkpoint()
+    assert chat.encode() not in file_bytes(office.app.settings.database)
