@@ -400,6 +400,15 @@ ID_CASES: dict[tuple[tuple[str, ...], str], tuple[list[str], tuple[str, ...]]] =
         ["--text", "en=Hi", "--not-took-part", "nowhere", "--yes"],
         ("--not-took-part: ", *NO_FLOW),
     ),
+    (("contacts", "list"), "took_part"): (
+        ["--took-part", "nowhere"],
+        ("--took-part: ", *NO_FLOW),
+    ),
+    (("contacts", "show"), "contact_id"): (["99"], ("there is no contact 99; contacts: 1",)),
+    (("contacts", "set"), "contact_id"): (
+        ["99", "ward=North"],
+        ("there is no contact 99; contacts: 1",),
+    ),
     (("cancel",), "number"): (["99"], NO_BROADCAST),
     (("pause",), "number"): (["99"], NO_BROADCAST),
     (("resume",), "number"): (["99"], NO_BROADCAST),
@@ -463,6 +472,7 @@ ID_CASES: dict[tuple[tuple[str, ...], str], tuple[list[str], tuple[str, ...]]] =
 LANGUAGE_CASES: dict[tuple[tuple[str, ...], str], list[str]] = {
     (("pb", "translate"), "language"): ["1", "1", "xx", "--title", "T"],
     (("chat",), "language"): ["--lang", "xx"],
+    (("contacts", "list"), "language"): ["--language", "xx"],
     (("run",), "language"): ["--lang", "xx"],
     (("broadcast",), "languages"): ["--lang", "xx", "--text", "en=Hi", "--yes"],
     (("broadcast",), "texts"): ["--text", "en=Hi", "--text", "xx=Hi", "--yes"],

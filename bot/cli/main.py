@@ -14,6 +14,7 @@ import click
 from bot.cli.broadcasts import STAFF_COMMANDS
 from bot.cli.chat import chat, chat_log, logs_aside
 from bot.cli.common import Parley, TextFile, check_languages, run_async, settings_of
+from bot.cli.contacts import contacts
 from bot.cli.decisions import decision
 from bot.cli.exports import EXPORT_COMMANDS
 from bot.cli.flows import flows
@@ -215,6 +216,7 @@ for command in [
     decision,
     pb,
     *EXPORT_COMMANDS,
+    contacts,
     staff,
     audit,
 ]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -91,6 +92,27 @@ def record(
             "UPDATE contacts SET consent_at = max(coalesce(consent_at, ''), ?) WHERE id = ?",
             (at.isoformat(), contact_id),
         )
+
+
+def record_many(
+    tx: sqlite3.Connection,
+    events: Sequence[tuple[int, str, datetime, str]],
+    now: datetime,
+    recorded_by: str = "parley",
+) -> None:
+    """:func:`record` for many (contact, event, at, how) at once, as an import of
+    100,000 contacts needs: the same rows, two statements in all rather than two each."""
+    stamp = now.isoformat()
+    rows = [(one, event, at.isoformat(), how, recorded_by, stamp) for one, event, at, how in events]
+    tx.executemany(
+        "INSERT INTO consents (contact_id, event, at, how, recorded_by, recorded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    tx.executemany(
+        "UPDATE contacts SET consent_at = max(coalesce(consent_at, ''), ?) WHERE id = ?",
+        [(row[2], row[0]) for row in rows if row[1] in ("consent", "opt_in")],
+    )
 
 
 def get(tx: sqlite3.Connection, contact_id: int) -> Contact:
