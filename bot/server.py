@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.app import TELEGRAM_PATH, App
 from bot.errors import ChannelError, ConfigError
+from bot.outreach.retention import Retention
 from bot.outreach.scheduler import Scheduler
 from bot.service import utc_now
 from bot.settings import Settings
@@ -130,7 +131,7 @@ class Server:
         self._web, serving = await listen(app)
         self._running.append(serving)
         self._running.append(asyncio.create_task(app.dispatcher.run()))
-        self.scheduler = Scheduler(app.jobs)
+        self.scheduler = Scheduler(app.jobs, Retention.of(app.jobs))
         app.service.on_scheduled = self.scheduler.poke
         await self.scheduler.start()
         telegram = settings.telegram

@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -79,6 +79,10 @@ class Settings:
     export_secret: str | None = None  # key of pseudonymous ids; None: one kept in the database
     fonts_dir: Path | None = None  # more fonts for results charts
     region: str = "GB"  # where a phone number written without +country is from (ISO 3166)
+    # How long residents' data is kept (the daily retention job); None: for ever.
+    retention_messages: timedelta | None = timedelta(days=365)  # text of messages in and out
+    retention_answers: timedelta | None = timedelta(days=730)  # their words in answers, ideas
+    retention_contacts: timedelta | None = timedelta(days=730)  # a contact not heard from
 
     def is_quiet(self, now: datetime) -> bool:
         """Whether ``now`` falls in quiet hours, in the deployment's time zone."""
@@ -154,6 +158,15 @@ SETTINGS: dict[str, Setting] = {
     "quiet_hours": Setting("21:00-09:00", "local hours when broadcast SMS wait; 'off' for none"),
     "sms_price": Setting("0.04", "price of one SMS segment, for cost estimates"),
     "currency": Setting("GBP", "currency of sms_price"),
+    "retention_messages": Setting(
+        "365d", "how long the text of messages in and out is kept (90d, 52w; never: for ever)"
+    ),
+    "retention_answers": Setting(
+        "730d", "how long residents' own words in answers and ideas are kept (choices stay)"
+    ),
+    "retention_contacts": Setting(
+        "730d", "how long a resident not heard from is kept before they are forgotten"
+    ),
     "staff": Setting(
         "",
         "who may use staff commands, as CHANNEL:ADDRESS=ROLE separated by commas"
@@ -257,6 +270,9 @@ def _convert(raw: dict[str, str]) -> Settings:
         sms_price=_number(raw, "sms_price"),
         currency=raw["currency"] or "GBP",
         staff=_staff(raw["staff"]),
+        retention_messages=_kept_for(raw, "retention_messages"),
+        retention_answers=_kept_for(raw, "retention_answers"),
+        retention_contacts=_kept_for(raw, "retention_contacts"),
         dispatch=DispatchSettings(
             telegram_rate=_number(raw, "telegram_rate", positive=True),
             telegram_chat_rate=_number(raw, "telegram_chat_rate", positive=True),
@@ -397,6 +413,27 @@ def _quiet_hours(text: str) -> tuple[time, time] | None:
     if (h1, m1) == (h2, m2):
         raise ConfigError("PARLEY_QUIET_HOURS: the start and the end are the same time")
     return time(h1, m1), time(h2, m2)
+
+
+_KEPT_FOR = re.compile(r"^([0-9]+)\s*([dw])$")
+LONGEST_KEPT = 36500
+"""Days: the longest a retention setting can say (a hundred years); ``never`` is longer."""
+
+
+def _kept_for(raw: dict[str, str], name: str) -> timedelta | None:
+    """A retention setting: days (``90d``) or weeks (``52w``), or ``never``: None."""
+    text = raw[name].strip().lower()
+    if text == "never":
+        return None
+    match = _KEPT_FOR.match(text)
+    if match is None:
+        raise ConfigError(f"{_env(name)}: '{raw[name]}' is not a time like 365d or 52w (or never)")
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    if not 1 <= days <= LONGEST_KEPT:
+        raise ConfigError(
+            f"{_env(name)}: {raw[name]} is out of range (use 1d to {LONGEST_KEPT}d, or never)"
+        )
+    return timedelta(days=days)
 
 
 def _url(raw: dict[str, str], name: str) -> str | None:

@@ -23,6 +23,7 @@ from bot.cli.listings import LISTING_COMMANDS
 from bot.cli.panels import panel
 from bot.cli.pb import pb
 from bot.cli.results import results
+from bot.cli.retention import retention
 from bot.cli.rounds import ROUND_COMMANDS
 from bot.cli.staff import audit, staff
 from bot.settings import SETTINGS, Settings
@@ -219,5 +220,6 @@ for command in [
     contacts,
     staff,
     audit,
+    retention,
 ]:
     main.add_command(command)

@@ -130,7 +130,9 @@ def remove(ctx: click.Context, name: str) -> None:
 @click.option(
     "--actor", help="Only what this staff member did (an account, a shell user, contact N)."
 )
-@click.option("--front", type=click.Choice(["phone", "cli", "web"]), help="Only from this front.")
+@click.option(
+    "--front", type=click.Choice(["phone", "cli", "web", "system"]), help="Only from this front."
+)
 @click.option("--action", help="Only this action (poll.close), or a family of them (poll).")
 @click.option("--since", metavar="DATE", help="From this date or time (local).")
 @click.option("--until", metavar="DATE", help="Up to this date (included) or time (local).")

@@ -15,7 +15,7 @@ from bot.store.audit import Entry
 @dataclass(frozen=True)
 class AuditFilter:
     actor: str | None = None
-    front: str | None = None  # phone, cli or web
+    front: str | None = None  # phone, cli, web or system
     action: str | None = None  # 'poll.close', or a family: 'poll'
     since: datetime | None = None
     until: datetime | None = None
@@ -39,7 +39,7 @@ def search(
     desk: Desk, chosen: AuditFilter = AuditFilter(), older: int | None = None, limit: int = 50
 ) -> AuditPage:
     if chosen.front and chosen.front not in {front.value for front in Front}:
-        raise Invalid("front", "the front is phone, cli or web")
+        raise Invalid("front", "the front is phone, cli, web or system")
     found = audit.search(
         desk.tx,
         actor=chosen.actor or None,

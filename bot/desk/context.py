@@ -42,6 +42,7 @@ class Front(enum.Enum):
     PHONE = "phone"  # a staff command sent by Telegram or SMS
     CLI = "cli"  # a ``parley`` command on the server
     WEB = "web"  # the staff web, under /admin
+    SYSTEM = "system"  # Parley itself: the daily retention job
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,22 @@ start-up every job not yet done is armed (one missed while Parley was down runs 
 once), a broadcast cut short is finished, and the table is re-read every
 :data:`REARM_EVERY` seconds so that jobs made by ``parley broadcast --at`` in another
 process are armed too.
+
+One timer is not a job row: the daily retention job
+(:class:`bot.outreach.retention.Retention`), at 03:00 local time. A failure of either is
+logged and the timers carry on.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.outreach.retention import Retention
 from bot.outreach.schedule import Jobs
 
 log = logging.getLogger(__name__)
@@ -24,10 +29,14 @@ log = logging.getLogger(__name__)
 REARM_EVERY = 30.0
 """Seconds between re-reading the jobs table."""
 
+_OWN = ("rearm", "retention")
+"""The timers that are not a job row's."""
+
 
 class Scheduler:
-    def __init__(self, jobs: Jobs) -> None:
+    def __init__(self, jobs: Jobs, retention: Retention | None = None) -> None:
         self.jobs = jobs
+        self.retention = retention  # None: nothing is erased by age (tests of the jobs)
         self._timers = AsyncIOScheduler(
             timezone=UTC,
             # A job late because Parley was down still runs (once): its row says if done.
@@ -40,6 +49,8 @@ class Scheduler:
         await self.jobs.resume()
         self._timers.start()
         self._timers.add_job(self.rearm, IntervalTrigger(seconds=REARM_EVERY), id="rearm")
+        if self.retention is not None:
+            self._timers.add_job(self.erase_old, self.retention.trigger, id="retention")
         await self.rearm()
 
     async def rearm(self) -> None:
@@ -54,7 +65,13 @@ class Scheduler:
     @property
     def armed(self) -> list[str]:
         """The timers waiting to fire, by job (for tests and ``parley`` diagnostics)."""
-        return sorted(job.id for job in self._timers.get_jobs() if job.id != "rearm")
+        return sorted(job.id for job in self._timers.get_jobs() if job.id not in _OWN)
+
+    @property
+    def retention_at(self) -> datetime | None:
+        """When the retention job runs next; None when it is not armed."""
+        timer = self._timers.get_job("retention")
+        return None if timer is None else timer.next_run_time
 
     async def run_due(self) -> None:
         try:
@@ -62,6 +79,14 @@ class Scheduler:
             await self.rearm()  # sending may have scheduled reminders and closings
         except Exception:
             log.exception("scheduled work failed")
+
+    async def erase_old(self) -> None:
+        """The daily retention run; a failure is logged, and tomorrow's run goes on."""
+        assert self.retention is not None
+        try:
+            await self.retention.run()
+        except Exception:
+            log.exception("retention failed; what it had not erased yet waits for the next run")
 
     def poke(self) -> None:
         """Something may be due now (a staff member confirmed a send)."""

@@ -18,7 +18,7 @@ class Entry:
     at: datetime
     actor: str
     role: str
-    front: str  # phone, cli or web
+    front: str  # phone, cli, web or system
     action: str  # 'broadcast.send', 'poll.close', ...
     target: str  # 'broadcast 4', 'poll 2', 'ID-4821', or ''
     detail: str = "{}"  # JSON

@@ -113,7 +113,7 @@ async def test_bad_filters_are_refused_beside_their_field(organiser: Browser, we
         ("since=yesterday", "since", "Give a date like 2026-03-01"),
         ("until=2026-02-30", "until", "Give a date like 2026-03-01"),
         ("since=2026-03-02&until=2026-03-01", "until", "The last day comes on or after"),
-        ("front=fax", "front", "The front is phone, cli or web"),
+        ("front=fax", "front", "The front is phone, cli, web or system"),
     ):
         page = await organiser.get(f"/admin/audit?{query}")
         assert page.status_code == 400, query

@@ -26,6 +26,7 @@ FRONTS = (
     ("phone", "Phone (staff commands by text)"),
     ("cli", "Command line"),
     ("web", "Staff web"),
+    ("system", "Parley itself (retention)"),
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FILTERS = ("actor", "front", "action", "since", "until")
@@ -91,7 +92,7 @@ async def search(web: Web, request: Request) -> Response:
     form = Form(typed)
     zone = web.app.settings.timezone
     if typed["front"] and typed["front"] not in dict(FRONTS):
-        form.error("front", "the front is phone, cli or web")
+        form.error("front", "the front is phone, cli, web or system")
     since = _day(form, "since", typed["since"], zone, end=False)
     until = _day(form, "until", typed["until"], zone, end=True)
     if since is not None and until is not None and until <= since:
