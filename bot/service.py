@@ -810,8 +810,8 @@ class _Handling:
                 # The welcome's "may we send you questions?": the answer is on record.
                 yes = changes["consent"] == "yes"
                 how = f"answered {changes['consent']} in the {flow.id} flow"
-                event = "consent" if yes else "declined"
-                contacts.record(self.tx, self.contact.id, event, self.now, how, self.now)
+                said = "consent" if yes else "declined"
+                contacts.record(self.tx, self.contact.id, said, self.now, how, self.now)
         if ended is None:
             sessions.save(self.tx, row.id, turn.session, Status.ACTIVE, self.now)
             return

@@ -333,13 +333,13 @@ async def test_the_report_and_forget_commands(office: Harness, tmp_path: Path) -
     await take_part(office, NUMBER, WORDS)
     me = contact_id(await office.rows("SELECT id FROM contacts WHERE address = ?", NUMBER))
 
-    done = parley(tmp_path, "contacts", "report", str(me), "--out", "reports")
+    done = parley(tmp_path, "contacts", "report", str(me), "--html", "page.html")
     assert done.returncode == 0, done.stderr
     assert "never by text" in done.stdout
-    for suffix in ("json", "html"):
-        path = tmp_path / "reports" / f"contact-{me}.{suffix}"
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    data = json.loads((tmp_path / "reports" / f"contact-{me}.json").read_text("utf-8"))
+    for name in (f"contact-{me}.json", "page.html"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    assert WORDS in (tmp_path / "page.html").read_text("utf-8")
+    data = json.loads((tmp_path / f"contact-{me}.json").read_text("utf-8"))
     assert data["contact"]["number"] == me
 
     unknown = parley(tmp_path, "contacts", "forget", "+447700900999", "--yes")

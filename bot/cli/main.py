@@ -22,6 +22,7 @@ from bot.cli.ideas import ideas
 from bot.cli.listings import LISTING_COMMANDS
 from bot.cli.panels import panel
 from bot.cli.pb import pb
+from bot.cli.residents import RESIDENT_COMMANDS
 from bot.cli.results import results
 from bot.cli.retention import retention
 from bot.cli.rounds import ROUND_COMMANDS
@@ -207,6 +208,8 @@ def _check_flow(settings: Settings, flow_id: str) -> None:
 main.add_command(flows)
 for command in ROUND_COMMANDS:
     pb.add_command(command)
+for command in RESIDENT_COMMANDS:
+    contacts.add_command(command)
 
 for command in [
     *STAFF_COMMANDS,

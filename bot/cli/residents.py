@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.common import OutputPath
 from bot.cli.exports import whole_file
 from bot.cli.office import Office, at_office, echo
 from bot.cli.preview import go_ahead
@@ -17,18 +18,14 @@ from bot.exports import resident
 
 @click.command(name="report")
 @click.argument("contact")
-@click.option(
-    "--out",
-    "folder",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="Folder the two files are written to.",
-)
+@click.option("--json", "json_file", type=OutputPath(), help="The JSON file [contact-N.json].")
+@click.option("--html", "html_file", type=OutputPath(), help="The page [contact-N.html].")
 @click.pass_context
-def report(ctx: click.Context, contact: str, folder: Path) -> None:
+def report(
+    ctx: click.Context, contact: str, json_file: Path | None, html_file: Path | None
+) -> None:
     """Everything Parley holds about one resident (CONTACT: their contact number or phone
-    number), as contact-N.json and a readable contact-N.html, to hand over to them.
+    number), as JSON and as a readable page, to hand over to them.
 
     Never send it by text: give it in person or by a secure route."""
 
@@ -37,14 +34,13 @@ def report(ctx: click.Context, contact: str, folder: Path) -> None:
             contact_id = residents.contact_of(desk, contact)
             return contact_id, residents.report(desk, contact_id)
 
-        folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before the work: a bad folder changes nothing)
         contact_id, data = await office.at_desk(made)
         written = []
-        for suffix, text in (
-            ("json", resident.as_json(data)),
-            ("html", resident.as_html(data, office.settings.timezone)),
+        for given, suffix, text in (
+            (json_file, "json", resident.as_json(data)),
+            (html_file, "html", resident.as_html(data, office.settings.timezone)),
         ):
-            path = folder / f"contact-{contact_id}.{suffix}"
+            path = given or Path(f"contact-{contact_id}.{suffix}")
             with whole_file(path) as out:  # 0600: it holds a resident's data
                 out.write(text)
             written.append(str(path))
