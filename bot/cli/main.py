@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.cli.backup import backup
 from bot.cli.broadcasts import STAFF_COMMANDS
 from bot.cli.chat import chat, chat_log, logs_aside
 from bot.cli.common import Parley, TextFile, check_languages, run_async, settings_of
@@ -224,5 +225,6 @@ for command in [
     staff,
     audit,
     retention,
+    backup,
 ]:
     main.add_command(command)
