@@ -11,7 +11,6 @@ by an older Parley, or a crash) is replayed at start-up by :meth:`resume_pending
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -397,18 +396,8 @@ class _Handling:
 
     def resident_audit(self, action: str, **detail: object) -> None:
         """What a resident asked of their own data, in the audit log with staff actions."""
-        audit.add(
-            self.tx,
-            audit.Entry(
-                self.now,
-                f"contact {self.contact.id}",
-                "resident",
-                "phone",
-                action,
-                f"contact {self.contact.id}",
-                json.dumps(detail, sort_keys=True),
-            ),
-        )
+        me = f"contact {self.contact.id}"
+        audit.record(self.tx, self.now, me, "resident", "phone", action, me, detail)
         log.info("contact %s: %s", self.contact.id, action)
 
     def ask_for_data(self) -> None:

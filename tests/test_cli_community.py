@@ -3,27 +3,24 @@ CliRunner on a real SQLite file, seeded through the store's own functions."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from click.testing import CliRunner, Result
 
 from bot.civic import ideas
 from bot.cli.main import main
-from bot.store import Database, contacts, panels, polls
+from bot.store import contacts, panels, polls
 from bot.store import ideas as stored_ideas
 from bot.store.contacts import Contact
 from bot.store.ideas import Idea
 from bot.store.polls import NewPoll, PollOption
-
-T = TypeVar("T")
+from tests.cli_kit import rows, seed
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -49,24 +46,6 @@ def ok(result: Result) -> str:
     """The output of a command that must have succeeded."""
     assert result.exit_code == 0, result.output + repr(result.exception)
     return result.output
-
-
-def seed(tmp_path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``work(tx)`` in one transaction of the real (migrated) database."""
-
-    async def go() -> T:
-        database = await Database.open(tmp_path / "parley.db")
-        try:
-            return await database.run(work)
-        finally:
-            await database.close()
-
-    return asyncio.run(go())
-
-
-def rows(tmp_path: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(tmp_path / "parley.db") as db:
-        return db.execute(query, params).fetchall()
 
 
 def resident(

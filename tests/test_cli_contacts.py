@@ -5,14 +5,11 @@ run with CliRunner on a real SQLite file, as an organiser at the command line.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -20,11 +17,10 @@ from click.testing import CliRunner, Result
 from bot.cli.main import main
 from bot.cli.office import shell_user
 from bot.engine import Session
-from bot.store import Database, contacts, polls, sessions
+from bot.store import contacts, polls, sessions
 from bot.store.answers import NewAnswer, record
 from bot.store.polls import NewPoll, PollOption
-
-T = TypeVar("T")
+from tests.cli_kit import rows, seed
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HEADER = "address,channel,language,consent_at,consent_how,ward\n"
@@ -58,24 +54,6 @@ def failed(result: Result) -> str:
     assert result.exit_code == 1, result.output + repr(result.exception)
     assert "Traceback" not in result.output
     return result.output
-
-
-def seed(tmp_path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``work(tx)`` in one transaction of the real (migrated) database."""
-
-    async def go() -> T:
-        database = await Database.open(tmp_path / "parley.db")
-        try:
-            return await database.run(work)
-        finally:
-            await database.close()
-
-    return asyncio.run(go())
-
-
-def rows(tmp_path: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(tmp_path / "parley.db")) as db:
-        return db.execute(query, params).fetchall()
 
 
 def dump(tmp_path: Path) -> dict[str, list[str]]:

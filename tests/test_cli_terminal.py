@@ -17,6 +17,7 @@ import pytest
 
 from bot.store import panels, polls
 from bot.store.polls import NewPoll, PollOption
+from tests.cli_kit import rows, seed
 from tests.test_cli import parley as parley_process
 from tests.test_cli_community import (
     NOW,
@@ -27,8 +28,6 @@ from tests.test_cli_community import (
     ok,
     parley,
     resident,
-    rows,
-    seed,
 )
 
 

@@ -1460,11 +1460,11 @@ def test_the_progress_bar_hears_of_every_row(
 
     bars: list[_Bar] = []
 
-    def progress(total: int) -> _Bar:
+    def progress(total: int, label: str) -> _Bar:
         bars.append(_Bar(total))
         return bars[-1]
 
-    monkeypatch.setattr(bot.cli.exports, "_progress", progress)
+    monkeypatch.setattr(bot.cli.exports, "progress", progress)
     name = "p.zip" if form == "floip" else "p.csv"
     export(town, name, "responses", "--flow", "priorities", "--format", form)
     [bar] = bars
@@ -1473,17 +1473,17 @@ def test_the_progress_bar_hears_of_every_row(
 
 
 def test_a_progress_bar_is_drawn_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.cli.exports
+    import bot.cli.common
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert isinstance(bot.cli.exports._progress(10), bot.cli.exports._Quiet)
+    assert isinstance(bot.cli.common.progress(10, "Exporting"), bot.cli.common.Quiet)
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with bot.cli.exports._progress(10) as bar:
+    with bot.cli.common.progress(10, "Exporting") as bar:
         bar.update(10)
     assert "Exporting" in terminal.getvalue()
     assert "100%" in terminal.getvalue()

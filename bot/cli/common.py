@@ -1,7 +1,7 @@
 """What the ``parley`` commands share: settings from the command line, running a
 coroutine with Parley's errors shown as plain messages, NAME=VALUE options, files
-checked before any work starts, and unknown ids or language codes refused by naming
-what exists.
+checked before any work starts, unknown ids or language codes refused by naming
+what exists, and a progress bar for long work.
 
 Every failure a person can cause ends as one ``Error: ...`` line and exit status 1,
 never a traceback: :class:`Parley` (the ``parley`` group) turns what escapes a command
@@ -16,10 +16,11 @@ import errno
 import logging
 import os
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 import yaml
@@ -46,6 +47,38 @@ def run_async(coroutine: Any) -> None:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         click.echo("", err=True)
+
+
+class Bar(Protocol):
+    """A progress bar: entered with ``with``, told how many more steps are done."""
+
+    def __enter__(self) -> Bar: ...
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None: ...
+
+    def update(self, done: int, /) -> None: ...
+
+
+class Quiet:
+    """A progress bar that shows nothing: standard error is not a terminal (a script, a
+    cron job)."""
+
+    def __enter__(self) -> Quiet:
+        return self
+
+    def __exit__(self, *problem: object) -> None:
+        return None
+
+    def update(self, done: int) -> None:
+        return None
+
+
+def progress(total: int, label: str) -> Bar:
+    """A progress bar of ``total`` steps on standard error (``with ... as bar``, then
+    ``bar.update(done)``), or :class:`Quiet` when that is not a terminal."""
+    if not sys.stderr.isatty():
+        return Quiet()
+    return click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
 
 
 def name_values(values: tuple[str, ...], option: str) -> dict[str, str]:

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import gc
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
-from bot.cli.common import check_languages, name_values, settings_of
+from bot.cli.common import check_languages, name_values, progress, settings_of
 from bot.cli.office import Office, at_office, echo
 from bot.desk import Desk, Invalid, rehearse
 from bot.desk import contacts as desk_contacts
@@ -42,25 +40,6 @@ def contacts() -> None:
 
 
 # -- import -----------------------------------------------------------------------------------
-
-
-class _Quiet:
-    """A progress bar that shows nothing (standard error is not a terminal)."""
-
-    def __enter__(self) -> _Quiet:
-        return self
-
-    def __exit__(self, *problem: object) -> None:
-        return None
-
-    def update(self, done: int) -> None:
-        return None
-
-
-def _bar(total: int, label: str) -> Any:
-    if not sys.stderr.isatty():
-        return _Quiet()
-    return click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
 
 
 def _text_of(path: Path) -> str:
@@ -100,7 +79,7 @@ def checked_file(path: Path, settings: Settings) -> Checked:
     text = _text_of(path)
     lines = text.count("\n")
     try:
-        with _bar(lines, "Checking") as bar:
+        with progress(lines, "Checking") as bar:
             checked = desk_contacts.read_file(text, settings, utc_now(), bar.update)
             bar.update(lines)  # the last few hundred (a bar stops at its end)
             return checked
@@ -118,7 +97,7 @@ async def imported(
     """Import the checked rows in one transaction, with a progress bar of the rows
     written; or, for a dry run, what it would do (done, then undone)."""
 
-    with _bar(len(checked.rows), "Importing") as bar:
+    with progress(len(checked.rows), "Importing") as bar:
 
         def once(desk: Desk) -> Imported:
             return desk_contacts.import_checked(desk, checked, skip_bad, bar.update)

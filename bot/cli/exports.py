@@ -10,11 +10,11 @@ import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
-from bot.cli.common import OutputPath, run_async, settings_of, unknown
+from bot.cli.common import OutputPath, progress, run_async, settings_of, unknown
 from bot.desk.lookup import recent as recent_ids
 from bot.engine import Env, Flow
 from bot.errors import ExportError
@@ -106,11 +106,11 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
             if request.format == "floip":
                 assert output is not None
                 total = maker.floip_total(tx, request)
-                with _progress(total) as bar:
+                with progress(total, "Exporting") as bar:
                     rows = maker.write_floip(tx, request, output, now, bar.update)
             else:
                 table = maker.table(tx, request)
-                with _progress(table.total) as bar, whole_file(output) as out:
+                with progress(table.total, "Exporting") as bar, whole_file(output) as out:
                     rows = maker.write_csv(table, request, out, bar.update)
         await database.run(lambda tx: exports.finish(tx, export_id, rows))
     finally:
@@ -158,25 +158,6 @@ def _check(
             )
     elif request.format == "csv" and output is not None and output.is_dir():
         raise click.ClickException(f"{output}: is a folder, not a file (--output)")
-
-
-class _Quiet:
-    """No progress bar: standard error is not a terminal (a script, a cron job)."""
-
-    def __enter__(self) -> _Quiet:
-        return self
-
-    def __exit__(self, *problem: object) -> None:
-        return None
-
-    def update(self, done: int) -> None:
-        return None
-
-
-def _progress(total: int) -> Any:
-    if not sys.stderr.isatty():
-        return _Quiet()
-    return click.progressbar(length=max(total, 1), label="Exporting", file=sys.stderr)
 
 
 class whole_file:

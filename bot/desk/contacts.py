@@ -259,7 +259,9 @@ def _took_part(desk: Desk, named: str) -> tuple[str, Any]:
     return "EXISTS (SELECT 1 FROM answers a WHERE a.contact_id = c.id AND a.flow_id = ?)", text
 
 
-def _where(desk: Desk, chosen: ContactFilter) -> tuple[list[str], list[Any]]:
+def conditions(desk: Desk, chosen: ContactFilter) -> tuple[list[str], list[Any]]:
+    """The SQL conditions (to join with AND) that pick the contacts ``chosen`` names, and
+    their parameters; finding one by address is for organisers."""
     where: list[str] = []
     params: list[Any] = []
     if chosen.number is not None:
@@ -329,7 +331,7 @@ def search(
     ``named``: each row carries its pseudonymous id (:attr:`ContactRow.resident`)."""
     showing = _showing(desk, addresses, "phone numbers and chat ids in a list of contacts")
     key = _key(desk, named)
-    where, params = _where(desk, chosen)
+    where, params = conditions(desk, chosen)
 
     def page(clause: str, cursor: int | None, order: str, size: int) -> list[Any]:
         clauses = [*where, clause] if cursor is not None else where

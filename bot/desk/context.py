@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -88,17 +87,15 @@ class Desk:
 
     def audit(self, action: str, target: str = "", **detail: Any) -> None:
         """Record what was done (never an address nor what a resident wrote)."""
-        audit.add(
+        audit.record(
             self.tx,
-            audit.Entry(
-                at=self.now,
-                actor=self.actor.name,
-                role=self.actor.role.value,
-                front=self.actor.front.value,
-                action=action,
-                target=target,
-                detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
-            ),
+            self.now,
+            self.actor.name,
+            self.actor.role.value,
+            self.actor.front.value,
+            action,
+            target,
+            detail,
         )
         log.info("staff %s (%s) %s %s", self.actor.name, self.actor.front.value, action, target)
 

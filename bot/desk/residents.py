@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.desk.contacts import CHANNELS, normalised
+from bot.desk.contacts import ContactFilter, conditions
 from bot.desk.context import Desk, operation
 from bot.desk.errors import Invalid, NotFound
 from bot.store import erasure, ideas
@@ -24,17 +24,12 @@ def contact_of(desk: Desk, ref: str) -> int:
     text = ref.strip()
     if not text:
         raise Invalid("contact", "give a contact number or a phone number")
-    found: Any = None
-    if text.isdigit() and not text.startswith("0") and len(text) < 9:
-        found = desk.tx.execute("SELECT id FROM contacts WHERE id = ?", (int(text),)).fetchone()
-    else:
-        desk.require_organiser("finding a contact by phone number")
-        address = normalised(text, desk.settings.region)
-        marks = ", ".join("?" * len(CHANNELS))
-        found = desk.tx.execute(
-            f"SELECT id FROM contacts WHERE channel IN ({marks}) AND address = ?",
-            (*CHANNELS, address),
-        ).fetchone()
+    number = text.isdigit() and not text.startswith("0") and len(text) < 9
+    chosen = ContactFilter(number=int(text)) if number else ContactFilter(address=text)
+    where, params = conditions(desk, chosen)
+    found = desk.tx.execute(
+        f"SELECT id FROM contacts WHERE {' AND '.join(where)}", params
+    ).fetchone()
     if found is None:
         raise NotFound("contact", text)
     return int(found[0])

@@ -310,7 +310,8 @@ class Dispatcher:
 
         def sent(tx: sqlite3.Connection) -> None:
             messages.mark_sent(tx, message.id, provider_id, now)
-            erasure.after_goodbye(tx, message.contact_id, now)
+            if message.forgotten:  # a goodbye gone; for anyone else, no read of the contact
+                erasure.after_goodbye(tx, message.contact_id, now)
 
         await self.database.run(sent)
         return 1
@@ -343,6 +344,7 @@ class Dispatcher:
             messages.mark_unsent(tx, message.id, status, error, attempted)
             if recipient is not None:
                 contacts.refuse(tx, message.contact_id, recipient, now)
-            erasure.after_goodbye(tx, message.contact_id, now)
+            if message.forgotten:
+                erasure.after_goodbye(tx, message.contact_id, now)
 
         await self.database.run(work)

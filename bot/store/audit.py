@@ -6,8 +6,9 @@ number, never by phone number; ``detail`` never holds an address or a resident's
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,22 @@ def add(tx: sqlite3.Connection, entry: Entry) -> int:
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def record(
+    tx: sqlite3.Connection,
+    now: datetime,
+    actor: str,
+    role: str,
+    front: str,
+    action: str,
+    target: str,
+    detail: Mapping[str, Any],
+) -> int:
+    """Add an entry, its ``detail`` kept as JSON (keys sorted; a value JSON cannot hold,
+    as text). ``detail`` is a mapping, not keywords: a detail may be named ``role``."""
+    said = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+    return add(tx, Entry(now, actor, role, front, action, target, said))
 
 
 def search(

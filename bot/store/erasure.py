@@ -182,19 +182,42 @@ def detach(tx: sqlite3.Connection, channel: str, address: str, now: datetime) ->
 # -- retention: what is older than the deployment keeps, a batch at a time ----------------
 
 
+# What retention erases, for each table: what still has text in it, older than the cut-off
+# (the one parameter), and nothing waiting to be handled or sent. The erasing and the
+# count ``parley retention`` shows both read them, so the count is what goes.
+_EXPIRED = {
+    "inbound": "text != '' AND received_at < ? AND handled_at IS NOT NULL",
+    "outbox": "text != '' AND created_at < ? AND status != 'queued'",
+    "answers": "raw != '' AND answered_at < ?",
+    "ideas": "text != '' AND created_at < ?",
+    "sessions": "ended_at IS NOT NULL AND state NOT LIKE '%\"answers\":{}%' AND ended_at < ?",
+    "contacts": "forgotten_at IS NULL AND last_seen_at < ?",
+}
+_AGE = {
+    "inbound": "received_at",
+    "outbox": "created_at",
+    "answers": "answered_at",
+    "ideas": "created_at",
+    "sessions": "ended_at",
+    "contacts": "last_seen_at",
+}
+
+
+def _oldest(table: str) -> str:
+    """The ids of the oldest rows of ``table`` retention erases (parameters: the
+    cut-off, how many)."""
+    return f"SELECT id FROM {table} WHERE {_EXPIRED[table]} ORDER BY {_AGE[table]} LIMIT ?"
+
+
 def erase_messages(tx: sqlite3.Connection, before: datetime, limit: int) -> Erased:
     """Blank the text of up to ``limit`` messages in and ``limit`` out older than
     ``before``; never one still waiting to be handled or sent."""
     cutoff = before.isoformat()
     inbound = tx.execute(
-        f"{_BLANK_INBOUND} WHERE id IN (SELECT id FROM inbound WHERE text != ''"
-        " AND received_at < ? AND handled_at IS NOT NULL ORDER BY received_at LIMIT ?)",
-        (cutoff, limit),
+        f"{_BLANK_INBOUND} WHERE id IN ({_oldest('inbound')})", (cutoff, limit)
     ).rowcount
     outbound = tx.execute(
-        f"{_BLANK_OUTBOUND} WHERE id IN (SELECT id FROM outbox WHERE text != ''"
-        " AND created_at < ? AND status != 'queued' ORDER BY created_at LIMIT ?)",
-        (cutoff, limit),
+        f"{_BLANK_OUTBOUND} WHERE id IN ({_oldest('outbox')})", (cutoff, limit)
     ).rowcount
     return Erased(inbound=inbound, outbound=outbound)
 
@@ -206,56 +229,25 @@ def erase_answers(
     replies as typed and free-text answers, ideas, ended conversations' copies of their
     answers. Choices stay, so totals are unchanged."""
     cutoff = before.isoformat()
-    ids = [
-        int(row[0])
-        for row in tx.execute(
-            "SELECT id FROM answers WHERE raw != '' AND answered_at < ?"
-            " ORDER BY answered_at LIMIT ?",
-            (cutoff, limit),
-        )
-    ]
+    ids = [int(row[0]) for row in tx.execute(_oldest("answers"), (cutoff, limit))]
     if ids:
         chosen = f"id IN ({', '.join('?' * len(ids))})"
         tx.execute(f"UPDATE answers SET raw = '' WHERE {chosen}", ids)
         _blank_free_answers(tx, chosen, tuple(ids), text_steps)
-    ideas = tx.execute(
-        f"{_BLANK_IDEAS} WHERE id IN (SELECT id FROM ideas WHERE text != ''"
-        " AND created_at < ? ORDER BY created_at LIMIT ?)",
-        (cutoff, limit),
-    ).rowcount
+    ideas = tx.execute(f"{_BLANK_IDEAS} WHERE id IN ({_oldest('ideas')})", (cutoff, limit)).rowcount
     ended = tx.execute(
-        f"{_BLANK_SESSIONS} WHERE id IN (SELECT id FROM sessions WHERE ended_at IS NOT NULL"
-        " AND state NOT LIKE '%\"answers\":{}%' AND ended_at < ? ORDER BY ended_at LIMIT ?)",
-        (cutoff, limit),
+        f"{_BLANK_SESSIONS} WHERE id IN ({_oldest('sessions')})", (cutoff, limit)
     ).rowcount
     return Erased(answers=len(ids), ideas=ideas, sessions=ended)
 
 
 def unheard(tx: sqlite3.Connection, before: datetime, limit: int) -> list[int]:
     """Up to ``limit`` contacts not heard from since before ``before``, not yet forgotten."""
-    return [
-        int(row[0])
-        for row in tx.execute(
-            "SELECT id FROM contacts WHERE forgotten_at IS NULL AND last_seen_at < ?"
-            " ORDER BY last_seen_at LIMIT ?",
-            (before.isoformat(), limit),
-        )
-    ]
+    return [int(row[0]) for row in tx.execute(_oldest("contacts"), (before.isoformat(), limit))]
 
 
 def due(tx: sqlite3.Connection, table: str, before: datetime) -> int:
     """How many rows of ``table`` retention would erase now (for ``parley retention``):
     ``inbound``, ``outbox``, ``answers``, ``ideas``, ``sessions`` or ``contacts``."""
-    cutoff = before.isoformat()
-    sql = {
-        "inbound": "SELECT count(*) FROM inbound WHERE text != '' AND received_at < ?"
-        " AND handled_at IS NOT NULL",
-        "outbox": "SELECT count(*) FROM outbox WHERE text != '' AND created_at < ?"
-        " AND status != 'queued'",
-        "answers": "SELECT count(*) FROM answers WHERE raw != '' AND answered_at < ?",
-        "ideas": "SELECT count(*) FROM ideas WHERE text != '' AND created_at < ?",
-        "sessions": "SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL"
-        " AND state NOT LIKE '%\"answers\":{}%' AND ended_at < ?",
-        "contacts": "SELECT count(*) FROM contacts WHERE forgotten_at IS NULL AND last_seen_at < ?",
-    }[table]
-    return int(tx.execute(sql, (cutoff,)).fetchone()[0])
+    sql = f"SELECT count(*) FROM {table} WHERE {_EXPIRED[table]}"
+    return int(tx.execute(sql, (before.isoformat(),)).fetchone()[0])

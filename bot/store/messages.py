@@ -166,6 +166,7 @@ class QueuedMessage:
     attempts: int  # provider calls already made for it
     sendable: bool  # False when the contact opted out (and this is no compliance reply)
     # or blocked the bot
+    forgotten: bool  # the contact is erased: their address goes with their last message
     attachment: Mapping[str, Any] | None = None  # a file to make and send with it
     replaces: str | None = None  # the message (provider id) it redraws
 
@@ -173,8 +174,8 @@ class QueuedMessage:
 _QUEUED = (
     "SELECT o.id, o.contact_id, o.channel, c.address, o.text, o.buttons, o.segments,"
     " o.attempts, (c.unreachable_at IS NULL"
-    "   AND (c.opted_out_at IS NULL OR o.kind = 'compliance')) AS sendable, o.attachment,"
-    " o.replaces"
+    "   AND (c.opted_out_at IS NULL OR o.kind = 'compliance')) AS sendable,"
+    " c.forgotten_at IS NOT NULL AS forgotten, o.attachment, o.replaces"
     " FROM outbox o JOIN contacts c ON c.id = o.contact_id WHERE o.status = 'queued'"
 )
 
@@ -203,6 +204,7 @@ def _queued(row: sqlite3.Row) -> QueuedMessage:
         row["segments"],
         row["attempts"],
         bool(row["sendable"]),
+        bool(row["forgotten"]),
         json.loads(row["attachment"]) if row["attachment"] else None,
         row["replaces"],
     )

@@ -1,0 +1,35 @@
+"""What the ``parley`` command tests share: the real (migrated) SQLite file a command
+runs on, ``tmp_path/parley.db``, seeded through the store's own functions and read
+back with plain SQL."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.store import Database
+
+T = TypeVar("T")
+
+
+def seed(tmp_path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work(tx)`` in one transaction of the real (migrated) database."""
+
+    async def go() -> T:
+        database = await Database.open(tmp_path / "parley.db")
+        try:
+            return await database.run(work)
+        finally:
+            await database.close()
+
+    return asyncio.run(go())
+
+
+def rows(tmp_path: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    """What ``query`` finds in the database, read outside Parley."""
+    with closing(sqlite3.connect(tmp_path / "parley.db")) as db:
+        return db.execute(query, params).fetchall()
