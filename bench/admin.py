@@ -101,6 +101,7 @@ from bot.settings import Settings, load_settings
 from bot.store import Database, contacts, ideas, panels, staff
 from bot.store import exports as stored_exports
 from bot.store.polls import Poll
+from bot.store.sql import Tx
 from bot.web.admin.pages import PAGES
 from bot.web.app import build as build_web
 
@@ -180,7 +181,7 @@ def _phase(name: str, phases: Phases) -> Iterator[None]:
 
 
 @contextmanager
-def _connected(path: Path) -> Iterator[sqlite3.Connection]:
+def _connected(path: Path) -> Iterator[Tx]:
     """A plain connection for bulk rows: transactions by hand, WAL like Parley's."""
     with closing(sqlite3.connect(path, isolation_level=None)) as connection:
         connection.execute("PRAGMA journal_mode = WAL")
@@ -316,12 +317,12 @@ class Civic:
     async def do(self, work: Callable[[Desk], T], actor: Actor = BENCH_ACTOR) -> T:
         jobs, now = self.app.jobs, self.clock()
 
-        def run(tx: sqlite3.Connection) -> T:
+        def run(tx: Tx) -> T:
             return work(Desk(tx, self.settings, jobs.env, jobs.flows, now, actor))
 
         return await self.app.database.run(run)
 
-    async def sql(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def sql(self, work: Callable[[Tx], T]) -> T:
         return await self.app.database.run(work)
 
     async def send(self, content: Content, audience: Audience | None = None) -> int:
@@ -360,7 +361,7 @@ class Civic:
         options = [option.id for option in poll.options]
         rng, start = self.rng, self.clock()
 
-        def work(tx: sqlite3.Connection) -> int:
+        def work(tx: Tx) -> int:
             asked = tx.execute(
                 "SELECT o.contact_id, coalesce(c.language, ?), c.channel, s.id FROM outbox o"
                 " JOIN contacts c ON c.id = o.contact_id JOIN sessions s"
@@ -447,7 +448,7 @@ class Civic:
         """``count`` of those invited volunteer, each with a profile."""
         rng, at = self.rng, _stamp(self.clock())
 
-        def work(tx: sqlite3.Connection) -> list[int]:
+        def work(tx: Tx) -> list[int]:
             invited = [
                 int(row[0])
                 for row in tx.execute(
@@ -475,7 +476,7 @@ class Civic:
         return await self.sql(work)
 
 
-def _audit_rows(tx: sqlite3.Connection, count: int, rng: random.Random) -> None:
+def _audit_rows(tx: Tx, count: int, rng: random.Random) -> None:
     """Earlier staff actions from every front, over the survey's months."""
     actors = [
         ("olu", "organiser", "web"),
@@ -504,7 +505,7 @@ async def _staff_and_ideas(civic: Civic) -> None:
     rng = civic.rng
     hashes = {text: password(text).hashed for text in (ORGANISER[1], WORKER[1])}
 
-    def accounts(tx: sqlite3.Connection) -> None:
+    def accounts(tx: Tx) -> None:
         at = export.START
         staff.add(tx, ORGANISER[0], "organiser", hashes[ORGANISER[1]], at)
         staff.add(tx, WORKER[0], "worker", hashes[WORKER[1]], at)
@@ -515,7 +516,7 @@ async def _staff_and_ideas(civic: Civic) -> None:
     await civic.sql(accounts)
     region = civic.settings.region
 
-    def submitted(tx: sqlite3.Connection) -> list[str]:
+    def submitted(tx: Tx) -> list[str]:
         (count,) = tx.execute("SELECT count(*) FROM contacts").fetchone()
         made = []
         for n in range(400):
@@ -580,7 +581,7 @@ async def _panels(civic: Civic) -> list[int]:
         made.append(invited.panel_id)
     drawn = made[0]
 
-    def draw(tx: sqlite3.Connection) -> None:
+    def draw(tx: Tx) -> None:
         members = panels.members(tx, drawn)
         chosen = {m.contact_id for m in rng.sample(members, 30)}
         chance = {m.contact_id: 30 / len(members) for m in members}
@@ -604,7 +605,7 @@ async def _panels(civic: Civic) -> list[int]:
     )
     now = civic.clock()
 
-    def answered(tx: sqlite3.Connection) -> None:
+    def answered(tx: Tx) -> None:
         for n, contact_id in enumerate(seated):
             status = panels.DECLINED if n % 10 == 9 else panels.ACCEPTED
             panels.set_status(tx, drawn, contact_id, status, now)
@@ -1135,14 +1136,14 @@ class Marks:
     staff_sessions: int
 
 
-def _marks(tx: sqlite3.Connection) -> Marks:
+def _marks(tx: Tx) -> Marks:
     def top(table: str) -> int:
         return int(tx.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
 
     return Marks(top("audit"), top("broadcasts"), top("staff_sessions"))
 
 
-def _tidy(tx: sqlite3.Connection, marks: Marks, tokens: Sequence[str]) -> None:
+def _tidy(tx: Tx, marks: Marks, tokens: Sequence[str]) -> None:
     tx.execute("DELETE FROM audit WHERE id > ?", (marks.audit,))
     tx.execute("DELETE FROM broadcasts WHERE id > ? AND status = 'draft'", (marks.broadcasts,))
     tx.execute("DELETE FROM staff_sessions WHERE id > ?", (marks.staff_sessions,))

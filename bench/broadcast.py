@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from bot.outreach.schedule import Jobs
 from bot.settings import Settings, load_settings
 from bot.store import Database, broadcasts, polls
 from bot.store.broadcasts import NewBroadcast
+from bot.store.sql import Tx
 
 LANGUAGES = ("en", "pl", "ro", "ar", "ur")
 BENCH = Actor("bench", Role.ORGANISER, Front.CLI)
@@ -45,7 +45,7 @@ POLL = polls.NewPoll(
 )
 
 
-def _residents(tx: sqlite3.Connection, count: int) -> None:
+def _residents(tx: Tx, count: int) -> None:
     now = datetime.now(UTC).isoformat()
     tx.executemany(
         "INSERT INTO contacts (channel, address, language, fields, created_at, last_seen_at,"

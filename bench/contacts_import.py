@@ -43,6 +43,7 @@ from bot.desk import Actor, Desk, Front, Role
 from bot.desk import contacts as desk_contacts
 from bot.settings import Settings, load_settings
 from bot.store import Database
+from bot.store.sql import Tx
 
 TARGET_SECONDS = 10.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +124,7 @@ def make_file(path: Path, rows: int, seed: int) -> None:
             )
 
 
-def _others(tx: sqlite3.Connection, seed: int) -> None:
+def _others(tx: Tx, seed: int) -> None:
     """Contacts already there: residents who texted in, every tenth opted out."""
     stamp = datetime(2026, 5, 1, tzinfo=UTC).isoformat()
     tx.executemany(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from bot.app import App
 from bot.channels.segments import segments
 from bot.settings import load_settings
 from bot.store import contacts, messages
+from bot.store.sql import Tx
 from tests.fakes.servers import serving
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
@@ -44,7 +44,7 @@ TEXTS = (  # 1, 2 and 3 GSM-7 segments
 )
 
 
-def _queue(tx: sqlite3.Connection, channel: str, count: int) -> None:
+def _queue(tx: Tx, channel: str, count: int) -> None:
     now = datetime.now(UTC)
     for n in range(count):
         address = str(7_000_000 + n) if channel == "telegram" else f"+44772{n:07d}"

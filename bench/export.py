@@ -57,6 +57,7 @@ from bot.engine.flow import (
 )
 from bot.settings import load_settings
 from bot.store import Database
+from bot.store.sql import Tx
 
 TARGET_SECONDS = 10.0
 TARGET_MB = 150.0
@@ -366,7 +367,7 @@ def _timeline(
     yield rows
 
 
-def _insert(tx: sqlite3.Connection, rows: _Rows) -> None:
+def _insert(tx: Tx, rows: _Rows) -> None:
     tx.executemany(
         "INSERT INTO sessions (id, contact_id, flow_id, status, state, started_at, updated_at,"
         " ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

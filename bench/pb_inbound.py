@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ from bench.inbound import (
     closed_loop,
     sender,
 )
+from bot.store.sql import Tx
 
 BALLOT = ["0", "1 3", "hello", "2 4 6 8 9 11", "1 3 5 7", "?4", "yes", "+2", "-1", "yes", "0"]
 PROJECTS = [
@@ -76,7 +76,7 @@ async def _prepare(folder: Path, residents: int, first: int) -> None:
     office = await Office.open(settings)
     now = datetime.now(UTC)
 
-    def people(tx: sqlite3.Connection) -> None:
+    def people(tx: Tx) -> None:
         for r in range(first, first + residents):
             found = contacts.touch(tx, "sms", sender(r), "en", now)
             contacts.update(tx, found, {"consent": "yes"})

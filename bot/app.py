@@ -19,7 +19,7 @@ from bot.phone.attachments import FileMaker
 from bot.service import ConversationService, utc_now
 from bot.settings import Settings
 from bot.store import Database
-from bot.store.database import RunLock
+from bot.store.database import Held, run_lock
 
 TWILIO_SMS_PATH = "/twilio/sms"
 TWILIO_STATUS_PATH = "/twilio/status"
@@ -66,7 +66,7 @@ class App:
     guesser: LanguageGuesser
     twilio: TwilioChannel | None = None
     telegram: TelegramChannel | None = None
-    lock: RunLock | None = None
+    lock: Held | None = None
 
     @classmethod
     async def open(
@@ -82,7 +82,7 @@ class App:
         flows, env = load_content(settings)
         triggers = load_triggers(settings.flows_dir, flows)
         guesser = LanguageGuesser(settings.languages)
-        lock = RunLock.acquire(settings.database)
+        lock = run_lock(settings.database)
         try:
             twilio = telegram = None
             if channels is None:

@@ -25,6 +25,10 @@ class ConfigError(ParleyError):
     """A setting is missing or invalid. The message names the setting."""
 
 
+class DatabaseUnavailable(ParleyError):
+    """The database server cannot be reached now; the work was not done (try again later)."""
+
+
 class FlowError(ParleyError):
     """One or more problems in flow files, each as ``path:line: what is wrong``."""
 

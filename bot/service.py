@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -61,6 +60,7 @@ from bot.store import ideas as ideas_store
 from bot.store.contacts import Contact
 from bot.store.messages import NewOutbound, StoredInbound
 from bot.store.sessions import SessionRow, Status
+from bot.store.sql import Tx
 from bot.triggers import Triggered, Triggers
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class ConversationService:
         hint = message.language_hint
         language = hint if hint in self.env.languages else self.settings.default_language
 
-        def work(tx: sqlite3.Connection) -> bool:
+        def work(tx: Tx) -> bool:
             contact = contacts.touch(tx, message.channel, message.address, language, now)
             if contact.forgotten:  # erased, their goodbye not yet sent: this is someone new
                 erasure.detach(tx, message.channel, message.address, now)
@@ -196,7 +196,7 @@ class ConversationService:
         language = language if language in self.env.languages else None
         default = language or self.settings.default_language
 
-        def work(tx: sqlite3.Connection) -> None:
+        def work(tx: Tx) -> None:
             contact = contacts.ensure(tx, channel, address, default, now)
             if contact.opted_out:
                 return
@@ -211,14 +211,14 @@ class ConversationService:
         """A provider says a resident opted out at the carrier or blocked the bot."""
         now = self.clock()
 
-        def work(tx: sqlite3.Connection) -> None:
+        def work(tx: Tx) -> None:
             contact = contacts.find(tx, channel, address)
             if contact is not None:
                 contacts.refuse(tx, contact.id, recipient, now)
 
         await self.database.run(work)
 
-    def _handle_pending(self, tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+    def _handle_pending(self, tx: Tx, contact_id: int, now: datetime) -> None:
         """Act on the contact's unhandled messages in order, each all or nothing.
 
         Every unit of database work runs whole on the database thread, one after
@@ -237,9 +237,7 @@ class ConversationService:
                 self._record_failure(tx, pending, type(error).__name__, now)
             tx.execute("RELEASE handling")
 
-    def _record_failure(
-        self, tx: sqlite3.Connection, pending: StoredInbound, failure: str, now: datetime
-    ) -> None:
+    def _record_failure(self, tx: Tx, pending: StoredInbound, failure: str, now: datetime) -> None:
         contact = contacts.get(tx, pending.contact_id)
         messages.mark_handled(tx, pending.id, now, failure)
         if not contact.opted_out:
@@ -274,7 +272,7 @@ class _Handling:
     def __init__(
         self,
         service: ConversationService,
-        tx: sqlite3.Connection,
+        tx: Tx,
         contact: Contact,
         inbound: StoredInbound | None,
         now: datetime,

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
 from bot.paths import bundled
+from bot.store.location import Location, parse_location
 
 DEFAULT_CONFIG_FILE = "parley.toml"
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -54,7 +55,7 @@ class DispatchSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    database: Path
+    database: Location  # a SQLite file, or a PostgreSQL server
     flows_dir: Path
     locales_dir: Path
     languages: tuple[str, ...]  # the deployment's languages, menu order; the first is default
@@ -115,7 +116,11 @@ class Setting:
 
 # Defaults are strings, converted and checked below.
 SETTINGS: dict[str, Setting] = {
-    "database": Setting("parley.db", "SQLite file, created on first run"),
+    "database": Setting(
+        "parley.db",
+        "SQLite file, created on first run; or postgresql://user@host/dbname (password in"
+        " PGPASSWORD or ~/.pgpass)",
+    ),
     "flows": Setting("", "folder of flow files (default: the bundled flows)"),
     "locales": Setting("", "folder of gettext catalogs (default: the bundled catalogs)"),
     "languages": Setting(
@@ -246,7 +251,7 @@ def _convert(raw: dict[str, str]) -> Settings:
             raise ConfigError(f"{setting}: the folder {folder} does not exist")
     public_url = _url(raw, "public_url")
     return Settings(
-        database=Path(raw["database"]).expanduser(),
+        database=parse_location(raw["database"]),
         flows_dir=flows_dir,
         locales_dir=locales_dir,
         languages=languages,

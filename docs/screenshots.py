@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 import sys
 import tempfile
 import uuid
@@ -37,6 +36,7 @@ from bot.desk.polls import PollSpec  # noqa: E402
 from bot.server import listen  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.store import contacts, staff  # noqa: E402
+from bot.store.sql import Tx  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -54,7 +54,7 @@ LANGUAGES = ("en", "en", "en", "pl", "pl", "ro", "ar", "ur", "bn", "so", "uk")
 WARDS = ("North", "South", "East")
 
 
-def _residents(tx: sqlite3.Connection, app: App) -> list[tuple[str, str]]:
+def _residents(tx: Tx, app: App) -> list[tuple[str, str]]:
     now = app.service.clock()
     staff.add(tx, ORGANISER[0], "organiser", password(ORGANISER[1]).hashed, now)
     chosen = random.Random(7)
@@ -68,12 +68,12 @@ def _residents(tx: sqlite3.Connection, app: App) -> list[tuple[str, str]]:
     return made
 
 
-def _desk(tx: sqlite3.Connection, app: App) -> Desk:
+def _desk(tx: Tx, app: App) -> Desk:
     actor = Actor(ORGANISER[0], Role.ORGANISER, Front.WEB)
     return Desk(tx, app.settings, app.jobs.env, app.jobs.flows, app.service.clock(), actor)
 
 
-def _poll(tx: sqlite3.Connection, app: App) -> int:
+def _poll(tx: Tx, app: App) -> int:
     desk = _desk(tx, app)
     question, options = polls.labelled(
         desk,
@@ -106,7 +106,7 @@ async def _build(app: App) -> int:
     ):
         channel, address = people[chosen.randrange(len(people))]
 
-        def idea(tx: sqlite3.Connection, address: str = address, text: str = text) -> None:
+        def idea(tx: Tx, address: str = address, text: str = text) -> None:
             found = contacts.find(tx, "sms" if address.startswith("+") else "telegram", address)
             assert found is not None
             ideas.submit(tx, found, text, found.language or "en", app.service.clock(), region="GB")

@@ -5,22 +5,22 @@ back with plain SQL."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.store import Database
+from bot.store.sql import Tx
+from tests import databases
 
 T = TypeVar("T")
 
 
-def seed(tmp_path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
+def seed(tmp_path: Path, work: Callable[[Tx], T]) -> T:
     """Run ``work(tx)`` in one transaction of the real (migrated) database."""
 
     async def go() -> T:
-        database = await Database.open(tmp_path / "parley.db")
+        database = await Database.open(databases.location(tmp_path))
         try:
             return await database.run(work)
         finally:
@@ -31,5 +31,5 @@ def seed(tmp_path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
 
 def rows(tmp_path: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
     """What ``query`` finds in the database, read outside Parley."""
-    with closing(sqlite3.connect(tmp_path / "parley.db")) as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         return db.execute(query, params).fetchall()

@@ -4,7 +4,7 @@ clock, and a simulator channel that records what the bot sends."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from bot.app import App
 from bot.channels.base import Inbound, Outbound
 from bot.channels.simulator import SimulatorChannel
 from bot.settings import Settings, load_settings
+from tests import databases
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,10 +55,25 @@ def clock() -> Clock:
     return Clock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
 
 
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """On PostgreSQL, each test's databases are dropped when it ends (see tests/databases.py)."""
+    yield
+    if databases.ON_POSTGRES:
+        databases.drop_made()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_template() -> Iterator[None]:
+    yield
+    if databases.ON_POSTGRES:
+        databases.drop_template()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
-        {"PARLEY_DATABASE": str(tmp_path / "parley.db")}, config_file=_empty_config(tmp_path)
+        {"PARLEY_DATABASE": databases.of(tmp_path)}, config_file=_empty_config(tmp_path)
     )
 
 
@@ -85,6 +101,7 @@ class Harness:
     clock: Clock
     sent: list[Outbound] = field(default_factory=list)
     _ids: int = 0
+    folder: Path | None = None  # the test's folder, for commands run beside the app
 
     async def send(
         self,
@@ -109,8 +126,9 @@ class Harness:
         return [m for m in self.sent if m.address == address and m.file is not None]
 
     async def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
-        async with self.app.database.transaction() as tx, tx.execute(query, params) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return await self.app.database.run(
+            lambda tx: [dict(row) for row in tx.execute(query, params)]
+        )
 
     async def restart(self, settings: Settings) -> None:
         """Close and reopen everything on the same database file, as a process restart."""

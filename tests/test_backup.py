@@ -30,6 +30,7 @@ from bot.server import Server
 from bot.store import Database, contacts
 from bot.store.backup import backup
 from bot.store.database import RunLock
+from bot.store.sql import Tx
 from tests.channels.conftest import Live, live_settings, twilio_env
 from tests.fakes.servers import serving
 from tests.fakes.telegram_api import Residents
@@ -94,7 +95,7 @@ async def under_load(tmp_path: Path) -> AsyncIterator[Load]:
 
 
 @contextlib.contextmanager
-def opened(path: Path) -> Iterator[sqlite3.Connection]:
+def opened(path: Path) -> Iterator[Tx]:
     """The backup opened as a restored database would be: alone, without its source."""
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:
         yield copy

@@ -3,7 +3,6 @@ the outbox in batches, and quiet hours holding broadcast SMS (but not replies)."
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,8 @@ from bot.outreach.audience import Audience, Recipient, count, select
 from bot.outreach.broadcast import Message, Preview, Rendering, fan_out, preview
 from bot.settings import Settings
 from bot.store import Database, broadcasts, contacts, messages
+from bot.store.sql import Tx
+from tests import databases
 from tests.test_cli import parley
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # midday in London: not quiet
@@ -31,7 +32,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     await database.close()
 
 
-def _residents(tx: sqlite3.Connection) -> None:
+def _residents(tx: Tx) -> None:
     """Ten residents: a mix of channels, languages, wards and survey takers."""
     people = [
         ("sms", "+447700900001", "en", {"ward": "North"}),
@@ -102,7 +103,7 @@ async def test_opted_out_and_unreachable_residents_are_never_included(database: 
 async def test_residents_who_declined_the_welcome_question_are_never_included(
     database: Database,
 ) -> None:
-    def decline(tx: sqlite3.Connection) -> None:
+    def decline(tx: Tx) -> None:
         contacts.update(tx, contacts.get(tx, 2), {"consent": "no"})
         contacts.update(tx, contacts.get(tx, 3), {"consent": "yes"})
 
@@ -146,7 +147,7 @@ async def test_the_preview_counts_in_sql_whom_sending_would_reach(
     """The preview counts by channel and language in SQL; it must be whom a send picks."""
 
     def both(
-        tx: sqlite3.Connection,
+        tx: Tx,
     ) -> tuple[Counter[tuple[str, str | None]], Counter[tuple[str, str | None]]]:
         chosen = Counter((r.channel, r.language) for r in select(tx, audience, staff))
         return chosen, count(tx, audience, staff)
@@ -224,19 +225,19 @@ async def test_a_broadcast_is_sent_once_nothing_of_it_waits_in_the_outbox(
     recipients, _ = await choose(database, Audience(), TEXTS, settings)
     broadcast_id = await send(database, recipients, TEXTS, settings)
 
-    def status(tx: sqlite3.Connection) -> str:
+    def status(tx: Tx) -> str:
         found = broadcasts.get(tx, broadcast_id)
         assert found is not None
         return found.status
 
-    def outbox(tx: sqlite3.Connection) -> list[int]:
+    def outbox(tx: Tx) -> list[int]:
         query = "SELECT id FROM outbox WHERE broadcast_id = ? ORDER BY id"
         return [row[0] for row in tx.execute(query, (broadcast_id,))]
 
     first, *middle, last = await database.run(outbox)
     assert await database.run(status) == "queued"
 
-    def sent(tx: sqlite3.Connection, ids: list[int]) -> None:
+    def sent(tx: Tx, ids: list[int]) -> None:
         for one in ids:
             messages.mark_sent(tx, one, f"SM{one}", NOW)
 
@@ -255,7 +256,7 @@ async def test_quiet_hours_hold_broadcasts_but_not_replies(
     reply = messages.NewOutbound(1, "sms", "Thanks for your answer.", "en")
     await database.run(lambda tx: messages.add_outbound(tx, reply, NOW))
 
-    def due(tx: sqlite3.Connection, broadcasts: bool) -> list[str]:
+    def due(tx: Tx, broadcasts: bool) -> list[str]:
         return [m.text for m in messages.due(tx, ("sms",), NOW, broadcasts=broadcasts)]
 
     quiet = await database.run(lambda tx: due(tx, False))
@@ -283,7 +284,7 @@ def test_the_cli_shows_the_preview_and_sends_only_when_confirmed(tmp_path: Path)
     confirmed = parley(tmp_path, *args, "--yes")
     assert confirmed.returncode == 0, confirmed.stderr
     assert "1 message queued" in confirmed.stdout
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         sent = db.execute("SELECT text FROM outbox WHERE broadcast_id IS NOT NULL").fetchall()
     assert sent == [("The panel meets on Tuesday.",)]
     missing = parley(tmp_path, "broadcast", "--text", "pl=Tylko po polsku")

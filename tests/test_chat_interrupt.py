@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import databases
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
@@ -49,7 +50,7 @@ def test_ctrl_c_at_the_prompt_ends_the_simulator_at_once(tmp_path: Path) -> None
     (tmp_path / "parley.toml").touch()
     environment = {
         **os.environ,
-        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_DATABASE": databases.of(tmp_path),
         "PARLEY_CONFIG": str(tmp_path / "parley.toml"),
         "PYTHONPATH": str(REPO),
     }

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import pty
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+from tests import databases
 from tests.conftest import REPO
 
 
@@ -18,7 +18,7 @@ def parley(
 ) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
-        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_DATABASE": databases.of(tmp_path),
         "PARLEY_CONFIG": str(tmp_path / "parley.toml"),
         **(env or {}),
     }
@@ -58,7 +58,7 @@ def test_chat_takes_the_priorities_survey_from_stdin_and_stores_the_answers(
     assert result.returncode == 0, result.stderr
     assert "What should be fixed first?" in result.stdout
     assert result.stdout.rstrip().endswith("Your answers help decide what is fixed first.")
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         rows = db.execute(
             "SELECT step_id, value, raw FROM answers WHERE flow_id = 'priorities' ORDER BY id"
         ).fetchall()
@@ -82,7 +82,7 @@ def test_chat_resumes_the_survey_in_a_new_process(tmp_path: Path) -> None:
     second = parley(tmp_path, "chat", stdin="\n".join(PRIORITIES_RUN[6:]) + "\n")
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("How safe do you feel")
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         (count,) = db.execute(
             "SELECT count(*) FROM answers WHERE flow_id = 'priorities'"
         ).fetchone()
@@ -102,7 +102,7 @@ def test_run_without_providers_at_a_terminal_starts_the_simulator(tmp_path: Path
     (tmp_path / "parley.toml").touch()
     environment = {
         **os.environ,
-        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_DATABASE": databases.of(tmp_path),
         "PARLEY_CONFIG": str(tmp_path / "parley.toml"),
     }
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TELEGRAM_BOT_TOKEN"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,8 @@ from bot.store import ideas as stored_ideas
 from bot.store.contacts import Contact
 from bot.store.ideas import Idea
 from bot.store.polls import NewPoll, PollOption
+from bot.store.sql import Tx
+from tests import databases
 from tests.cli_kit import rows, seed
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -38,7 +39,7 @@ def parley(tmp_path: Path, *args: str, answer: str | None = None) -> Result:
         main,
         ["--config", str(config), *args],
         input=answer,
-        env={"PARLEY_DATABASE": str(tmp_path / "parley.db")},
+        env={"PARLEY_DATABASE": databases.of(tmp_path)},
     )
 
 
@@ -49,7 +50,7 @@ def ok(result: Result) -> str:
 
 
 def resident(
-    tx: sqlite3.Connection,
+    tx: Tx,
     number: int,
     language: str = "en",
     opted_out: bool = False,
@@ -64,9 +65,7 @@ def resident(
     return contact
 
 
-def idea_from(
-    tx: sqlite3.Connection, number: int, text: str, language: str = "en", **options: Any
-) -> Idea:
+def idea_from(tx: Tx, number: int, text: str, language: str = "en", **options: Any) -> Idea:
     sender = resident(tx, number, language, **options)
     return ideas.submit(tx, sender, text, language, NOW, region="GB")
 
@@ -171,7 +170,7 @@ def test_an_opted_out_submitter_is_not_told(tmp_path: Path) -> None:
     assert rows(tmp_path, "SELECT count(*) FROM outbox") == [(0,)]
 
 
-def _approved(tx: sqlite3.Connection, number: int, text: str, language: str = "en") -> Idea:
+def _approved(tx: Tx, number: int, text: str, language: str = "en") -> Idea:
     idea = idea_from(tx, number, text, language)
     stored_ideas.moderate(tx, idea.id, stored_ideas.APPROVED, "test", NOW)
     return idea
@@ -238,7 +237,7 @@ def test_an_idea_reading_like_a_poll_setting_is_still_an_option(tmp_path: Path) 
 # -- parley panel -----------------------------------------------------------------------------
 
 
-def _thirty_residents(tx: sqlite3.Connection) -> None:
+def _thirty_residents(tx: Tx) -> None:
     for number in range(30):
         resident(tx, number, area="North" if number < 20 else "South")
 
@@ -281,7 +280,7 @@ def test_panel_invite_sends_the_panel_flow_to_a_sample_spread_over_areas(
 QUOTAS = "category,value,min,max\narea,North,2,2\narea,South,2,2\nage,young,1,3\nage,old,1,3\n"
 
 
-def _volunteers(tx: sqlite3.Connection) -> int:
+def _volunteers(tx: Tx) -> int:
     """A panel with 12 volunteers: 7 in the North, 5 in the South, half young."""
     panel_id = panels.create(tx, "Fund panel", 1, NOW)
     for number in range(12):
@@ -345,7 +344,7 @@ def test_infeasible_quotas_fail_naming_the_category(tmp_path: Path) -> None:
     assert rows(tmp_path, "SELECT DISTINCT status FROM panel_members") == [("volunteer",)]
 
 
-def _drawn(tx: sqlite3.Connection) -> dict[str, list[int]]:
+def _drawn(tx: Tx) -> dict[str, list[int]]:
     """A panel drawn already: 2 of its 4 volunteers selected (one Polish), 2 reserves."""
     panel_id = panels.create(tx, "Fund panel", 1, NOW)
     who = [resident(tx, number, "pl" if number == 1 else "en") for number in range(4)]
@@ -377,7 +376,7 @@ def test_panel_notify_asks_the_chosen_to_take_their_seat_and_thanks_the_reserves
     assert "not chosen by lot" in outbox_of(tmp_path, who["reserves"][0])[0][1]
 
 
-def _seated(tx: sqlite3.Connection) -> int:
+def _seated(tx: Tx) -> int:
     panel_id = panels.create(tx, "Fund panel", 1, NOW)
     for number in range(3):
         contact = resident(tx, number)
@@ -398,7 +397,7 @@ def test_a_panel_vote_closing_in_the_past_is_refused(tmp_path: Path) -> None:
 # -- parley decision --------------------------------------------------------------------------
 
 
-def _voters(tx: sqlite3.Connection) -> dict[str, int]:
+def _voters(tx: Tx) -> dict[str, int]:
     """Poll 1 and its voters: English, Polish, opted out; and a resident who did not vote."""
     options = tuple(PollOption(name, {"en": name}) for name in ("lights", "benches"))
     poll_id = polls.create(tx, NewPoll({"en": "Which first?"}, options, "en"), NOW)
@@ -484,7 +483,7 @@ def test_a_decision_update_goes_to_the_same_residents(tmp_path: Path) -> None:
 def test_decision_reach_counts_the_outbox(tmp_path: Path) -> None:
     who = seed(tmp_path, _voters)
     ok(parley(tmp_path, *RECORD))
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         db.execute("UPDATE outbox SET status = 'sent' WHERE contact_id = ?", (who["en"],))
         db.execute("UPDATE outbox SET status = 'failed' WHERE contact_id = ?", (who["pl"],))
         db.execute(

@@ -6,8 +6,6 @@ run with CliRunner on a real SQLite file, as an organiser at the command line.""
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +18,8 @@ from bot.engine import Session
 from bot.store import contacts, polls, sessions
 from bot.store.answers import NewAnswer, record
 from bot.store.polls import NewPoll, PollOption
+from bot.store.sql import Tx
+from tests import databases
 from tests.cli_kit import rows, seed
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -38,7 +38,7 @@ def parley(tmp_path: Path, *args: str) -> Result:
         main,
         ["--config", str(config), *args],
         env={
-            "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+            "PARLEY_DATABASE": databases.of(tmp_path),
             "PARLEY_QUIET_HOURS": "off",  # a broadcast goes at any time of day
             "PARLEY_EXPORT_SECRET": None,
         },
@@ -58,7 +58,7 @@ def failed(result: Result) -> str:
 
 def dump(tmp_path: Path) -> dict[str, list[str]]:
     """Every table's rows, in a stable order: the database's whole content."""
-    with closing(sqlite3.connect(tmp_path / "parley.db")) as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         names = [
             name
             for (name,) in db.execute(
@@ -85,7 +85,7 @@ def listed(result: Result) -> list[int]:
     return [int(line.split()[0]) for line in lines[1:]]
 
 
-def opted_out_resident(tx: sqlite3.Connection, address: str, **fields: str) -> int:
+def opted_out_resident(tx: Tx, address: str, **fields: str) -> int:
     """A resident who texted in (consent on record) and later opted out."""
     contact = contacts.touch(tx, "sms", address, "en", NOW)
     contacts.record(tx, contact.id, "consent", NOW, "texted in first", NOW)
@@ -318,7 +318,7 @@ def test_who_opted_out_stays_opted_out_and_gets_no_broadcast(tmp_path: Path) -> 
 # -- listing ------------------------------------------------------------------------------------
 
 
-def _residents(tx: sqlite3.Connection) -> dict[str, int]:
+def _residents(tx: Tx) -> dict[str, int]:
     """Six residents: languages, channels, wards, one opted out; two answered the
     priorities survey and one voted in poll 1."""
     made: dict[str, int] = {}
@@ -514,11 +514,11 @@ def test_a_worker_sees_no_addresses_and_may_not_ask_for_them(tmp_path: Path) -> 
     who = seed(tmp_path, _residents)
     (tmp_path / "parley.toml").write_text("[parley]\n", encoding="utf-8")
     settings = load_settings(
-        {"PARLEY_DATABASE": str(tmp_path / "parley.db")}, config_file=tmp_path / "parley.toml"
+        {"PARLEY_DATABASE": databases.of(tmp_path)}, config_file=tmp_path / "parley.toml"
     )
     flows, env = load_content(settings)
 
-    def look(tx: sqlite3.Connection) -> None:
+    def look(tx: Tx) -> None:
         for role in Role:
             desk = Desk(tx, settings, env, flows, NOW, Actor("amina", role, Front.WEB))
             page = desk_contacts.search(desk)  # as the role allows: the staff web's list

@@ -24,6 +24,7 @@ from bot.cli.common import Parley
 from bot.cli.main import main
 from bot.errors import ConfigError, ExportError, FlowError
 from bot.settings import load_settings
+from tests import databases
 
 # -- running parley ---------------------------------------------------------------------------
 
@@ -39,7 +40,7 @@ def parley(home: Path, *args: str, config: bool = True, stdin: str | None = None
     if not settings.exists():
         settings.write_text("[parley]\n", encoding="utf-8")
     environment: dict[str, str | None] = {
-        "PARLEY_DATABASE": str(home / "parley.db"),
+        "PARLEY_DATABASE": databases.of(home),
         "PARLEY_CONFIG": None,
         "PARLEY_EXPORT_SECRET": None,
         "TWILIO_ACCOUNT_SID": None,
@@ -274,7 +275,7 @@ def test_a_broadcast_file_of_broken_yaml_names_file_and_line(tmp_path: Path) -> 
 def exports_recorded(home: Path) -> list[tuple[object, ...]]:
     if not (home / "parley.db").exists():
         return []
-    with sqlite3.connect(home / "parley.db") as db:
+    with databases.connect(databases.location(home)) as db:
         return db.execute("SELECT what, rows FROM exports").fetchall()
 
 

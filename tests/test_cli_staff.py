@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from tests import databases
 from tests.test_cli import parley
 
 
@@ -34,7 +34,7 @@ def test_a_poll_from_the_command_line(tmp_path: Path) -> None:
     assert sent.returncode == 0, sent.stderr
     assert "1 resident\n" in sent.stdout
     assert "Broadcast 1: 1 message queued" in sent.stdout
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         asked = db.execute("SELECT text FROM outbox WHERE broadcast_id = 1").fetchall()
         due = db.execute("SELECT kind FROM jobs WHERE done_at IS NULL ORDER BY kind").fetchall()
     assert asked[0][0].startswith("Which evening?\nVoting closes ")

@@ -3,16 +3,16 @@ a SQLite file: the password from standard input when it is not a terminal."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from tests import databases
 from tests.test_cli import parley
 
 SECRET = "a long enough password"
 
 
 def rows(tmp_path: Path, query: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         return db.execute(query).fetchall()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import pytest
 
 from bot.store import panels, polls
 from bot.store.polls import NewPoll, PollOption
+from bot.store.sql import Tx
+from tests import databases
 from tests.cli_kit import rows, seed
 from tests.test_cli import parley as parley_process
 from tests.test_cli_community import (
@@ -31,7 +32,7 @@ from tests.test_cli_community import (
 )
 
 
-def _seed_world(tx: sqlite3.Connection) -> dict[str, str]:
+def _seed_world(tx: Tx) -> dict[str, str]:
     """Residents, two approved ideas and a new one, poll 1, and panel 1 drawn with two
     members seated (one of them Polish)."""
     for number in range(6):
@@ -72,7 +73,7 @@ def world(tmp_path: Path) -> dict[str, str]:
 
 def _everything(tmp_path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table."""
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         tables = [
             name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         ]
@@ -287,7 +288,7 @@ def test_polls_and_broadcasts_are_listed_in_aligned_columns(
 
 
 def test_one_of_a_thing_is_not_several(tmp_path: Path) -> None:
-    def one_voter(tx: sqlite3.Connection) -> None:
+    def one_voter(tx: Tx) -> None:
         voter = resident(tx, 1)
         options = tuple(PollOption(name, {"en": name}) for name in ("lights", "benches"))
         poll_id = polls.create(tx, NewPoll({"en": "Which first?"}, options, "en"), NOW)

@@ -17,6 +17,8 @@ import pytest
 from bot.channels.base import Outbound
 from bot.outreach.outbox import Dispatcher, Lane
 from bot.store import Database, contacts, messages
+from bot.store.sql import Tx
+from tests import databases
 
 
 class Broken:
@@ -42,7 +44,7 @@ class Slow:
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "parley.db")
+    database = await Database.open(databases.location(tmp_path))
     yield database
     await database.close()
 
@@ -50,7 +52,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 async def _queue(database: Database, count: int, contact: str = "+447700900001") -> None:
     now = datetime.now(UTC)
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         person = contacts.touch(tx, "sms", contact, "en", now)
         for n in range(count):
             messages.add_outbound(
@@ -122,7 +124,7 @@ async def test_the_loop_rests_while_a_send_is_in_flight(
 
 
 async def test_a_failed_commit_leaves_no_transaction_open(database: Database) -> None:
-    def breaks_a_deferred_rule(tx: sqlite3.Connection) -> None:
+    def breaks_a_deferred_rule(tx: Tx) -> None:
         tx.execute("PRAGMA defer_foreign_keys = ON")
         tx.execute(
             "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at)"
@@ -152,7 +154,7 @@ async def test_in_quiet_hours_a_lane_holds_broadcasts_and_sends_replies(
 ) -> None:
     now = datetime.now(UTC)
 
-    def queue(tx: sqlite3.Connection) -> None:
+    def queue(tx: Tx) -> None:
         tx.execute(
             "INSERT INTO broadcasts (texts, audience, status, created_at)"
             " VALUES ('{}', '{}', 'queued', 'now')"

@@ -11,13 +11,11 @@ import io
 import json
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +45,8 @@ from bot.store.contacts import Contact
 from bot.store.messages import add_inbound
 from bot.store.polls import NewPoll, PollOption
 from bot.store.sessions import Status
+from bot.store.sql import Tx
+from tests import databases
 from tests.conftest import REPO, Clock, Harness, open_app
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def parley(home: Path, *args: str, env: Mapping[str, str | None] | None = None) 
     if not config.exists():
         config.write_text("[parley]\n", encoding="utf-8")
     environment: dict[str, str | None] = {
-        "PARLEY_DATABASE": str(home / "parley.db"),
+        "PARLEY_DATABASE": databases.of(home),
         "PARLEY_EXPORT_SECRET": None,
         **(env or {}),
     }
@@ -104,14 +104,14 @@ def settings_for(home: Path, **env: str) -> Settings:
     config = home / "parley.toml"
     if not config.exists():
         config.write_text("[parley]\n", encoding="utf-8")
-    return load_settings({"PARLEY_DATABASE": str(home / "parley.db"), **env}, config_file=config)
+    return load_settings({"PARLEY_DATABASE": databases.of(home), **env}, config_file=config)
 
 
-def seed(home: Path, work: Callable[[sqlite3.Connection], T]) -> T:
+def seed(home: Path, work: Callable[[Tx], T]) -> T:
     """Run ``work(tx)`` in one transaction of the real (migrated) database."""
 
     async def go() -> T:
-        database = await Database.open(home / "parley.db")
+        database = await Database.open(databases.location(home))
         try:
             return await database.run(work)
         finally:
@@ -121,7 +121,7 @@ def seed(home: Path, work: Callable[[sqlite3.Connection], T]) -> T:
 
 
 def query(home: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(home / "parley.db")) as db:
+    with databases.connect(databases.location(home)) as db:
         return db.execute(sql, params).fetchall()
 
 
@@ -209,7 +209,7 @@ TYPED_NUMBERS = (
 TYPED_EMAILS = ("fran.b@example.org", "gary@example.com")
 
 
-def _votes(tx: sqlite3.Connection) -> None:
+def _votes(tx: Tx) -> None:
     labels = {"lights": "Lights", "benches": "Benches"}
     options = tuple(PollOption(name, {"en": label}) for name, label in labels.items())
     poll_id = polls.create(tx, NewPoll({"en": "Which first?"}, options, "en"), NOW)
@@ -419,7 +419,7 @@ def test_a_survey_comes_back_exactly_in_flow_order_whatever_branch_was_taken(
 
 
 def test_every_run_status_is_named(tmp_path: Path) -> None:
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         for number, status in enumerate(Status):
             contact = contacts.ensure(tx, "sms", f"+44770090{number:04d}", "en", NOW)
             store_run(tx, contact, {"top_issue": ("parks", "4")}, NOW, status)
@@ -437,7 +437,7 @@ def test_every_run_status_is_named(tmp_path: Path) -> None:
 
 
 def test_a_question_answered_twice_shows_the_last_answer(tmp_path: Path) -> None:
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         contact = contacts.ensure(tx, "sms", "+447700900001", "en", NOW)
         run = store_run(tx, contact, {"services": (["gp", "library"], "1 2")}, NOW)
         for value, raw in (("safety", "2"), ("housing", "homes")):
@@ -463,7 +463,7 @@ def test_a_question_answered_twice_shows_the_last_answer(tmp_path: Path) -> None
 
 
 def store_run(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact: Contact,
     given_answers: Mapping[str, tuple[Value, str]],
     started: datetime,
@@ -540,7 +540,7 @@ PLAIN = (
 LONG_CODE = "12345678901234567"  # 17 digits: a spreadsheet would keep 15
 
 
-def _texts(tx: sqlite3.Connection) -> None:
+def _texts(tx: Tx) -> None:
     for number, text in enumerate((*MARKED, *PLAIN, LONG_CODE)):
         contact = contacts.ensure(tx, "sms", f"+44770090{number:04d}", "en", NOW)
         store_run(tx, contact, {"more": (text, text)}, NOW + timedelta(minutes=number))
@@ -992,7 +992,7 @@ def test_a_phone_number_sent_to_a_number_question_is_not_exported(tmp_path: Path
     parsed = parse(question, typed, ["en"])  # the engine takes it as a number
     assert isinstance(parsed, Parsed)
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         contact = contacts.ensure(tx, "sms", "+447700900001", "en", NOW)
         store_run(tx, contact, {"people": (parsed.value, typed)}, NOW, flow_id="household")
 
@@ -1032,7 +1032,7 @@ def test_a_number_from_the_residents_own_country_is_hidden(tmp_path: Path) -> No
     typed = "600 123 456"
     said = f"mój numer {typed}"
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         for minutes, language in enumerate(("en", "pl")):
             at = NOW + timedelta(minutes=minutes)
             contact = contacts.ensure(tx, "sms", f"+44770090000{minutes}", language, at)
@@ -1148,7 +1148,7 @@ STARTS = {  # run -> when it started, in UTC (London is an hour ahead)
 }
 
 
-def _runs_on_days(tx: sqlite3.Connection) -> None:
+def _runs_on_days(tx: Tx) -> None:
     for number, started in enumerate(STARTS.values()):
         contact = contacts.ensure(tx, "sms", f"+44770090{number:04d}", "en", started)
         store_run(tx, contact, {"top_issue": ("parks", "4")}, started)
@@ -1211,7 +1211,7 @@ def test_an_unknown_flow_is_an_error_and_leaves_no_file(town: Path, name: str, f
     assert leftovers(folder) == []
 
 
-def _break_the_last_answer(tx: sqlite3.Connection) -> None:
+def _break_the_last_answer(tx: Tx) -> None:
     tx.execute(
         "UPDATE answers SET value = 'not json'"
         " WHERE id = (SELECT MAX(id) FROM answers WHERE flow_id = 'priorities')"

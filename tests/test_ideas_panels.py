@@ -4,7 +4,6 @@ decision's reach counted from the outbox's delivery states."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from bot.store import decisions as stored_decisions
 from bot.store import ideas as stored
 from bot.store.broadcasts import NewBroadcast
 from bot.store.panels import Member
+from bot.store.sql import Tx
+from tests import databases
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -80,7 +81,7 @@ def test_references_are_short_unique_and_read_back() -> None:
 def settings(tmp_path: Path) -> Settings:
     config = tmp_path / "parley.toml"
     config.write_text("[parley]\n", encoding="utf-8")
-    return load_settings({"PARLEY_DATABASE": str(tmp_path / "parley.db")}, config_file=config)
+    return load_settings({"PARLEY_DATABASE": databases.of(tmp_path)}, config_file=config)
 
 
 async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves_it(
@@ -89,10 +90,10 @@ async def test_a_flagged_idea_is_hidden_from_workers_until_an_organiser_approves
     flows, env = load_content(settings)
     database = await Database.open(settings.database)
 
-    def desk(tx: sqlite3.Connection, role: Role) -> Phone:
+    def desk(tx: Tx, role: Role) -> Phone:
         return Phone(Desk(tx, settings, env, flows, NOW, Actor("contact 1", role, Front.PHONE)))
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         sender = contacts.touch(tx, "sms", "+447700900999", "en", NOW)
         door = "Fix my door at 12 Acacia Road, 07700 900123"
         flagged = ideas.submit(tx, sender, door, "en", NOW, region="GB")
@@ -147,7 +148,7 @@ async def test_an_idea_with_a_number_from_the_residents_own_country_is_flagged(
     database = await Database.open(settings.database)
     text = "Więcej ławek, zadzwoń 600 123 456"
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         polish = contacts.touch(tx, "sms", "+447700900998", "pl", NOW)
         english = contacts.touch(tx, "sms", "+447700900997", "en", NOW)
         flagged = ideas.submit(tx, polish, text, "pl", NOW, region="GB")
@@ -244,7 +245,7 @@ def test_a_threshold_that_is_not_one_is_refused(threshold: str) -> None:
 async def test_reach_matches_the_outboxs_delivery_states(settings: Settings) -> None:
     database = await Database.open(settings.database)
 
-    def work(tx: sqlite3.Connection) -> tuple[stored_decisions.Reach, dict[str, int]]:
+    def work(tx: Tx) -> tuple[stored_decisions.Reach, dict[str, int]]:
         broadcast_id = broadcasts.create(
             tx, NewBroadcast(broadcasts.MESSAGE, "{}", texts={"en": "Agreed"}), "queued", NOW
         )

@@ -20,6 +20,7 @@ from bot.store import Database, broadcasts, polls
 from bot.store.broadcasts import POLL as POLL_KIND
 from bot.store.broadcasts import NewBroadcast
 from bot.store.polls import NewPoll, PollOption
+from bot.store.sql import Tx
 from tests.conftest import Clock, Harness
 from tests.test_polls import ORGANISER, POLL, Resident, join, put, staff_says, staffed, to
 
@@ -97,7 +98,7 @@ async def test_a_resident_votes_from_the_menu_once_and_can_change_the_vote(
     assert await office.send("3", ANA) == [NO_POLL]
 
 
-def _open(tx: sqlite3.Connection, question: str, now: datetime, **extra: Any) -> int:
+def _open(tx: Tx, question: str, now: datetime, **extra: Any) -> int:
     poll_id = polls.create(
         tx,
         NewPoll(
@@ -117,7 +118,7 @@ def _open(tx: sqlite3.Connection, question: str, now: datetime, **extra: Any) ->
 async def test_several_open_polls_are_listed_newest_first_and_no_other(office: Harness) -> None:
     now = office.clock()
 
-    def make(tx: sqlite3.Connection) -> None:
+    def make(tx: Tx) -> None:
         tx.execute(
             "INSERT INTO panels (id, name, invite_seed, created_at) VALUES (1, 'Panel', 1, ?)",
             (now.isoformat(),),
@@ -240,7 +241,7 @@ async def test_the_open_polls_of_a_resident_are_found_through_indexes(tmp_path: 
     database = await Database.open(tmp_path / "p.db")
     seen: list[str] = []
 
-    def work(tx: sqlite3.Connection) -> list[str]:
+    def work(tx: Tx) -> list[str]:
         now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
         for_all = _open(tx, "For everyone?", now)
         north = _open(tx, "For the North?", now)
@@ -248,6 +249,7 @@ async def test_the_open_polls_of_a_resident_are_found_through_indexes(tmp_path: 
             "UPDATE broadcasts SET audience = ? WHERE poll_id = ?",
             (Audience(fields={"ward": "North"}).to_json(), north),
         )
+        assert isinstance(tx, sqlite3.Connection)  # the plan asked of SQLite itself
         tx.set_trace_callback(seen.append)
         assert [poll.id for poll in open_for(tx, 1, 9)] == [for_all]
         tx.set_trace_callback(None)

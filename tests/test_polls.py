@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -31,6 +30,8 @@ from bot.settings import Settings, load_settings
 from bot.staff_text import poll_results
 from bot.store import Database, broadcasts, contacts, polls
 from bot.store.polls import NewPoll, Poll, PollOption
+from bot.store.sql import Tx
+from tests import databases
 from tests.conftest import Clock, Harness, open_app
 
 ORGANISER = ("9001", "telegram")  # (address, channel)
@@ -51,7 +52,7 @@ pl: W który wieczór ma być otwarty klub młodzieżowy? | Poniedziałek | Śro
 def staff_settings(tmp_path: Path, staff: str) -> Settings:
     config = tmp_path / "parley.toml"
     config.write_text("[parley]\n", encoding="utf-8")
-    environ = {"PARLEY_DATABASE": str(tmp_path / "parley.db"), "PARLEY_STAFF": staff}
+    environ = {"PARLEY_DATABASE": databases.of(tmp_path), "PARLEY_STAFF": staff}
     return load_settings(environ, config_file=config)
 
 
@@ -83,7 +84,7 @@ class Resident:
 async def join(harness: Harness, *people: Resident) -> dict[str, int]:
     """Residents who agreed earlier (as after the welcome flow); address -> contact id."""
 
-    def work(tx: sqlite3.Connection) -> dict[str, int]:
+    def work(tx: Tx) -> dict[str, int]:
         ids = {}
         for person in people:
             contact = contacts.touch(
@@ -308,7 +309,7 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "parley.db")
+    database = await Database.open(databases.location(tmp_path))
     yield database
     await database.close()
 
@@ -332,7 +333,7 @@ def _poll(labels: Sequence[str], multiple: bool = False) -> NewPoll:
     )
 
 
-def _voting(tx: sqlite3.Connection, poll: NewPoll, choices: Sequence[str | list[str]]) -> Poll:
+def _voting(tx: Tx, poll: NewPoll, choices: Sequence[str | list[str]]) -> Poll:
     """Store the poll, open it, and have VOTERS[i] choose ``choices[i]``."""
     poll_id = polls.create(tx, poll, NOW)
     polls.open_poll(tx, poll_id)
@@ -347,7 +348,7 @@ def _voting(tx: sqlite3.Connection, poll: NewPoll, choices: Sequence[str | list[
 
 
 async def test_results_of_a_single_answer_poll_overall_and_by_group(database: Database) -> None:
-    def work(tx: sqlite3.Connection) -> dict[str | None, Results]:
+    def work(tx: Tx) -> dict[str | None, Results]:
         poll = _voting(
             tx, _poll(["Park", "Library", "Pool"]), ["pool", "park", "library", "park", "pool"]
         )
@@ -410,7 +411,7 @@ async def test_results_of_a_single_answer_poll_overall_and_by_group(database: Da
 
 
 async def test_results_of_a_multiple_answer_poll_are_shares_of_voters(database: Database) -> None:
-    def work(tx: sqlite3.Connection) -> tuple[Results, Results]:
+    def work(tx: Tx) -> tuple[Results, Results]:
         poll = _voting(
             tx,
             _poll(["Benches", "Lights", "Bins"], multiple=True),
@@ -442,7 +443,7 @@ async def test_results_of_a_multiple_answer_poll_are_shares_of_voters(database: 
 
 
 async def test_a_poll_nobody_voted_in_shows_zeros(database: Database) -> None:
-    def work(tx: sqlite3.Connection) -> Results:
+    def work(tx: Tx) -> Results:
         return results(tx, _voting(tx, _poll(["Yes please", "No thanks"]), []), "ward")
 
     empty = await database.run(work)
@@ -653,7 +654,7 @@ def fits(person: Person, audience: Audience) -> bool:
     )
 
 
-def _populate(tx: sqlite3.Connection, population: Sequence[Person]) -> None:
+def _populate(tx: Tx, population: Sequence[Person]) -> None:
     for n, person in enumerate(population, start=1):
         address = f"+4477009{n:05d}" if person.channel != "telegram" else str(n)
         contact = contacts.touch(tx, person.channel, address, person.language, NOW)
@@ -686,12 +687,12 @@ async def _select_and_send(
     try:
         await database.run(lambda tx: _populate(tx, population))
 
-        def chosen(tx: sqlite3.Connection) -> list[int]:
+        def chosen(tx: Tx) -> list[int]:
             return [recipient.contact_id for recipient in select(tx, audience)]
 
         first, again = await database.run(chosen), await database.run(chosen)
 
-        def confirm(tx: sqlite3.Connection) -> int:
+        def confirm(tx: Tx) -> int:
             new = broadcasts.NewBroadcast(
                 broadcasts.MESSAGE, audience.to_json(), texts={"en": "The panel meets."}
             )
@@ -705,7 +706,7 @@ async def _select_and_send(
         settings = load_settings({"PARLEY_DATABASE": str(path)}, config_file=_config(path))
         assert await Jobs(database, {}, Env(), settings, lambda: NOW).run_due() == 1
 
-        def written(tx: sqlite3.Connection) -> list[int]:
+        def written(tx: Tx) -> list[int]:
             return [
                 row[0]
                 for row in tx.execute(

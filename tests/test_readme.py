@@ -19,11 +19,9 @@ import os
 import re
 import shlex
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +31,8 @@ from click.testing import CliRunner, Result
 
 from bot.cli.main import main
 from bot.store import Database, contacts, panels
+from bot.store.sql import Tx
+from tests import databases
 from tests.conftest import REPO
 
 README = REPO / "README.md"
@@ -194,7 +194,7 @@ class Reader:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.env = {
-            "PARLEY_DATABASE": str(home / "parley.db"),
+            "PARLEY_DATABASE": databases.of(home),
             "PARLEY_CONFIG": None,
             "PARLEY_EXPORT_SECRET": None,
             "PARLEY_STAFF": None,
@@ -252,9 +252,9 @@ class Reader:
 # -- state the README takes for granted -------------------------------------------------------
 
 
-def _in_database(home: Path, work: Callable[[sqlite3.Connection], None]) -> None:
+def _in_database(home: Path, work: Callable[[Tx], None]) -> None:
     async def go() -> None:
-        database = await Database.open(home / "parley.db")
+        database = await Database.open(databases.location(home))
         try:
             await database.run(work)
         finally:
@@ -269,7 +269,7 @@ def _volunteers(home: Path) -> None:
     areas = ("north", "south", "east", "west", "centre")
     ages = ("age16_29", "age30_44", "age45_64", "age65_plus")
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         for number in range(30):
             contact = contacts.ensure(tx, "sms", f"+44770090{number + 2000:04d}", "en", now)
             contacts.record(tx, contact.id, "consent", now, "texted in", now)
@@ -286,7 +286,7 @@ def _volunteers(home: Path) -> None:
 
 def _seats_taken(home: Path) -> None:
     """Three of panel 1's chosen take their seat, answering the invitation by SMS."""
-    with closing(sqlite3.connect(home / "parley.db")) as db:
+    with databases.connect(databases.location(home)) as db:
         chosen = db.execute(
             "SELECT c.address FROM panel_members m JOIN contacts c ON c.id = m.contact_id"
             " WHERE m.panel_id = 1 AND m.status = 'selected' ORDER BY m.number LIMIT 3"

@@ -5,7 +5,6 @@ their number nowhere in the database file while poll and survey totals stay the 
 from __future__ import annotations
 
 import json
-import sqlite3
 import stat
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -19,6 +18,9 @@ from bot.desk import Actor, Desk, Forbidden, Front, Invalid, NotFound, Role, res
 from bot.exports import resident
 from bot.outreach.audience import Audience, select
 from bot.store import contacts, polls
+from bot.store.location import Location
+from bot.store.sql import Tx
+from tests import databases
 from tests.conftest import Clock, Harness
 from tests.test_cli import PRIORITIES_RUN, parley
 from tests.test_polls import ORGANISER, POLL, put, staffed, to
@@ -47,7 +49,7 @@ async def take_part(office: Harness, address: str, words: str) -> None:
         await office.send(text, address)
 
 
-def desk(office: Harness, tx: sqlite3.Connection, role: Role = Role.ORGANISER) -> Desk:
+def desk(office: Harness, tx: Tx, role: Role = Role.ORGANISER) -> Desk:
     service = office.app.service
     return Desk(
         tx,
@@ -62,7 +64,7 @@ def desk(office: Harness, tx: sqlite3.Connection, role: Role = Role.ORGANISER) -
 async def totals(office: Harness, poll_id: int) -> tuple[Any, Counter[tuple[str, str]]]:
     """The poll's results and the survey's counted choices."""
 
-    def work(tx: sqlite3.Connection) -> tuple[Any, Counter[tuple[str, str]]]:
+    def work(tx: Tx) -> tuple[Any, Counter[tuple[str, str]]]:
         poll = polls.get(tx, poll_id)
         assert poll is not None
         counted = Counter(
@@ -77,8 +79,11 @@ async def totals(office: Harness, poll_id: int) -> tuple[Any, Counter[tuple[str,
     return await office.app.database.run(work)
 
 
-def file_bytes(database: Path) -> bytes:
-    """The database file and its write-ahead log, as stored on disk."""
+def file_bytes(database: Location) -> bytes:
+    """The database file and its write-ahead log, as stored on disk; on PostgreSQL, whose
+    files are the server's, every value in every table."""
+    if not isinstance(database, Path):
+        return databases.every_value(database)
     wal = database.with_name(database.name + "-wal")
     return database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
@@ -133,7 +138,7 @@ async def test_every_contact_texted_has_consent_on_record(office: Harness) -> No
 
     # Someone Parley knows of without consent (started by hand, never texted in) is not
     # sent a broadcast; those who consented are, unless they declined questions.
-    def audience(tx: sqlite3.Connection) -> set[int]:
+    def audience(tx: Tx) -> set[int]:
         contacts.ensure(tx, "sms", "+447700900789", "en", office.clock())
         return {r.contact_id for r in select(tx, Audience(), office.app.settings.staff.keys())}
 
@@ -158,7 +163,7 @@ async def test_a_forgotten_number_is_nowhere_in_the_file_and_totals_stand(
     assert NUMBER.encode() in file_bytes(database)
     assert WORDS.encode() in file_bytes(database)
 
-    def preview(tx: sqlite3.Connection) -> residents.Preview:
+    def preview(tx: Tx) -> residents.Preview:
         return residents.forget_preview(desk(office, tx), gone)
 
     shown = await office.app.database.run(preview)
@@ -298,7 +303,7 @@ async def test_the_report_holds_every_message_they_sent_and_everything_else(
     await office.send("<b>Ideas</b> for the park & the library", NUMBER)
     me = contact_id(await office.rows("SELECT id FROM contacts WHERE address = ?", NUMBER))
 
-    def made(tx: sqlite3.Connection) -> dict[str, Any]:
+    def made(tx: Tx) -> dict[str, Any]:
         d = desk(office, tx)
         return residents.report(d, residents.contact_of(d, "07700 900123"))
 
@@ -364,7 +369,7 @@ async def test_a_forgotten_chat_id_is_nowhere_in_the_file(office: Harness) -> No
     await office.send("1", chat, "telegram")
     gone = contact_id(await office.rows("SELECT id FROM contacts WHERE address = ?", chat))
 
-    def as_telegram_keeps_them(tx: sqlite3.Connection) -> None:
+    def as_telegram_keeps_them(tx: Tx) -> None:
         # Telegram's message ids hold the chat id ("chat:message"), in the outbox and in
         # a pressed button's inbound row.
         tx.execute(

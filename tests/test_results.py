@@ -5,7 +5,6 @@ language, channel or a contact field; and ``parley results`` with its chart."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +28,8 @@ from bot.store.answers import NewAnswer
 from bot.store.contacts import Contact
 from bot.store.polls import NewPoll, PollOption
 from bot.store.sessions import Status
+from bot.store.sql import Tx
+from tests import databases
 
 T = TypeVar("T")
 
@@ -39,14 +40,14 @@ def settings_for(home: Path) -> Settings:
     config = home / "parley.toml"
     if not config.exists():
         config.write_text("[parley]\n", encoding="utf-8")
-    return load_settings({"PARLEY_DATABASE": str(home / "parley.db")}, config_file=config)
+    return load_settings({"PARLEY_DATABASE": databases.of(home)}, config_file=config)
 
 
-def seed(home: Path, work: Callable[[sqlite3.Connection], T]) -> T:
+def seed(home: Path, work: Callable[[Tx], T]) -> T:
     """Run ``work(tx)`` in one transaction of the real (migrated) database."""
 
     async def go() -> T:
-        database = await Database.open(home / "parley.db")
+        database = await Database.open(databases.location(home))
         try:
             return await database.run(work)
         finally:
@@ -60,7 +61,7 @@ def parley(home: Path, *args: str) -> Result:
     return CliRunner().invoke(
         main,
         ["--config", str(home / "parley.toml"), *args],
-        env={"PARLEY_DATABASE": str(home / "parley.db")},
+        env={"PARLEY_DATABASE": databases.of(home)},
     )
 
 
@@ -69,15 +70,13 @@ def ok(result: Result) -> str:
     return result.output
 
 
-def resident(
-    tx: sqlite3.Connection, channel: str, address: str, language: str, **fields: str
-) -> Contact:
+def resident(tx: Tx, channel: str, address: str, language: str, **fields: str) -> Contact:
     contact = contacts.ensure(tx, channel, address, language, NOW)
     return contacts.update(tx, contact, dict(fields)) if fields else contact
 
 
 def run_of(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact: Contact,
     given: list[tuple[str, Value]],
     status: Status = Status.COMPLETED,
@@ -97,7 +96,7 @@ def run_of(
     return session_id
 
 
-def _survey(tx: sqlite3.Connection) -> None:
+def _survey(tx: Tx) -> None:
     """Five runs of the priorities survey by four residents:
 
     ========  =========  ========  =====  ===========================  =========
@@ -258,7 +257,7 @@ def test_a_bad_field_name_is_refused(survey: tuple[Path, Flow, tuple[str, ...]],
     assert report_of(home, flow, languages, None).summaries[0].answered == 4
 
 
-def _poll(tx: sqlite3.Connection) -> int:
+def _poll(tx: Tx) -> int:
     options = tuple(
         PollOption(code, {"en": label, "pl": f"{label} (pl)"})
         for code, label in (("lights", "Street lights"), ("benches", "Benches"), ("bins", "Bins"))
@@ -280,7 +279,7 @@ def test_a_poll_counts_each_voters_last_vote(tmp_path: Path) -> None:
     poll_id = seed(tmp_path, _poll)
 
     def report(by: str | None) -> Report:
-        def work(tx: sqlite3.Connection) -> Report:
+        def work(tx: Tx) -> Report:
             poll = polls.get(tx, poll_id)
             assert poll is not None
             return of_poll(tx, poll, by)

@@ -11,7 +11,6 @@ import asyncio
 import functools
 import json
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,8 @@ from bot.store import Database, audit, contacts, messages, polls
 from bot.store.erasure import FORGOTTEN, Erased, free_text
 from bot.store.messages import NewOutbound
 from bot.store.polls import NewPoll, PollOption
+from bot.store.sql import Tx
+from tests import databases
 from tests.conftest import Clock, Harness, open_app
 from tests.test_cli import parley
 
@@ -73,9 +74,7 @@ YOUNGEST = RESIDENTS[0]
 def _settings(tmp_path: Path, **environ: str) -> Settings:
     config = tmp_path / "parley.toml"
     config.write_text("[parley]\n", encoding="utf-8")
-    return load_settings(
-        {"PARLEY_DATABASE": str(tmp_path / "parley.db"), **environ}, config_file=config
-    )
+    return load_settings({"PARLEY_DATABASE": databases.of(tmp_path), **environ}, config_file=config)
 
 
 @pytest.fixture
@@ -107,20 +106,20 @@ async def talked(harness: Harness) -> Harness:
     return harness
 
 
-def _poll(tx: sqlite3.Connection, now: datetime) -> int:
+def _poll(tx: Tx, now: datetime) -> int:
     options = tuple(PollOption(code, {"en": code.title()}) for code in ("park", "library"))
     poll_id = polls.create(tx, NewPoll({"en": "Which first?"}, options, "en"), now)
     polls.open_poll(tx, poll_id)
     return poll_id
 
 
-def _vote(tx: sqlite3.Connection, poll_id: int, address: str, now: datetime) -> None:
+def _vote(tx: Tx, poll_id: int, address: str, now: datetime) -> None:
     contact = contacts.find(tx, "sms", address)
     assert contact is not None
     polls.vote(tx, poll_id, contact.id, "park" if contact.id % 2 else "library", "en", "sms", now)
 
 
-def _waiting(tx: sqlite3.Connection, address: str, at: datetime) -> None:
+def _waiting(tx: Tx, address: str, at: datetime) -> None:
     contact = contacts.find(tx, "sms", address)
     assert contact is not None
     messages.add_outbound(tx, NewOutbound(contact.id, "sms", "Still to go", "en"), at)
@@ -140,7 +139,7 @@ async def _totals(harness: Harness) -> tuple[Any, ...]:
     """The poll's results and the idea survey's, as staff see them."""
     app = harness.app
 
-    def count(tx: sqlite3.Connection) -> tuple[Any, ...]:
+    def count(tx: Tx) -> tuple[Any, ...]:
         poll = polls.get(tx, 1)
         assert poll is not None
         idea = reports.of_flow(tx, app.jobs.flows["idea"], app.settings.languages)
@@ -415,9 +414,9 @@ def test_a_bad_setting_stops_parley_with_one_line_naming_it(tmp_path: Path) -> N
 async def _seed(tmp_path: Path, now: datetime) -> None:
     """Two residents: one heard from 400 days ago (their message past the default 365
     days), one 800 days ago (past the 730 days of contacts too)."""
-    database = await Database.open(tmp_path / "parley.db")
+    database = await Database.open(databases.location(tmp_path))
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         for number, days in ((1, 400), (2, 800)):
             at = now - timedelta(days=days)
             contact = contacts.touch(tx, "sms", f"+44770090020{number}", "en", at)
@@ -452,7 +451,7 @@ def test_parley_retention_shows_what_the_next_run_erases(tmp_path: Path) -> None
         f"Contacts not heard from for 730 days (last heard before"
         f" {_local(run - timedelta(days=730))}): 1 to forget.",
     ]
-    with sqlite3.connect(tmp_path / "parley.db") as db:  # only shown: nothing erased
+    with databases.connect(databases.location(tmp_path)) as db:  # only shown: nothing erased
         assert db.execute("SELECT count(*) FROM inbound WHERE text = 'Hello'").fetchone() == (2,)
 
 
@@ -462,7 +461,7 @@ def test_parley_retention_now_asks_then_erases_and_says_what(tmp_path: Path) -> 
     assert declined.returncode == 0, declined.stderr
     assert "Erase it now? [y/N]: Nothing done." in declined.stdout
     assert "Messages older than 365 days (before " in declined.stdout
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         assert db.execute("SELECT count(*) FROM inbound WHERE text = ''").fetchone() == (0,)
 
     result = parley(tmp_path, "retention", "--now", "--yes")
@@ -472,7 +471,7 @@ def test_parley_retention_now_asks_then_erases_and_says_what(tmp_path: Path) -> 
         " and 0 ended conversations; forgot 1 contacts."
         " The audit log has it (parley audit --action retention)."
     )
-    with sqlite3.connect(tmp_path / "parley.db") as db:
+    with databases.connect(databases.location(tmp_path)) as db:
         assert db.execute("SELECT count(*) FROM inbound WHERE text = ''").fetchone() == (2,)
         assert db.execute(
             "SELECT count(*) FROM contacts WHERE address LIKE 'forgotten:%'"

@@ -19,6 +19,7 @@ import yaml
 from bot.flowfile import load_flows
 from bot.paths import bundled
 from bot.settings import Settings
+from tests import databases
 from tests.conftest import Clock, Harness
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -75,7 +76,7 @@ async def test_golden_conversations(flow_id: str, settings: Settings, clock: Clo
     golden_path = SCENARIOS / "golden" / f"{flow_id}.yaml"
     played: dict[str, Any] = {}
     for language in SCRIPTS[flow_id]:
-        db = settings.database.with_name(f"{flow_id}-{language}.db")
+        db = databases.beside(settings.database, f"{flow_id}-{language}.db")
         isolated = Settings(**{**settings.__dict__, "database": db})
         sent: list[Any] = []
         harness = Harness(await open_app(isolated, clock, sent), clock, sent)

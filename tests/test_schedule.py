@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +41,8 @@ from bot.settings import Settings, load_settings
 from bot.store import Database, broadcasts, contacts
 from bot.store.broadcasts import NewBroadcast
 from bot.store.polls import NewPoll
+from bot.store.sql import Tx
+from tests import databases
 from tests.conftest import Harness
 from tests.service.test_keywords import into_survey
 
@@ -79,7 +80,7 @@ def settings(tmp_path: Path) -> Settings:
     config = tmp_path / "parley.toml"
     config.write_text("[parley]\n", encoding="utf-8")
     environ = {
-        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_DATABASE": databases.of(tmp_path),
         "PARLEY_STAFF": f"{ORGANISER.channel}:{ORGANISER.address}=organiser",
     }
     return load_settings(environ, config_file=config)
@@ -88,7 +89,7 @@ def settings(tmp_path: Path) -> Settings:
 # -- setting the scene -------------------------------------------------------------------
 
 
-def _join(tx: sqlite3.Connection, people: Iterable[Person], now: datetime) -> None:
+def _join(tx: Tx, people: Iterable[Person], now: datetime) -> None:
     for person in people:
         contact = contacts.touch(tx, person.channel, person.address, person.language, now)
         contacts.update(tx, contact, {"consent": "yes"})
@@ -99,7 +100,7 @@ async def join(app: App, now: datetime, *people: Person) -> None:
     await app.database.run(lambda tx: _join(tx, people, now))
 
 
-def _desk(app: App, tx: sqlite3.Connection, now: datetime) -> Desk:
+def _desk(app: App, tx: Tx, now: datetime) -> Desk:
     jobs = app.jobs
     actor = Actor("test", Role.ORGANISER, Front.CLI)
     return Desk(tx, app.settings, jobs.env, jobs.flows, now, actor)

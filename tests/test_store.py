@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.store import Database
 from bot.store.database import migrations
+from bot.store.sql import Tx
 
 
 def test_migrations_are_numbered_without_gaps() -> None:
@@ -20,11 +22,12 @@ async def test_open_migrates_and_sets_pragmas(tmp_path: Path) -> None:
     database = await Database.open(tmp_path / "sub" / "p.db")
     try:
         assert await database.schema_version() == len(migrations())
-        async with database.transaction() as tx:
-            async with tx.execute("PRAGMA journal_mode") as cursor:
-                assert (await cursor.fetchone())[0] == "wal"  # type: ignore[index]
-            async with tx.execute("PRAGMA foreign_keys") as cursor:
-                assert (await cursor.fetchone())[0] == 1  # type: ignore[index]
+        pragmas = await database.run(
+            lambda tx: [tx.execute(f"PRAGMA {name}").fetchone()[0] for name in ("foreign_keys",)]
+        )
+        assert pragmas == [1]
+        with sqlite3.connect(tmp_path / "sub" / "p.db") as other:
+            assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         await database.close()
 
@@ -37,12 +40,14 @@ async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
 
 
 async def insert_then_crash(database: Database) -> None:
-    async with database.transaction() as tx:
-        await tx.execute(
+    def work(tx: Tx) -> None:
+        tx.execute(
             "INSERT INTO contacts (channel, address, created_at, last_seen_at)"
             " VALUES ('sms', '+447700900001', 'now', 'now')"
         )
         raise RuntimeError("crash half-way")
+
+    await database.run(work)
 
 
 async def test_a_failed_transaction_writes_nothing(tmp_path: Path) -> None:
@@ -50,26 +55,24 @@ async def test_a_failed_transaction_writes_nothing(tmp_path: Path) -> None:
     try:
         with pytest.raises(RuntimeError):
             await insert_then_crash(database)
-        async with (
-            database.transaction() as tx,
-            tx.execute("SELECT count(*) FROM contacts") as cursor,
-        ):
-            assert (await cursor.fetchone())[0] == 0  # type: ignore[index]
+        count = await database.run(
+            lambda tx: tx.execute("SELECT count(*) FROM contacts").fetchone()
+        )
+        assert count[0] == 0
     finally:
         await database.close()
 
 
 async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
-    import sqlite3
-
     database = await Database.open(tmp_path / "p.db")
     try:
         with pytest.raises(sqlite3.IntegrityError):
-            async with database.transaction() as tx:
-                await tx.execute(
+            await database.run(
+                lambda tx: tx.execute(
                     "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at)"
                     " VALUES (99, 'sms', 'x', 'hi', 'now')"
                 )
+            )
     finally:
         await database.close()
 
@@ -77,12 +80,11 @@ async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
 async def test_units_sharing_a_commit_fail_alone(tmp_path: Path) -> None:
     """Work queued together shares one transaction; a unit that fails is undone alone."""
     import asyncio
-    import sqlite3
 
     database = await Database.open(tmp_path / "p.db")
 
     def insert(address: str, fail: bool = False) -> Awaitable[str]:
-        def work(tx: sqlite3.Connection) -> str:
+        def work(tx: Tx) -> str:
             tx.execute(
                 "INSERT INTO contacts (channel, address, created_at, last_seen_at)"
                 " VALUES ('sms', ?, 'now', 'now')",

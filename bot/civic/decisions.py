@@ -11,7 +11,6 @@ to the same people the decision first went to (those still opted in).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,15 +20,14 @@ from bot.outreach.audience import Audience
 from bot.store import broadcasts, budgeting, decisions, ideas, polls
 from bot.store.broadcasts import NewBroadcast
 from bot.store.decisions import STATUSES, Decision
+from bot.store.sql import Tx
 
 
 class Unknown(ValueError):
     """Something a decision names does not exist; the message says what."""
 
 
-def items(
-    tx: sqlite3.Connection, named: Sequence[str], flows: Mapping[str, Flow]
-) -> tuple[list[str], list[int]]:
+def items(tx: Tx, named: Sequence[str], flows: Mapping[str, Flow]) -> tuple[list[str], list[int]]:
     """Check what a decision answers; returns the items as stored (an idea by its row)
     and the ideas among them. ``idea:ID-4821`` and ``idea:4821`` name the same idea."""
     checked: list[str] = []
@@ -89,7 +87,7 @@ class Recorded:
 
 
 def record(
-    tx: sqlite3.Connection,
+    tx: Tx,
     env: Env,
     flows: Mapping[str, Flow],
     source: str,

@@ -12,7 +12,6 @@ small broadcast: so opt-out, quiet hours and pacing hold as for any other.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from bot.store import broadcasts, ideas
 from bot.store.broadcasts import NewBroadcast
 from bot.store.contacts import Contact
 from bot.store.ideas import Idea, NewIdea
+from bot.store.sql import Tx
 
 LABEL_LENGTH = 60
 """A shortlisted idea's text is cut to this many characters to become a poll option."""
@@ -32,7 +32,7 @@ REASONS = ("done", "scope", "cost", "rules")
 
 
 def submit(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact: Contact,
     text: str,
     language: str,
@@ -120,7 +120,7 @@ def shortlisted_news(env: Env, language: str, idea: Idea) -> str:
 
 
 def tell_submitters(
-    tx: sqlite3.Connection,
+    tx: Tx,
     env: Env,
     idea: Idea,
     news: Callable[[str], str],

@@ -29,7 +29,6 @@ import io
 import json
 import random
 import re
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -47,6 +46,7 @@ from bot.store import broadcasts, panels, polls
 from bot.store.broadcasts import NewBroadcast
 from bot.store.panels import Member
 from bot.store.polls import NewPoll, Poll, PollOption
+from bot.store.sql import Tx
 
 SEAT = "seat"  # the panel_seat flow's question
 
@@ -59,7 +59,7 @@ def categories(flow: Flow) -> list[str]:
 
 
 def volunteered(
-    tx: sqlite3.Connection,
+    tx: Tx,
     flow: Flow,
     answers: Mapping[str, object],
     contact_id: int,
@@ -148,7 +148,7 @@ def met(chosen: Sequence[Mapping[str, str]], quotas: Sequence[Quota]) -> bool:
 
 
 def record(
-    tx: sqlite3.Connection,
+    tx: Tx,
     panel_id: int,
     members: Sequence[Member],
     quotas: Sequence[Quota],
@@ -206,9 +206,7 @@ def not_chosen_text(env: Env, language: str) -> str:
     )
 
 
-def notify(
-    tx: sqlite3.Connection, env: Env, seat_flow: str, panel_id: int, who: str, now: datetime
-) -> list[int]:
+def notify(tx: Tx, env: Env, seat_flow: str, panel_id: int, who: str, now: datetime) -> list[int]:
     """Ask the chosen to take their seat and thank the others, now (broadcasts)."""
     asked = NewBroadcast(
         broadcasts.FLOW,
@@ -260,7 +258,7 @@ def replacement(
 
 
 def seat_answered(
-    tx: sqlite3.Connection, contact_id: int, seat: object, seat_flow: str, now: datetime
+    tx: Tx, contact_id: int, seat: object, seat_flow: str, now: datetime
 ) -> Replacement | None:
     """A chosen member took their seat or declined it. A declined seat goes to a reserve,
     who is asked in turn; returns that replacement."""
@@ -411,7 +409,7 @@ def outcome(counts: Mapping[str, int], members: int, quorum: str, threshold: str
     )
 
 
-def decide(tx: sqlite3.Connection, poll: Poll) -> Outcome:
+def decide(tx: Tx, poll: Poll) -> Outcome:
     """A closed panel vote's outcome, from its votes and the members seated: recorded."""
     assert poll.panel_id is not None
     assert poll.quorum is not None
@@ -422,6 +420,6 @@ def decide(tx: sqlite3.Connection, poll: Poll) -> Outcome:
     return decided
 
 
-def seated(tx: sqlite3.Connection, panel_id: int) -> int:
+def seated(tx: Tx, panel_id: int) -> int:
     """Members who took their seat: the base for quorum."""
     return sum(1 for m in panels.members(tx, panel_id) if m.status == panels.ACCEPTED)

@@ -9,7 +9,6 @@ them (and, if the poll says so, each voter is sent them in their language).
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from bot.lang import formats
 from bot.outreach.audience import Audience
 from bot.store import budgeting, polls, sessions
 from bot.store.polls import Poll, PollOption
+from bot.store.sql import Tx
 
 MIN_OPTIONS = 2
 QUESTION_STEP = "vote"
@@ -129,7 +129,7 @@ def _label(poll: Poll, language: str) -> str:
     return text if len(text) <= LABEL_LENGTH else text[: LABEL_LENGTH - 1].rstrip() + "…"
 
 
-def open_for(tx: sqlite3.Connection, contact_id: int | None, limit: int) -> list[Poll]:
+def open_for(tx: Tx, contact_id: int | None, limit: int) -> list[Poll]:
     """The open polls (not a panel's) whose audience includes the resident, newest first:
     each poll sent to everyone (no rule narrowing its audience, so a resident who joined
     since may vote too), and each poll sent to them. A poll for ward North is not
@@ -157,9 +157,7 @@ class FlowBook:
         self._polls: dict[int, Flow] = {}
         self._ballots: dict[int, Flow] = {}
 
-    def get(
-        self, tx: sqlite3.Connection, flow_id: str, contact_id: int | None = None
-    ) -> Flow | None:
+    def get(self, tx: Tx, flow_id: str, contact_id: int | None = None) -> Flow | None:
         """The flow; for :data:`OPEN_POLLS`, the open polls offered to ``contact_id``
         (see :func:`open_for`; None: no one in particular, so those sent to everyone)."""
         flow = self.files.get(flow_id)
@@ -181,7 +179,7 @@ class FlowBook:
             flow = self._polls[poll_id] = as_flow(poll, self.env)
         return flow
 
-    def _ballot(self, tx: sqlite3.Connection, round_id: int) -> Flow | None:
+    def _ballot(self, tx: Tx, round_id: int) -> Flow | None:
         """A round's ballot: its eligible bids, fixed once voting has begun."""
         flow = self._ballots.get(round_id)
         if flow is None:
@@ -285,7 +283,7 @@ class Results:
     groups: Mapping[str, Tally] = field(default_factory=dict)
 
 
-def results(tx: sqlite3.Connection, poll: Poll, by: str | None = None) -> Results:
+def results(tx: Tx, poll: Poll, by: str | None = None) -> Results:
     """Counts and percentages, overall and (``by`` language, channel or a contact
     field) per group; residents without that field are counted as "(none)".
 
@@ -338,7 +336,7 @@ def resident_text(poll: Poll, tally: Tally, language: str, env: Env) -> str:
     return "\n".join(lines)
 
 
-def close(tx: sqlite3.Connection, poll_id: int, now: datetime) -> bool:
+def close(tx: Tx, poll_id: int, now: datetime) -> bool:
     """Close the poll and end the sessions still waiting for a vote on it; False if it
     was closed already. Residents interrupted by the poll go back to where they were."""
     if not polls.close(tx, poll_id, now):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from bot.engine.flow import (
 from bot.errors import ExportError
 from bot.store import polls
 from bot.store.polls import Poll
+from bot.store.sql import Tx
 
 ALL = "all"
 NONE = "(none)"
@@ -78,9 +78,7 @@ class Report:
         raise ExportError(f"no question '{question_id}' with options to chart (those: {known})")
 
 
-def find(
-    tx: sqlite3.Connection, target: str, flows: Mapping[str, Flow], languages: Sequence[str]
-) -> Report:
+def find(tx: Tx, target: str, flows: Mapping[str, Flow], languages: Sequence[str]) -> Report:
     """The report of a poll (by its number) or a survey (by its flow id)."""
     if target.isdigit():
         poll = polls.get(tx, int(target))
@@ -99,7 +97,7 @@ def draw(report: Report, question: str | None, fonts: Fonts) -> Picture:
     return render(summary.chart(f"{summary.answered} answered"), fonts)
 
 
-def of_poll(tx: sqlite3.Connection, poll: Poll, by: str | None = None) -> Report:
+def of_poll(tx: Tx, poll: Poll, by: str | None = None) -> Report:
     found = poll_results(tx, poll, by)
     codes = tuple(option.id for option in poll.options)
     summary = Summary(
@@ -142,9 +140,7 @@ def _group(by: str | None) -> str:
     return f"json_extract(c.fields, '$.{by}')"
 
 
-def of_flow(
-    tx: sqlite3.Connection, flow: Flow, languages: Sequence[str], by: str | None = None
-) -> Report:
+def of_flow(tx: Tx, flow: Flow, languages: Sequence[str], by: str | None = None) -> Report:
     """Each question's last answer per run, counted in SQL; only the counts come back."""
     runs, completed = tx.execute(
         "SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0) FROM sessions WHERE flow_id = ?",

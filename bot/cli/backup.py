@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from bot.cli.common import settings_of
+from bot.errors import ConfigError
+from bot.store.location import Postgres
 
 
 @click.command()
@@ -23,6 +25,11 @@ def backup(ctx: click.Context, file: Path) -> None:
     from bot.store.backup import backup as make_backup
 
     settings = settings_of(ctx)
+    if isinstance(settings.database, Postgres):
+        raise ConfigError(
+            f"{settings.database}: a PostgreSQL database is backed up with its own tools:"
+            " pg_dump --format=custom (see the README's Backups)"
+        )
     made = make_backup(settings.database, file)
     click.echo(f"Backed up {settings.database} to {file}: {size(made.size)}, integrity ok.")
 

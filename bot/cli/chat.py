@@ -21,6 +21,7 @@ from bot.app import App
 from bot.channels.base import Inbound, Outbound
 from bot.channels.simulator import SimulatorChannel, render
 from bot.settings import Settings
+from bot.store.location import Location
 
 
 def _printer(out: TextIO, interactive: bool, buttons: bool) -> Callable[[Outbound], None]:
@@ -146,13 +147,15 @@ def _read_line(source: TextIO, interactive: bool) -> str | None:
     return line.rstrip("\r\n") if line else None
 
 
-def chat_log(database: Path) -> Path:
-    """Where the simulator's log lines go: a file beside its database."""
-    return database.parent / "parley-chat.log"
+def chat_log(database: Location) -> Path:
+    """Where the simulator's log lines go: a file beside its database (or here, when the
+    database is on a server)."""
+    folder = database.parent if isinstance(database, Path) else Path.cwd()
+    return folder / "parley-chat.log"
 
 
 @contextlib.contextmanager
-def logs_aside(database: Path, verbose: bool) -> Iterator[None]:
+def logs_aside(database: Location, verbose: bool) -> Iterator[None]:
     """Keep log lines out of the conversation while the simulator runs.
 
     The terminal is the resident's phone: a WARNING printed between two bot messages

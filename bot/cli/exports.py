@@ -4,7 +4,6 @@ reports and other tools, with residents shown by pseudonymous id."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from bot.errors import ExportError
 from bot.exports import KINDS, Filters, Request, source
 from bot.settings import Settings
 from bot.store.polls import poll_id_of
+from bot.store.sql import Tx
 
 
 def moment(text: str | None, settings: Settings, option: str, end: bool = False) -> datetime | None:
@@ -126,7 +126,7 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
 
 
 def _check(
-    tx: sqlite3.Connection,
+    tx: Tx,
     request: Request,
     flows: Mapping[str, Flow],
     env: Env,

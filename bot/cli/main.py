@@ -16,6 +16,7 @@ from bot.cli.broadcasts import STAFF_COMMANDS
 from bot.cli.chat import chat, chat_log, logs_aside
 from bot.cli.common import Parley, TextFile, check_languages, run_async, settings_of
 from bot.cli.contacts import contacts
+from bot.cli.db import db
 from bot.cli.decisions import decision
 from bot.cli.exports import EXPORT_COMMANDS
 from bot.cli.flows import flows
@@ -166,16 +167,14 @@ async def _print_answers(settings: Settings, flow_id: str | None, limit: int) ->
 
     database = await Database.open(settings.database)
     try:
-        async with database.transaction() as tx:
-            query = (
-                "SELECT answered_at, contact_id, flow_id, step_id, value, language, channel"
-                " FROM answers"
-                + (" WHERE flow_id = ?" if flow_id else "")
-                + " ORDER BY id DESC LIMIT ?"
-            )
-            params: tuple[Any, ...] = (flow_id, limit) if flow_id else (limit,)
-            async with tx.execute(query, params) as cursor:
-                rows = list(await cursor.fetchall())
+        query = (
+            "SELECT answered_at, contact_id, flow_id, step_id, value, language, channel"
+            " FROM answers"
+            + (" WHERE flow_id = ?" if flow_id else "")
+            + " ORDER BY id DESC LIMIT ?"
+        )
+        params: tuple[Any, ...] = (flow_id, limit) if flow_id else (limit,)
+        rows = await database.run(lambda tx: tx.execute(query, params).fetchall())
     finally:
         await database.close()
     if not rows and flow_id is not None:
@@ -226,5 +225,6 @@ for command in [
     audit,
     retention,
     backup,
+    db,
 ]:
     main.add_command(command)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from bot.desk.errors import Forbidden, Refused
 from bot.engine import Env, Flow
 from bot.settings import Settings
 from bot.store import audit
+from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Effects:
 class Desk:
     """An operation's world: one transaction, the deployment, the time, the actor."""
 
-    tx: sqlite3.Connection
+    tx: Tx
     settings: Settings
     env: Env
     flows: Mapping[str, Flow]

@@ -7,7 +7,6 @@ leaves out flagged ideas not yet approved."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 
 from bot.desk import lookup
@@ -17,6 +16,7 @@ from bot.errors import ExportError
 from bot.exports import ORGANISER_ONLY, Request
 from bot.exports import record as record_export
 from bot.store import exports, polls
+from bot.store.sql import Row
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,6 @@ def request(desk: Desk, asked: Request) -> Recorded:
 
 
 @operation("export.log", changes=False)
-def log(desk: Desk, limit: int = 50) -> list[sqlite3.Row]:
+def log(desk: Desk, limit: int = 50) -> list[Row]:
     """The latest exports, oldest first: what, who asked, rows, with addresses or not."""
     return exports.recent(desk.tx, limit)

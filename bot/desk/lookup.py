@@ -3,8 +3,6 @@ One that does not exist is :class:`~bot.desk.errors.NotFound`, with the latest t
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.desk.context import Desk
 from bot.desk.errors import NotFound
 from bot.engine import Flow
@@ -15,6 +13,7 @@ from bot.store.decisions import Decision
 from bot.store.ideas import Idea
 from bot.store.panels import Panel
 from bot.store.polls import Poll
+from bot.store.sql import Tx
 
 SHOWN = 10
 """How many of the latest ids a NotFound names."""
@@ -30,14 +29,14 @@ _IDS = {
 }
 
 
-def exists(tx: sqlite3.Connection, kind: str, number: int) -> bool:
+def exists(tx: Tx, kind: str, number: int) -> bool:
     """Whether there is a poll, broadcast, panel, decision or idea with this id."""
     table, column, where = _IDS[kind]
     query = f"SELECT 1 FROM {table} WHERE {where} AND {column} = ? LIMIT 1"
     return tx.execute(query, (number,)).fetchone() is not None
 
 
-def recent(tx: sqlite3.Connection, kind: str) -> list[str]:
+def recent(tx: Tx, kind: str) -> list[str]:
     """The latest ids of a kind (ideas by reference), oldest first; one more than
     :data:`SHOWN`, so that a reader can tell there are more."""
     table, column, where = _IDS[kind]

@@ -13,25 +13,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import sqlite3
 from collections import OrderedDict
 from datetime import datetime
 
 from bot.store import secrets
+from bot.store.sql import Tx
 
 PREFIX = "R-"
 _KEY_NAME = "export_key"
 _CACHE = 65_536  # residents remembered while exporting: memory stays bounded
 
 
-def key(tx: sqlite3.Connection, configured: str | None, now: datetime) -> bytes:
+def key(tx: Tx, configured: str | None, now: datetime) -> bytes:
     """The key ids are made with: the configured secret, or the database's own."""
     if configured:
         return configured.encode("utf-8")
     return secrets.kept(tx, _KEY_NAME, now)
 
 
-def known_key(tx: sqlite3.Connection, configured: str | None) -> bytes:
+def known_key(tx: Tx, configured: str | None) -> bytes:
     """The key, read only: :func:`key` made it when the export was recorded."""
     if configured:
         return configured.encode("utf-8")

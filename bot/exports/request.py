@@ -4,7 +4,6 @@ recorded first, then written from a read-only snapshot of the database."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from bot.exports.pseudonyms import Pseudonyms, key
 from bot.exports.source import Filters, Source, Table
 from bot.settings import Settings
 from bot.store import exports
+from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Request:
 
 
 def record(
-    tx: sqlite3.Connection, request: Request, settings: Settings, who: str, now: datetime
+    tx: Tx, request: Request, settings: Settings, who: str, now: datetime
 ) -> tuple[int, bytes]:
     """Check and record an export before it is made; its id and the pseudonym key.
     An export with addresses is logged too (without them)."""
@@ -114,7 +114,7 @@ class Maker:
     env: Env
     key: bytes
 
-    def source(self, tx: sqlite3.Connection, request: Request) -> Source:
+    def source(self, tx: Tx, request: Request) -> Source:
         from bot.civic.polls import FlowBook
 
         book = FlowBook(self.flows, self.env)
@@ -127,7 +127,7 @@ class Maker:
             region=self.settings.region,
         )
 
-    def table(self, tx: sqlite3.Connection, request: Request) -> Table:
+    def table(self, tx: Tx, request: Request) -> Table:
         return KINDS[request.what](self.source(tx, request), request.filters)
 
     def write_csv(
@@ -141,7 +141,7 @@ class Maker:
 
     def write_floip(
         self,
-        tx: sqlite3.Connection,
+        tx: Tx,
         request: Request,
         target: Path,
         now: datetime,
@@ -150,7 +150,7 @@ class Maker:
         source = self.source(tx, request)
         return floip.write(source, request.filters, self.settings.languages, target, now, progress)
 
-    def floip_total(self, tx: sqlite3.Connection, request: Request) -> int:
+    def floip_total(self, tx: Tx, request: Request) -> int:
         where, params = request.filters.between("answered_at")
         return self.source(tx, request).count(
             f"SELECT COUNT(*) FROM answers WHERE flow_id = ?{where}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from bot.errors import ExportError
 from bot.exports.cells import Cell
 from bot.exports.pseudonyms import Pseudonyms
 from bot.lang.pii import PHONE, hide_contact_details
+from bot.store.sql import Tx
 
 PHONE_HIDDEN = f"[{PHONE}]"
 
@@ -86,7 +86,7 @@ class Source:
 
     def __init__(
         self,
-        tx: sqlite3.Connection,
+        tx: Tx,
         timezone: ZoneInfo,
         pseudonyms: Pseudonyms,
         flows: Callable[[str], Flow | None],

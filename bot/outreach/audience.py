@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bot.store import ideas
+from bot.store.sql import Tx
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _where(audience: Audience) -> tuple[list[str], list[Any]]:
 
 
 def select(
-    tx: sqlite3.Connection,
+    tx: Tx,
     audience: Audience,
     staff: Collection[tuple[str, str]] = (),
 ) -> list[Recipient]:
@@ -178,7 +178,7 @@ def select(
 
 
 def count(
-    tx: sqlite3.Connection,
+    tx: Tx,
     audience: Audience,
     staff: Collection[tuple[str, str]] = (),
 ) -> Counter[tuple[str, str | None]]:

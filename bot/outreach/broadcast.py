@@ -12,7 +12,6 @@ then sends at each provider's pace; broadcast SMS wait out quiet hours.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from bot.outreach.audience import Recipient
 from bot.settings import Settings
 from bot.store import Database, contacts, messages, sessions
 from bot.store.sessions import Status
+from bot.store.sql import Tx
 
 BATCH = 2_000
 """Outbox rows written per transaction while fanning out."""
@@ -211,7 +211,7 @@ async def fan_out(
 
 
 def write(
-    tx: sqlite3.Connection,
+    tx: Tx,
     broadcast_id: int,
     recipients: Sequence[Recipient],
     rendering: Rendering,
@@ -254,7 +254,7 @@ def _starts_with_more(turn: Turn) -> bool:
 
 
 def _open_session(
-    tx: sqlite3.Connection,
+    tx: Tx,
     recipient: Recipient,
     flow: Flow,
     language: str,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from bot.channels.base import Channel, File, Outbound
 from bot.errors import TryAgain, Undeliverable
 from bot.store import Database, contacts, erasure, messages
 from bot.store.messages import QueuedMessage
+from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ class Dispatcher:
             return 0
         now = self.clock()
 
-        def sent(tx: sqlite3.Connection) -> None:
+        def sent(tx: Tx) -> None:
             messages.mark_sent(tx, message.id, provider_id, now)
             if message.forgotten:  # a goodbye gone; for anyone else, no read of the contact
                 erasure.after_goodbye(tx, message.contact_id, now)
@@ -340,7 +340,7 @@ class Dispatcher:
         log.warning("outbox message %s %s: %s", message.id, status, error)
         now = self.clock()
 
-        def work(tx: sqlite3.Connection) -> None:
+        def work(tx: Tx) -> None:
             messages.mark_unsent(tx, message.id, status, error, attempted)
             if recipient is not None:
                 contacts.refuse(tx, message.contact_id, recipient, now)

@@ -20,7 +20,6 @@ import contextlib
 import functools
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from bot.outreach.schedule import Jobs
 from bot.settings import Settings
 from bot.store import Database, audit, erasure
 from bot.store.erasure import Erased, FreeText
+from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Due:
         return sum(self.rows.values())
 
 
-def preview(tx: sqlite3.Connection, settings: Settings, now: datetime) -> list[Due]:
+def preview(tx: Tx, settings: Settings, now: datetime) -> list[Due]:
     """For each kind, its cut-off and how many rows a run at ``now`` would erase."""
     kept = kept_for(settings)
     return [
@@ -151,10 +151,10 @@ async def erase_old(
 
 def _batches(
     before: Mapping[str, datetime | None], now: datetime, batch: int, text_steps: FreeText
-) -> list[Callable[[sqlite3.Connection], Erased]]:
+) -> list[Callable[[Tx], Erased]]:
     """One batch of each kind not kept for ever, to run until it finds nothing left.
     Forgetting a contact blanks rows in every table: a tenth as many go in a batch."""
-    found: list[Callable[[sqlite3.Connection], Erased]] = []
+    found: list[Callable[[Tx], Erased]] = []
     if (cut := before["messages"]) is not None:
         found.append(functools.partial(erasure.erase_messages, before=cut, limit=batch))
     if (cut := before["answers"]) is not None:
@@ -175,7 +175,7 @@ def _batches(
 
 
 def _forget_unheard(
-    tx: sqlite3.Connection, before: datetime, now: datetime, limit: int, text_steps: FreeText
+    tx: Tx, before: datetime, now: datetime, limit: int, text_steps: FreeText
 ) -> Erased:
     erased = Erased()
     for contact_id in erasure.unheard(tx, before, limit):
@@ -184,7 +184,7 @@ def _forget_unheard(
 
 
 def _record(
-    tx: sqlite3.Connection,
+    tx: Tx,
     before: Mapping[str, datetime | None],
     now: datetime,
     by: tuple[str, str, str],

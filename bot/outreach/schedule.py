@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import sqlite3
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -29,6 +28,7 @@ from bot.settings import Settings
 from bot.store import Database, broadcasts, jobs, polls
 from bot.store.broadcasts import Broadcast, NewBroadcast
 from bot.store.jobs import Job
+from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Jobs:
             greedy, mes = await loop.run_in_executor(pool, phases.counted, votes)
         now = self.clock()
 
-        def results(tx: sqlite3.Connection) -> list[int]:
+        def results(tx: Tx) -> list[int]:
             world = phases.World(tx, self.env, self.flows, "schedule", now)
             return phases.send_results(world, round_id, greedy, mes)
 
@@ -121,7 +121,7 @@ class Jobs:
 
     # -- claiming a job, in one transaction with its first effect ---------------------
 
-    def _start(self, tx: sqlite3.Connection, job: Job, now: datetime) -> int | None:
+    def _start(self, tx: Tx, job: Job, now: datetime) -> int | None:
         if not jobs.claim(tx, job, now):
             return None
         if not broadcasts.start(tx, job.target, now):
@@ -137,7 +137,7 @@ class Jobs:
             jobs.add(tx, jobs.REMIND, broadcast.id, now + broadcast.remind_after)
         return broadcast.id
 
-    def _remind(self, tx: sqlite3.Connection, job: Job, now: datetime) -> int | None:
+    def _remind(self, tx: Tx, job: Job, now: datetime) -> int | None:
         if not jobs.claim(tx, job, now):
             return None
         parent = broadcasts.get(tx, job.target)
@@ -157,7 +157,7 @@ class Jobs:
         )
         return self._begin(tx, reminder, now)
 
-    def _phase(self, tx: sqlite3.Connection, job: Job, now: datetime) -> list[int] | None:
+    def _phase(self, tx: Tx, job: Job, now: datetime) -> list[int] | None:
         """Begin a budgeting round's phase; the broadcasts it made. A round that is not
         ready (bids not screened) stays where it is, and the job is done: staff see why
         in the log and on the round, and begin the phase by hand."""
@@ -174,12 +174,12 @@ class Jobs:
         tx.execute("RELEASE phase")
         return made
 
-    def _close(self, tx: sqlite3.Connection, job: Job, now: datetime) -> int | None:
+    def _close(self, tx: Tx, job: Job, now: datetime) -> int | None:
         if not jobs.claim(tx, job, now):
             return None
         return self.close_poll(tx, job.target, now)
 
-    def close_poll(self, tx: sqlite3.Connection, poll_id: int, now: datetime) -> int:
+    def close_poll(self, tx: Tx, poll_id: int, now: datetime) -> int:
         """Close a poll now (on time, or early by an organiser). When its result goes to
         voters, returns the broadcast that carries it (to be written); else 0."""
         jobs.drop(tx, jobs.CLOSE, poll_id, now)
@@ -207,7 +207,7 @@ class Jobs:
         return self._begin(tx, result, now)
 
     @staticmethod
-    def _begin(tx: sqlite3.Connection, new: NewBroadcast, now: datetime) -> int:
+    def _begin(tx: Tx, new: NewBroadcast, now: datetime) -> int:
         return broadcasts.create(tx, new, "sending", now)
 
     # -- writing a broadcast to the outbox ---------------------------------------------
@@ -223,9 +223,7 @@ class Jobs:
         log.info("broadcast %s queued for %s residents", broadcast_id, count)
         self.on_queued()
 
-    def prepare(
-        self, tx: sqlite3.Connection, broadcast_id: int
-    ) -> tuple[list[Recipient], Rendering] | None:
+    def prepare(self, tx: Tx, broadcast_id: int) -> tuple[list[Recipient], Rendering] | None:
         """Who still needs the broadcast (none twice), and what they are sent."""
         broadcast = broadcasts.get(tx, broadcast_id)
         if broadcast is None or broadcast.status != "sending":
@@ -245,13 +243,13 @@ class Jobs:
         chosen = self.recipients(tx, broadcast)
         return [r for r in chosen if r.contact_id not in given], rendering
 
-    def content(self, tx: sqlite3.Connection, broadcast: Broadcast) -> Content | None:
+    def content(self, tx: Tx, broadcast: Broadcast) -> Content | None:
         if broadcast.texts is not None:
             return Message(broadcast.texts)
         flow = self.book.get(tx, broadcast.flow_id or "")
         return Survey(flow) if flow is not None else None
 
-    def recipients(self, tx: sqlite3.Connection, broadcast: Broadcast) -> list[Recipient]:
+    def recipients(self, tx: Tx, broadcast: Broadcast) -> list[Recipient]:
         if broadcast.kind == broadcasts.REMINDER:
             return _not_responded(tx, broadcast)
         if broadcast.kind == broadcasts.RESULTS:
@@ -266,7 +264,7 @@ def _reachable(column: str) -> str:
     )
 
 
-def _not_responded(tx: sqlite3.Connection, reminder: Broadcast) -> list[Recipient]:
+def _not_responded(tx: Tx, reminder: Broadcast) -> list[Recipient]:
     """Who was sent the reminded broadcast and has not answered it since."""
     parent = broadcasts.get(tx, reminder.parent_id or 0)
     if parent is None or parent.started_at is None:
@@ -283,7 +281,7 @@ def _not_responded(tx: sqlite3.Connection, reminder: Broadcast) -> list[Recipien
     return [Recipient(row[0], row[1], row[2]) for row in rows]
 
 
-def _voters(tx: sqlite3.Connection, broadcast: Broadcast) -> list[Recipient]:
+def _voters(tx: Tx, broadcast: Broadcast) -> list[Recipient]:
     rows = tx.execute(
         "SELECT c.id, c.channel, c.language FROM votes v "
         + _reachable("v.contact_id")

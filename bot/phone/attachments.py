@@ -22,7 +22,6 @@ from bot.exports import Maker, Request
 from bot.exports.pseudonyms import known_key
 from bot.settings import Settings
 from bot.store import Database, exports
-from bot.store.database import snapshot
 
 TELEGRAM_FILE_LIMIT = 45 * 1024 * 1024
 """Bots may send files up to 50 MB; a bigger export is made with ``parley export``."""
@@ -60,7 +59,7 @@ class FileMaker:
     def _export(self, spec: Mapping[str, Any], text: str) -> tuple[File | None, str, int | None]:
         request = Request.from_json(spec)
         now = self.clock()
-        with snapshot(self.database.path) as tx:
+        with self.database.snapshot() as tx:
             key = known_key(tx, self.settings.export_secret)
             maker = Maker(self.settings, self.flows, self.env, key)
             day = now.astimezone(self.settings.timezone).date().isoformat()
@@ -95,7 +94,7 @@ class FileMaker:
             self._fonts = Fonts.find(self.settings.fonts_dir)
         target = str(spec["poll"]) if "poll" in spec else str(spec["flow"])
         try:
-            with snapshot(self.database.path) as tx:
+            with self.database.snapshot() as tx:
                 report = find(tx, target, self.flows, self.settings.languages)
             picture = draw(report, spec.get("question"), self._fonts)
         except ExportError as problem:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.engine import Value
+from bot.store.sql import Tx
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class NewAnswer:
     channel: str
 
 
-def record(tx: sqlite3.Connection, answer: NewAnswer, now: datetime) -> None:
+def record(tx: Tx, answer: NewAnswer, now: datetime) -> None:
     tx.execute(
         "INSERT INTO answers (session_id, contact_id, inbound_id, flow_id, step_id, value,"
         " raw, language, channel, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -42,7 +42,7 @@ def record(tx: sqlite3.Connection, answer: NewAnswer, now: datetime) -> None:
     )
 
 
-def for_session(tx: sqlite3.Connection, session_id: int) -> dict[str, Value]:
+def for_session(tx: Tx, session_id: int) -> dict[str, Value]:
     """step id -> value for one session (the last answer wins)."""
     rows = tx.execute(
         "SELECT step_id, value FROM answers WHERE session_id = ? ORDER BY id", (session_id,)

@@ -7,11 +7,12 @@ number, never by phone number; ``detail`` never holds an address or a resident's
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from bot.store.sql import Row, Tx
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Entry:
     id: int = 0
 
 
-def add(tx: sqlite3.Connection, entry: Entry) -> int:
+def add(tx: Tx, entry: Entry) -> int:
     row = tx.execute(
         "INSERT INTO audit (at, actor, role, front, action, target, detail)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -45,7 +46,7 @@ def add(tx: sqlite3.Connection, entry: Entry) -> int:
 
 
 def record(
-    tx: sqlite3.Connection,
+    tx: Tx,
     now: datetime,
     actor: str,
     role: str,
@@ -61,7 +62,7 @@ def record(
 
 
 def search(
-    tx: sqlite3.Connection,
+    tx: Tx,
     *,
     actor: str | None = None,
     front: str | None = None,
@@ -99,7 +100,7 @@ def search(
     return [_entry(row) for row in rows]
 
 
-def _entry(row: sqlite3.Row) -> Entry:
+def _entry(row: Row) -> Entry:
     return Entry(
         at=datetime.fromisoformat(row["at"]),
         actor=row["actor"],
@@ -112,6 +113,6 @@ def _entry(row: sqlite3.Row) -> Entry:
     )
 
 
-def actors(tx: sqlite3.Connection) -> Sequence[str]:
+def actors(tx: Tx) -> Sequence[str]:
     """Everyone who has acted, for a filter's choices."""
     return [str(row[0]) for row in tx.execute("SELECT DISTINCT actor FROM audit ORDER BY actor")]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import ConfigError, ParleyError
-from bot.store.database import PRIVATE, SIDE_FILES, snapshot
+from bot.store.database import PRIVATE, SIDE_FILES, read_only
 
 PAGES_PER_STEP = 1024
 """Pages copied per step: 4 MB at SQLite's usual page size."""
@@ -58,7 +58,7 @@ def backup(
     temporary = Path(name)
     try:
         os.fchmod(fd, PRIVATE)  # mkstemp's 0600, whatever the umask left of it
-        with snapshot(database) as source:
+        with read_only(database) as source:
             source.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # the read starts here
             copy = sqlite3.connect(temporary, isolation_level=None)
             try:

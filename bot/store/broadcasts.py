@@ -13,12 +13,12 @@ finish the last one)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.store import jobs, sessions
+from bot.store.sql import Tx
 
 MESSAGE = "message"
 FLOW = "flow"
@@ -50,7 +50,7 @@ class Broadcast(NewBroadcast):
     started_at: datetime | None = None
 
 
-def create(tx: sqlite3.Connection, new: NewBroadcast, status: str, now: datetime) -> int:
+def create(tx: Tx, new: NewBroadcast, status: str, now: datetime) -> int:
     row = tx.execute(
         "INSERT INTO broadcasts (kind, texts, flow_id, poll_id, parent_id, audience, status,"
         " send_at, remind_after, created_by, created_at, started_at)"
@@ -74,7 +74,7 @@ def create(tx: sqlite3.Connection, new: NewBroadcast, status: str, now: datetime
     return int(row[0])
 
 
-def send_now(tx: sqlite3.Connection, new: NewBroadcast, now: datetime) -> int:
+def send_now(tx: Tx, new: NewBroadcast, now: datetime) -> int:
     """Create a broadcast that needs no confirming (news for idea senders, a panel's
     invitations to take a seat), due now: the scheduler writes it like any other."""
     broadcast_id = create(tx, new, "scheduled", now)
@@ -86,7 +86,7 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def get(tx: sqlite3.Connection, broadcast_id: int) -> Broadcast | None:
+def get(tx: Tx, broadcast_id: int) -> Broadcast | None:
     row = tx.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)).fetchone()
     if row is None:
         return None
@@ -108,7 +108,7 @@ def get(tx: sqlite3.Connection, broadcast_id: int) -> Broadcast | None:
     )
 
 
-def _status(tx: sqlite3.Connection, broadcast_id: int, stored: str) -> str:
+def _status(tx: Tx, broadcast_id: int, stored: str) -> str:
     if stored != "queued":
         return str(stored)
     waiting = tx.execute(
@@ -118,11 +118,11 @@ def _status(tx: sqlite3.Connection, broadcast_id: int, stored: str) -> str:
     return stored if waiting else SENT
 
 
-def set_status(tx: sqlite3.Connection, broadcast_id: int, status: str) -> None:
+def set_status(tx: Tx, broadcast_id: int, status: str) -> None:
     tx.execute("UPDATE broadcasts SET status = ? WHERE id = ?", (status, broadcast_id))
 
 
-def start(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> bool:
+def start(tx: Tx, broadcast_id: int, now: datetime) -> bool:
     """Scheduled → sending; False if it was not scheduled (so it starts once)."""
     cursor = tx.execute(
         "UPDATE broadcasts SET status = 'sending', started_at = ?"
@@ -132,7 +132,7 @@ def start(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> bool:
     return cursor.rowcount == 1
 
 
-def finish(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
+def finish(tx: Tx, broadcast_id: int, now: datetime) -> int:
     """Sending → queued, counting the recipients written; returns that count."""
     count = int(
         tx.execute(
@@ -147,7 +147,7 @@ def finish(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
     return count
 
 
-def sending(tx: sqlite3.Connection) -> list[int]:
+def sending(tx: Tx) -> list[int]:
     """Broadcasts whose writing to the outbox was interrupted (a crash or a stop)."""
     return [
         int(row[0])
@@ -155,7 +155,7 @@ def sending(tx: sqlite3.Connection) -> list[int]:
     ]
 
 
-def written(tx: sqlite3.Connection, broadcast_id: int) -> set[int]:
+def written(tx: Tx, broadcast_id: int) -> set[int]:
     """Contacts already given this broadcast (resuming must not give it twice)."""
     return {
         int(row[0])
@@ -165,14 +165,14 @@ def written(tx: sqlite3.Connection, broadcast_id: int) -> set[int]:
     }
 
 
-def set_paused(tx: sqlite3.Connection, broadcast_id: int, paused: bool, now: datetime) -> None:
+def set_paused(tx: Tx, broadcast_id: int, paused: bool, now: datetime) -> None:
     tx.execute(
         "UPDATE broadcasts SET paused_at = ? WHERE id = ? OR parent_id = ?",
         (now.isoformat() if paused else None, broadcast_id, broadcast_id),
     )
 
 
-def cancel(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
+def cancel(tx: Tx, broadcast_id: int, now: datetime) -> int:
     """Cancel a broadcast and its reminders: nothing more of them is sent; residents who
     were given a question they never received are put back where they were. Returns
     the messages withdrawn."""
@@ -203,7 +203,7 @@ def cancel(tx: sqlite3.Connection, broadcast_id: int, now: datetime) -> int:
     return withdrawn
 
 
-def made_after(tx: sqlite3.Connection, broadcast_id: int) -> list[Broadcast]:
+def made_after(tx: Tx, broadcast_id: int) -> list[Broadcast]:
     """The broadcasts made after ``broadcast_id`` (0: all), oldest first."""
     ids = [
         r[0]
@@ -212,7 +212,7 @@ def made_after(tx: sqlite3.Connection, broadcast_id: int) -> list[Broadcast]:
     return [b for one in ids if (b := get(tx, one)) is not None]
 
 
-def of_poll(tx: sqlite3.Connection, poll_id: int) -> list[Broadcast]:
+def of_poll(tx: Tx, poll_id: int) -> list[Broadcast]:
     """The broadcasts that put a poll to residents (not drafts or cancelled ones)."""
     ids = [
         r[0]
@@ -225,12 +225,12 @@ def of_poll(tx: sqlite3.Connection, poll_id: int) -> list[Broadcast]:
     return [b for one in ids if (b := get(tx, one)) is not None]
 
 
-def last_id(tx: sqlite3.Connection) -> int:
+def last_id(tx: Tx) -> int:
     """The newest broadcast's number, 0 when there is none."""
     return int(tx.execute("SELECT coalesce(max(id), 0) FROM broadcasts").fetchone()[0])
 
 
-def recent(tx: sqlite3.Connection, limit: int = 10, before: int | None = None) -> list[Broadcast]:
+def recent(tx: Tx, limit: int = 10, before: int | None = None) -> list[Broadcast]:
     """The newest broadcasts first; ``before`` an id: those older than it (the next page)."""
     ids = [
         r[0]
@@ -242,7 +242,7 @@ def recent(tx: sqlite3.Connection, limit: int = 10, before: int | None = None) -
     return [b for one in ids if (b := get(tx, one)) is not None]
 
 
-def in_progress(tx: sqlite3.Connection, limit: int = 10) -> list[Broadcast]:
+def in_progress(tx: Tx, limit: int = 10) -> list[Broadcast]:
     """Broadcasts still being written or with messages waiting in the outbox, newest first.
 
     The waiting messages are read once, through the queue's index: asked broadcast by

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from bot.store.sql import Tx
 
 PHASES = ("bids", "screening", "voting", "counted")
 STYLES = ("approval", "k_approval", "ranking")
@@ -112,7 +113,7 @@ def _datetime(value: str | None) -> datetime | None:
 # -- rounds ---------------------------------------------------------------------------
 
 
-def create_round(tx: sqlite3.Connection, new: NewRound, now: datetime) -> int:
+def create_round(tx: Tx, new: NewRound, now: datetime) -> int:
     row = tx.execute(
         "INSERT INTO pb_rounds (name, budget, currency, audience, style, k, rule, language,"
         " panel_id, screening_at, voting_at, counted_at, created_by, created_at)"
@@ -169,53 +170,53 @@ def _round(row: Sequence[Any]) -> Round:
     )
 
 
-def get_round(tx: sqlite3.Connection, round_id: int) -> Round | None:
+def get_round(tx: Tx, round_id: int) -> Round | None:
     row = tx.execute(_ROUND + " WHERE id = ?", (round_id,)).fetchone()
     return _round(row) if row else None
 
 
-def rounds(tx: sqlite3.Connection, limit: int = 50) -> list[Round]:
+def rounds(tx: Tx, limit: int = 50) -> list[Round]:
     """Rounds, newest first."""
     return [_round(r) for r in tx.execute(_ROUND + " ORDER BY id DESC LIMIT ?", (limit,))]
 
 
-def round_ids(tx: sqlite3.Connection) -> list[int]:
+def round_ids(tx: Tx) -> list[int]:
     return [int(r[0]) for r in tx.execute("SELECT id FROM pb_rounds ORDER BY id")]
 
 
-def set_phase(tx: sqlite3.Connection, round_id: int, phase: str) -> None:
+def set_phase(tx: Tx, round_id: int, phase: str) -> None:
     tx.execute("UPDATE pb_rounds SET phase = ? WHERE id = ?", (phase, round_id))
 
 
-def phase_of(tx: sqlite3.Connection, round_id: int) -> str | None:
+def phase_of(tx: Tx, round_id: int) -> str | None:
     row = tx.execute("SELECT phase FROM pb_rounds WHERE id = ?", (round_id,)).fetchone()
     return str(row[0]) if row else None
 
 
-def set_schedule(tx: sqlite3.Connection, round_id: int, phase: str, at: datetime | None) -> None:
+def set_schedule(tx: Tx, round_id: int, phase: str, at: datetime | None) -> None:
     assert phase in ("screening", "voting", "counted")
     tx.execute(f"UPDATE pb_rounds SET {phase}_at = ? WHERE id = ?", (_moment(at), round_id))
 
 
-def set_ballot_broadcast(tx: sqlite3.Connection, round_id: int, broadcast_id: int) -> None:
+def set_ballot_broadcast(tx: Tx, round_id: int, broadcast_id: int) -> None:
     tx.execute("UPDATE pb_rounds SET ballot_id = ? WHERE id = ?", (broadcast_id, round_id))
 
 
-def set_count(tx: sqlite3.Connection, round_id: int, count: Mapping[str, Any]) -> None:
+def set_count(tx: Tx, round_id: int, count: Mapping[str, Any]) -> None:
     tx.execute(
         "UPDATE pb_rounds SET count = ? WHERE id = ?",
         (json.dumps(count, ensure_ascii=False, sort_keys=True), round_id),
     )
 
 
-def set_decision(tx: sqlite3.Connection, round_id: int, decision_id: int) -> None:
+def set_decision(tx: Tx, round_id: int, decision_id: int) -> None:
     tx.execute("UPDATE pb_rounds SET decision_id = ? WHERE id = ?", (decision_id, round_id))
 
 
 # -- bids -----------------------------------------------------------------------------
 
 
-def add_bid(tx: sqlite3.Connection, round_id: int, new: NewBid, now: datetime) -> Bid:
+def add_bid(tx: Tx, round_id: int, new: NewBid, now: datetime) -> Bid:
     """Store a bid with the round's next number."""
     row = tx.execute(
         "INSERT INTO pb_bids (round_id, number, title, description, cost, proposer,"
@@ -266,17 +267,17 @@ def _bid(row: Sequence[Any]) -> Bid:
     )
 
 
-def get_bid(tx: sqlite3.Connection, bid_id: int) -> Bid | None:
+def get_bid(tx: Tx, bid_id: int) -> Bid | None:
     row = tx.execute(_BID + " WHERE id = ?", (bid_id,)).fetchone()
     return _bid(row) if row else None
 
 
-def bid_by_number(tx: sqlite3.Connection, round_id: int, number: int) -> Bid | None:
+def bid_by_number(tx: Tx, round_id: int, number: int) -> Bid | None:
     row = tx.execute(_BID + " WHERE round_id = ? AND number = ?", (round_id, number)).fetchone()
     return _bid(row) if row else None
 
 
-def bids(tx: sqlite3.Connection, round_id: int, status: str | None = None) -> list[Bid]:
+def bids(tx: Tx, round_id: int, status: str | None = None) -> list[Bid]:
     """The round's bids by number (only those of ``status``, if given)."""
     if status is None:
         rows = tx.execute(_BID + " WHERE round_id = ? ORDER BY number", (round_id,))
@@ -287,12 +288,12 @@ def bids(tx: sqlite3.Connection, round_id: int, status: str | None = None) -> li
     return [_bid(r) for r in rows]
 
 
-def bid_of_poll(tx: sqlite3.Connection, poll_id: int) -> Bid | None:
+def bid_of_poll(tx: Tx, poll_id: int) -> Bid | None:
     row = tx.execute(_BID + " WHERE poll_id = ?", (poll_id,)).fetchone()
     return _bid(row) if row else None
 
 
-def update_bid(tx: sqlite3.Connection, bid_id: int, changes: Mapping[str, Any]) -> None:
+def update_bid(tx: Tx, bid_id: int, changes: Mapping[str, Any]) -> None:
     """Change a bid's texts, cost, proposer, ward, status, reason, poll or told time."""
     allowed = {
         "title",
@@ -323,7 +324,7 @@ def update_bid(tx: sqlite3.Connection, bid_id: int, changes: Mapping[str, Any]) 
 
 
 def cast(
-    tx: sqlite3.Connection,
+    tx: Tx,
     round_id: int,
     contact_id: int,
     choice: Sequence[int],
@@ -342,7 +343,7 @@ def cast(
     return row is not None and int(row[0]) == 0
 
 
-def ballot_of(tx: sqlite3.Connection, round_id: int, contact_id: int) -> Ballot | None:
+def ballot_of(tx: Tx, round_id: int, contact_id: int) -> Ballot | None:
     row = tx.execute(
         "SELECT contact_id, choice, language, channel, cast_at, changes FROM pb_ballots"
         " WHERE round_id = ? AND contact_id = ?",
@@ -357,7 +358,7 @@ def _ballot(row: Sequence[Any]) -> Ballot:
     )
 
 
-def ballots(tx: sqlite3.Connection, round_id: int, batch: int = 5000) -> list[Ballot]:
+def ballots(tx: Tx, round_id: int, batch: int = 5000) -> list[Ballot]:
     """Every ballot of the round, by contact (read in batches by key)."""
     found: list[Ballot] = []
     after = 0
@@ -373,7 +374,7 @@ def ballots(tx: sqlite3.Connection, round_id: int, batch: int = 5000) -> list[Ba
         after = rows[-1][0]
 
 
-def ballots_with_addresses(tx: sqlite3.Connection, round_id: int) -> list[tuple[Ballot, str]]:
+def ballots_with_addresses(tx: Tx, round_id: int) -> list[tuple[Ballot, str]]:
     """Every ballot with its voter's address, for pseudonymous ids (never shown)."""
     rows = tx.execute(
         "SELECT b.contact_id, b.choice, b.language, b.channel, b.cast_at, b.changes, c.address"
@@ -384,7 +385,7 @@ def ballots_with_addresses(tx: sqlite3.Connection, round_id: int) -> list[tuple[
     return [(_ballot(row[:6]), str(row[6])) for row in rows]
 
 
-def tallies(tx: sqlite3.Connection, round_id: int) -> Tallies:
+def tallies(tx: Tx, round_id: int) -> Tallies:
     """How many ballots were cast, and how many chose each bid (counted in SQL)."""
     total = tx.execute(
         "SELECT count(*) FROM pb_ballots WHERE round_id = ?", (round_id,)
@@ -397,7 +398,7 @@ def tallies(tx: sqlite3.Connection, round_id: int) -> Tallies:
     return Tallies(int(total), {int(r[0]): int(r[1]) for r in rows})
 
 
-def latest_round_asked(tx: sqlite3.Connection, contact_id: int) -> int | None:
+def latest_round_asked(tx: Tx, contact_id: int) -> int | None:
     """The round whose ballot the resident was last given (a session of its flow)."""
     row = tx.execute(
         "SELECT flow_id FROM sessions WHERE contact_id = ? AND flow_id LIKE 'pb-%'"
@@ -407,12 +408,12 @@ def latest_round_asked(tx: sqlite3.Connection, contact_id: int) -> int | None:
     return round_id_of(row[0]) if row else None
 
 
-def proposer_bids(tx: sqlite3.Connection, round_id: int) -> list[Bid]:
+def proposer_bids(tx: Tx, round_id: int) -> list[Bid]:
     """Bids whose proposer can be told about them."""
     return [b for b in bids(tx, round_id) if b.proposer_id is not None]
 
 
-def mark_told(tx: sqlite3.Connection, bid_ids: Sequence[int], now: datetime) -> None:
+def mark_told(tx: Tx, bid_ids: Sequence[int], now: datetime) -> None:
     tx.executemany(
         "UPDATE pb_bids SET told_at = ? WHERE id = ?", [(now.isoformat(), i) for i in bid_ids]
     )

@@ -4,13 +4,13 @@ consent record (every consent, opt-out and opt-in, with when and how)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from bot.store import sessions
+from bot.store.sql import Row, Tx
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _contact(row: sqlite3.Row) -> Contact:
+def _contact(row: Row) -> Contact:
     previous = row["previous_seen_at"]
     return Contact(
         id=row["id"],
@@ -49,9 +49,7 @@ def _contact(row: sqlite3.Row) -> Contact:
     )
 
 
-def touch(
-    tx: sqlite3.Connection, channel: str, address: str, language: str | None, now: datetime
-) -> Contact:
+def touch(tx: Tx, channel: str, address: str, language: str | None, now: datetime) -> Contact:
     """The contact at (channel, address), created on first contact; marks it seen now,
     keeping when it was seen before (None: this is its first message).
 
@@ -71,7 +69,7 @@ def touch(
 
 
 def record(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact_id: int,
     event: str,
     at: datetime,
@@ -95,7 +93,7 @@ def record(
 
 
 def record_many(
-    tx: sqlite3.Connection,
+    tx: Tx,
     events: Sequence[tuple[int, str, datetime, str]],
     now: datetime,
     recorded_by: str = "parley",
@@ -115,16 +113,14 @@ def record_many(
     )
 
 
-def get(tx: sqlite3.Connection, contact_id: int) -> Contact:
+def get(tx: Tx, contact_id: int) -> Contact:
     row = tx.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     if row is None:
         raise LookupError(f"no contact {contact_id}")
     return _contact(row)
 
 
-def ensure(
-    tx: sqlite3.Connection, channel: str, address: str, language: str | None, now: datetime
-) -> Contact:
+def ensure(tx: Tx, channel: str, address: str, language: str | None, now: datetime) -> Contact:
     """The contact at (channel, address), created if new; unlike :func:`touch` it does
     not count as the resident being seen (nor make a blocked resident reachable)."""
     stamp = now.isoformat()
@@ -138,7 +134,7 @@ def ensure(
     return contact
 
 
-def find(tx: sqlite3.Connection, channel: str, address: str) -> Contact | None:
+def find(tx: Tx, channel: str, address: str) -> Contact | None:
     row = tx.execute(
         "SELECT * FROM contacts WHERE channel = ? AND address = ?", (channel, address)
     ).fetchone()
@@ -146,7 +142,7 @@ def find(tx: sqlite3.Connection, channel: str, address: str) -> Contact | None:
 
 
 def set_opted_out(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact_id: int,
     opted_out: bool,
     now: datetime,
@@ -160,7 +156,7 @@ def set_opted_out(
     record(tx, contact_id, "opt_out" if opted_out else "opt_in", now, how, now)
 
 
-def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) -> Contact:
+def update(tx: Tx, contact: Contact, changes: dict[str, str]) -> Contact:
     """Apply field changes; the ``language`` field is the contact's language column."""
     fields = dict(contact.fields)
     language = contact.language
@@ -174,13 +170,13 @@ def update(tx: sqlite3.Connection, contact: Contact, changes: dict[str, str]) ->
     return replace(contact, language=language, fields=fields)
 
 
-def opt_out(tx: sqlite3.Connection, contact_id: int, now: datetime, how: str = "opted out") -> None:
+def opt_out(tx: Tx, contact_id: int, now: datetime, how: str = "opted out") -> None:
     """The resident opted out: flag them and end every open conversation."""
     set_opted_out(tx, contact_id, True, now, how)
     sessions.stop_all(tx, contact_id, now)
 
 
-def refuse(tx: sqlite3.Connection, contact_id: int, recipient: str, now: datetime) -> None:
+def refuse(tx: Tx, contact_id: int, recipient: str, now: datetime) -> None:
     """Act on what a provider said about a resident: ``opted_out`` at the carrier, or
     ``unreachable`` (blocked the bot). Either way nothing more is sent to them."""
     if recipient == "opted_out":
@@ -189,12 +185,12 @@ def refuse(tx: sqlite3.Connection, contact_id: int, recipient: str, now: datetim
         set_unreachable(tx, contact_id, now)
 
 
-def set_unreachable(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+def set_unreachable(tx: Tx, contact_id: int, now: datetime) -> None:
     """The resident blocked the bot: nothing more is sent until they write again."""
     tx.execute("UPDATE contacts SET unreachable_at = ? WHERE id = ?", (now.isoformat(), contact_id))
 
 
-def ask_to_forget(tx: sqlite3.Connection, contact_id: int, now: datetime | None) -> None:
+def ask_to_forget(tx: Tx, contact_id: int, now: datetime | None) -> None:
     """The resident sent FORGET ME (``now``), or answered the question it asked (None)."""
     tx.execute(
         "UPDATE contacts SET forget_asked_at = ? WHERE id = ?",

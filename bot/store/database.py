@@ -1,4 +1,12 @@
-"""The SQLite database: one connection, numbered migrations, explicit transactions.
+"""The database: SQLite (one file, the default) or PostgreSQL (bot/store/postgres.py).
+
+:class:`Database` is what the rest of Parley holds: :meth:`Database.run` runs a unit of
+work (a plain function of a :class:`~bot.store.sql.Tx`) in one whole transaction, and
+:func:`snapshot` gives a consistent read-only view for long reads. ``Database.open``
+picks the database PARLEY_DATABASE names.
+
+The rest of this module is SQLite: one connection, numbered migrations, explicit
+transactions.
 
 SQLite allows one writer at a time, so Parley keeps one connection and serialises
 transactions on it with an asyncio lock: a transaction is ``BEGIN IMMEDIATE`` …
@@ -19,6 +27,7 @@ message. Commands that only read or add to it (exports, staff commands) need no 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import fcntl
@@ -26,15 +35,16 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
 from bot.errors import ConfigError
+from bot.store.location import Location, Postgres
+from bot.store.sql import Row, Tx, row_class
 
 # aiosqlite logs every statement with its parameters at DEBUG: phone numbers and message
 # texts would reach the logs. Parley's own log lines say what happened without them.
@@ -115,10 +125,101 @@ class RunLock:
             self._fd = None
 
 
+class Database(abc.ABC):
+    """A database Parley runs on; ``await Database.open(location)`` gives the right one."""
+
+    location: Location
+
+    @staticmethod
+    async def open(location: Location) -> Database:
+        """Open (creating a SQLite file if needed) and migrate the database at ``location``."""
+        if isinstance(location, Postgres):
+            from bot.store.postgres import PostgresDatabase  # psycopg loads only for it
+
+            return await PostgresDatabase.connect(location)
+        return await SqliteDatabase.open_file(location)
+
+    @abc.abstractmethod
+    async def run(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work(tx)`` atomically; its result (or its error)."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> contextlib.AbstractContextManager[Tx]:
+        """A read-only, consistent view of the database, for long reads."""
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int:
+        """The version of the schema the database is at."""
+
+    @abc.abstractmethod
+    async def checkpoint(self) -> bool:
+        """Make erased rows gone from the files too; False if it must wait for a reader."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Finish what was handed over, then close."""
+
+
+def snapshot(location: Location) -> contextlib.AbstractContextManager[Tx]:
+    """A read-only view of the database holding one consistent state, for long reads
+    (exports) that must neither block the bot's writes nor wait for them."""
+    if isinstance(location, Postgres):
+        from bot.store import postgres
+
+        return postgres.snapshot(location)
+    return read_only(location)
+
+
+def writing(location: Location) -> contextlib.AbstractContextManager[Tx]:
+    """One transaction on a connection of its own, committed at the end and rolled back
+    on an error: for the few writes made outside :meth:`Database.run` (commands that run
+    beside the bot, set-up before it starts)."""
+    if isinstance(location, Postgres):
+        from bot.store import postgres
+
+        return postgres.connected(location)
+    return _sqlite_writing(location)
+
+
+def _tuple_rows(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
+    return row_class(tuple(column[0] for column in cursor.description))(values)
+
+
 @contextlib.contextmanager
-def snapshot(path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection holding one consistent view of the database, for long
-    reads (exports): in WAL mode it never blocks the writer, nor waits for it."""
+def _sqlite_writing(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(path, isolation_level=None, timeout=5)
+    connection.row_factory = _tuple_rows  # rows as PostgreSQL's come: tuples with names
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield connection
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    finally:
+        connection.close()
+
+
+class Held(Protocol):
+    """A lock held on a database until released."""
+
+    def release(self) -> None: ...
+
+
+def run_lock(location: Location) -> Held:
+    """The lock a process running the bot holds on its database (see :class:`RunLock`)."""
+    if isinstance(location, Postgres):
+        from bot.store import postgres
+
+        return postgres.RunLock.acquire(location)
+    return RunLock.acquire(location)
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection holding one consistent view of the SQLite database: in WAL
+    mode it never blocks the writer, nor waits for it."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     connection.row_factory = sqlite3.Row
     try:
@@ -128,16 +229,44 @@ def snapshot(path: Path) -> Iterator[sqlite3.Connection]:
         connection.close()
 
 
-class Database:
+def version_of(location: Location) -> int:
+    """The schema version of the database at ``location``, migrating nothing (0: none yet)."""
+    if isinstance(location, Postgres):
+        from bot.store import postgres
+
+        return postgres.version_of(location)
+    if not location.is_file():
+        return 0
+    with read_only(location) as tx:
+        return int(tx.execute("PRAGMA user_version").fetchone()[0])
+
+
+def known_version() -> int:
+    """The schema version this release of Parley migrates to."""
+    return len(migrations())
+
+
+def newer_schema(database: str, found: int, known: int) -> str:
+    """Why Parley refuses a database a newer release has migrated."""
+    return (
+        f"{database}: its schema is version {found}, newer than this Parley knows ({known});"
+        " run the Parley release that migrated it, or a newer one"
+    )
+
+
+class SqliteDatabase(Database):
+    """Parley's database in one SQLite file (see the module's docstring)."""
+
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
-        self._waiting: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._waiting: list[tuple[Callable[[Tx], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.path = path
+        self.location: Path = path
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open_file(cls, path: Path) -> SqliteDatabase:
         """Open (creating if needed, owner-only) and migrate the database at ``path``."""
         make_private(path)
         connection = await aiosqlite.connect(path, isolation_level=None)
@@ -160,6 +289,9 @@ class Database:
         async with self._connection.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         current = int(row[0]) if row else 0
+        known = len(migrations())
+        if current > known:
+            raise ConfigError(newer_schema(str(self.path), current, known))
         # Foreign keys are off while migrating, so a migration can rebuild a table the
         # way SQLite documents (create, copy, drop, rename); they are checked before
         # each commit instead.
@@ -185,7 +317,7 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, work: Callable[[Tx], T]) -> T:
         """Run ``work(tx)`` atomically on the database thread; its result (or its error).
 
         Group commit: units of work that arrive while the thread is busy are run
@@ -223,7 +355,7 @@ class Database:
                     future.set_result(result)
 
     def _commit_all(
-        self, batch: list[tuple[Callable[[sqlite3.Connection], Any], Any]]
+        self, batch: list[tuple[Callable[[Tx], Any], Any]]
     ) -> list[tuple[Any, Exception | None]]:
         connection: sqlite3.Connection = self._connection._conn
         outcomes: list[tuple[Any, Exception | None]] = []
@@ -246,18 +378,8 @@ class Database:
             raise
         return outcomes
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One atomic unit of work; readers use it too, so they never see half a write."""
-        async with self._lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-                await self._connection.execute("COMMIT")
-            except BaseException:
-                if self._connection.in_transaction:
-                    await self._connection.execute("ROLLBACK")
-                raise
+    def snapshot(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return read_only(self.path)
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and empty it, so that what

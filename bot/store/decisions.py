@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from bot.store.sql import Tx
 
 STATUSES = ("agreed", "rejected", "in_progress", "done")
 
@@ -35,9 +36,7 @@ class Decision:
         return self.sends[0]
 
 
-def create(
-    tx: sqlite3.Connection, language: str, answers: Sequence[str], who: str, now: datetime
-) -> int:
+def create(tx: Tx, language: str, answers: Sequence[str], who: str, now: datetime) -> int:
     row = tx.execute(
         "INSERT INTO decisions (language, answers, created_by, created_at)"
         " VALUES (?, ?, ?, ?) RETURNING id",
@@ -48,7 +47,7 @@ def create(
 
 
 def add_send(
-    tx: sqlite3.Connection,
+    tx: Tx,
     decision_id: int,
     status: str,
     texts: Mapping[str, str],
@@ -68,7 +67,7 @@ def add_send(
     )
 
 
-def get(tx: sqlite3.Connection, decision_id: int) -> Decision | None:
+def get(tx: Tx, decision_id: int) -> Decision | None:
     row = tx.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
     if row is None:
         return None
@@ -107,7 +106,7 @@ _REACHED = ("delivered", "read")  # the provider's reports that it arrived
 _UNDELIVERED = ("undelivered", "failed")  # ... that it did not
 
 
-def reach(tx: sqlite3.Connection, broadcast_id: int) -> Reach:
+def reach(tx: Tx, broadcast_id: int) -> Reach:
     """The broadcast's messages counted by (status, provider's report), the few pairs
     there are, then summed here rather than by five expressions worked out for every
     message. An index of the outbox by (broadcast_id, status, delivery) would let

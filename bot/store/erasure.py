@@ -16,7 +16,6 @@ them out of the write-ahead log.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from datetime import datetime
 from bot.engine import Flow
 from bot.engine.flow import TextQuestion
 from bot.store import sessions
+from bot.store.sql import Tx
 
 FORGOTTEN = "forgotten:"
 """An erased contact's address: this and the contact's id (unique, never a number)."""
@@ -75,7 +75,7 @@ _BLANK_SESSIONS = "UPDATE sessions SET state = json_set(state, '$.answers', json
 
 
 def _blank_free_answers(
-    tx: sqlite3.Connection, where: str, params: tuple[object, ...], text_steps: FreeText
+    tx: Tx, where: str, params: tuple[object, ...], text_steps: FreeText
 ) -> None:
     """Blank the free-text answers among the answers ``where`` selects."""
     for flow_id, steps in sorted(text_steps.items()):
@@ -88,7 +88,7 @@ def _blank_free_answers(
 
 
 def forget(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact_id: int,
     now: datetime,
     text_steps: FreeText,
@@ -137,14 +137,14 @@ def forget(
     return Erased(inbound, outbound, answers, ideas, stopped, 1)
 
 
-def _erase_address(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+def _erase_address(tx: Tx, contact_id: int, now: datetime) -> None:
     tx.execute(
         "UPDATE contacts SET address = ? || id, unreachable_at = ? WHERE id = ?",
         (FORGOTTEN, now.isoformat(), contact_id),
     )
 
 
-def after_goodbye(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+def after_goodbye(tx: Tx, contact_id: int, now: datetime) -> None:
     """A message to ``contact_id`` has been sent or given up: if they are forgotten and
     it was the last one (the goodbye), erase it and their address."""
     row = tx.execute(
@@ -163,7 +163,7 @@ def after_goodbye(tx: sqlite3.Connection, contact_id: int, now: datetime) -> Non
     _erase_address(tx, contact_id, now)
 
 
-def detach(tx: sqlite3.Connection, channel: str, address: str, now: datetime) -> None:
+def detach(tx: Tx, channel: str, address: str, now: datetime) -> None:
     """A forgotten contact still waiting for their goodbye texts again: the message is a
     new contact's, so the old row lets go of the address now."""
     row = tx.execute(
@@ -209,7 +209,7 @@ def _oldest(table: str) -> str:
     return f"SELECT id FROM {table} WHERE {_EXPIRED[table]} ORDER BY {_AGE[table]} LIMIT ?"
 
 
-def erase_messages(tx: sqlite3.Connection, before: datetime, limit: int) -> Erased:
+def erase_messages(tx: Tx, before: datetime, limit: int) -> Erased:
     """Blank the text of up to ``limit`` messages in and ``limit`` out older than
     ``before``; never one still waiting to be handled or sent."""
     cutoff = before.isoformat()
@@ -222,9 +222,7 @@ def erase_messages(tx: sqlite3.Connection, before: datetime, limit: int) -> Eras
     return Erased(inbound=inbound, outbound=outbound)
 
 
-def erase_answers(
-    tx: sqlite3.Connection, before: datetime, limit: int, text_steps: FreeText
-) -> Erased:
+def erase_answers(tx: Tx, before: datetime, limit: int, text_steps: FreeText) -> Erased:
     """Blank residents' words older than ``before``, up to ``limit`` rows of each kind:
     replies as typed and free-text answers, ideas, ended conversations' copies of their
     answers. Choices stay, so totals are unchanged."""
@@ -241,12 +239,12 @@ def erase_answers(
     return Erased(answers=len(ids), ideas=ideas, sessions=ended)
 
 
-def unheard(tx: sqlite3.Connection, before: datetime, limit: int) -> list[int]:
+def unheard(tx: Tx, before: datetime, limit: int) -> list[int]:
     """Up to ``limit`` contacts not heard from since before ``before``, not yet forgotten."""
     return [int(row[0]) for row in tx.execute(_oldest("contacts"), (before.isoformat(), limit))]
 
 
-def due(tx: sqlite3.Connection, table: str, before: datetime) -> int:
+def due(tx: Tx, table: str, before: datetime) -> int:
     """How many rows of ``table`` retention would erase now (for ``parley retention``):
     ``inbound``, ``outbox``, ``answers``, ``ideas``, ``sessions`` or ``contacts``."""
     sql = f"SELECT count(*) FROM {table} WHERE {_EXPIRED[table]}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 
+from bot.store.sql import Row, Tx
+
 
 def record(
-    tx: sqlite3.Connection,
+    tx: Tx,
     what: str,
     format: str,
     filters: Mapping[str, object],
@@ -26,11 +27,11 @@ def record(
     return int(row[0])
 
 
-def finish(tx: sqlite3.Connection, export_id: int, rows: int) -> None:
+def finish(tx: Tx, export_id: int, rows: int) -> None:
     tx.execute("UPDATE exports SET rows = ? WHERE id = ?", (rows, export_id))
 
 
-def recent(tx: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
+def recent(tx: Tx, limit: int) -> list[Row]:
     """The latest exports, oldest first."""
     rows = tx.execute("SELECT * FROM exports ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return rows[::-1]

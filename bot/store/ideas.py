@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from bot.store.sql import Row, Tx
 
 NEW = "new"
 APPROVED = "approved"
@@ -79,7 +80,7 @@ class Idea(NewIdea):
         return bool(self.pii)
 
 
-def add(tx: sqlite3.Connection, idea: NewIdea, now: datetime) -> Idea:
+def add(tx: Tx, idea: NewIdea, now: datetime) -> Idea:
     row = tx.execute(
         "INSERT INTO ideas (contact_id, session_id, inbound_id, text, shown_text, pii,"
         " language, channel, category, area, created_at)"
@@ -102,7 +103,7 @@ def add(tx: sqlite3.Connection, idea: NewIdea, now: datetime) -> Idea:
     return _idea(row)
 
 
-def _idea(row: sqlite3.Row) -> Idea:
+def _idea(row: Row) -> Idea:
     return Idea(
         contact_id=row["contact_id"],
         text=row["text"],
@@ -122,25 +123,23 @@ def _idea(row: sqlite3.Row) -> Idea:
     )
 
 
-def get(tx: sqlite3.Connection, idea_id: int) -> Idea | None:
+def get(tx: Tx, idea_id: int) -> Idea | None:
     row = tx.execute("SELECT * FROM ideas WHERE id = ?", (idea_id,)).fetchone()
     return _idea(row) if row else None
 
 
-def of_session(tx: sqlite3.Connection, session_id: int) -> Idea | None:
+def of_session(tx: Tx, session_id: int) -> Idea | None:
     row = tx.execute(
         "SELECT * FROM ideas WHERE session_id = ? ORDER BY id DESC LIMIT 1", (session_id,)
     ).fetchone()
     return _idea(row) if row else None
 
 
-def set_category(tx: sqlite3.Connection, idea_id: int, category: str) -> None:
+def set_category(tx: Tx, idea_id: int, category: str) -> None:
     tx.execute("UPDATE ideas SET category = ? WHERE id = ?", (category, idea_id))
 
 
-def listing(
-    tx: sqlite3.Connection, statuses: Sequence[str], flagged: bool, limit: int = 20
-) -> list[Idea]:
+def listing(tx: Tx, statuses: Sequence[str], flagged: bool, limit: int = 20) -> list[Idea]:
     """Ideas in ``statuses``, flagged ones first, then oldest first; flagged ones not yet
     approved only when ``flagged`` (an organiser's approval makes the redacted text shown
     to all staff)."""
@@ -152,7 +151,7 @@ def listing(
     return [_idea(row) for row in rows]
 
 
-def flagged_waiting(tx: sqlite3.Connection) -> int:
+def flagged_waiting(tx: Tx) -> int:
     """New ideas held back for an organiser because they look like they hold personal
     details."""
     row = tx.execute("SELECT count(*) FROM ideas WHERE status = 'new' AND pii IS NOT NULL")
@@ -160,7 +159,7 @@ def flagged_waiting(tx: sqlite3.Connection) -> int:
 
 
 def moderate(
-    tx: sqlite3.Connection,
+    tx: Tx,
     idea_id: int,
     status: str,
     who: str,
@@ -185,7 +184,7 @@ FAMILY = (
 """The ideas of one idea: itself and every idea merged into it, however deep."""
 
 
-def mark_decided(tx: sqlite3.Connection, idea_ids: Sequence[int]) -> None:
+def mark_decided(tx: Tx, idea_ids: Sequence[int]) -> None:
     """Ideas a decision answers, and those merged into them, are decided."""
     for idea_id in idea_ids:
         tx.execute(
@@ -195,7 +194,7 @@ def mark_decided(tx: sqlite3.Connection, idea_ids: Sequence[int]) -> None:
         )
 
 
-def submitters(tx: sqlite3.Connection, idea_id: int) -> list[int]:
+def submitters(tx: Tx, idea_id: int) -> list[int]:
     """Contacts who sent the idea or an idea merged into it."""
     return [
         int(row[0])

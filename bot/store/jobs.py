@@ -5,9 +5,10 @@ so a restart, or two timers firing together, can never run it twice."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+
+from bot.store.sql import Tx
 
 SEND = "send"
 REMIND = "remind"
@@ -24,7 +25,7 @@ class Job:
     due_at: datetime
 
 
-def add(tx: sqlite3.Connection, kind: str, target: int, due_at: datetime) -> None:
+def add(tx: Tx, kind: str, target: int, due_at: datetime) -> None:
     """Schedule ``kind`` for ``target`` (re-scheduling it if not yet done)."""
     tx.execute(
         "INSERT INTO jobs (kind, target, due_at) VALUES (?, ?, ?) ON CONFLICT (kind, target)"
@@ -33,7 +34,7 @@ def add(tx: sqlite3.Connection, kind: str, target: int, due_at: datetime) -> Non
     )
 
 
-def pending(tx: sqlite3.Connection, until: datetime | None = None) -> list[Job]:
+def pending(tx: Tx, until: datetime | None = None) -> list[Job]:
     """Jobs not yet done (due by ``until``, if given), soonest first. Jobs of a paused
     or cancelled broadcast wait."""
     sql = (
@@ -50,7 +51,7 @@ def pending(tx: sqlite3.Connection, until: datetime | None = None) -> list[Job]:
     return [Job(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
 
 
-def claim(tx: sqlite3.Connection, job: Job, now: datetime) -> bool:
+def claim(tx: Tx, job: Job, now: datetime) -> bool:
     """Mark ``job`` done; False if something else already did."""
     cursor = tx.execute(
         "UPDATE jobs SET done_at = ? WHERE id = ? AND done_at IS NULL", (now.isoformat(), job.id)
@@ -58,7 +59,7 @@ def claim(tx: sqlite3.Connection, job: Job, now: datetime) -> bool:
     return cursor.rowcount == 1
 
 
-def drop(tx: sqlite3.Connection, kind: str, target: int, now: datetime) -> None:
+def drop(tx: Tx, kind: str, target: int, now: datetime) -> None:
     """Never run ``kind`` for ``target`` (its broadcast was cancelled)."""
     tx.execute(
         "UPDATE jobs SET done_at = ? WHERE kind = ? AND target = ? AND done_at IS NULL",

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.engine import Button, ButtonKind
+from bot.store.sql import Row, Tx
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class StoredInbound:
 
 
 def add_inbound(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact_id: int,
     channel: str,
     provider_id: str,
@@ -40,7 +40,7 @@ def add_inbound(
     return int(row[0]) if row else None
 
 
-def next_pending(tx: sqlite3.Connection, contact_id: int) -> StoredInbound | None:
+def next_pending(tx: Tx, contact_id: int) -> StoredInbound | None:
     """The contact's oldest message not yet acted on."""
     row = tx.execute(
         "SELECT id, contact_id, channel, text, pressed FROM inbound"
@@ -50,7 +50,7 @@ def next_pending(tx: sqlite3.Connection, contact_id: int) -> StoredInbound | Non
     return StoredInbound(*row) if row else None
 
 
-def contacts_with_pending(tx: sqlite3.Connection) -> list[int]:
+def contacts_with_pending(tx: Tx) -> list[int]:
     return [
         int(row[0])
         for row in tx.execute(
@@ -59,9 +59,7 @@ def contacts_with_pending(tx: sqlite3.Connection) -> list[int]:
     ]
 
 
-def mark_handled(
-    tx: sqlite3.Connection, inbound_id: int, now: datetime, error: str | None = None
-) -> None:
+def mark_handled(tx: Tx, inbound_id: int, now: datetime, error: str | None = None) -> None:
     tx.execute(
         "UPDATE inbound SET handled_at = ?, error = ? WHERE id = ?",
         (now.isoformat(), error, inbound_id),
@@ -83,7 +81,7 @@ class NewOutbound:
     replaces: str | None = None  # redraws this message sent before (a ballot's ticks)
 
 
-def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) -> int:
+def add_outbound(tx: Tx, message: NewOutbound, now: datetime) -> int:
     attachment = message.attachment
     row = tx.execute(
         "INSERT INTO outbox (contact_id, channel, kind, text, buttons, language, reply_to,"
@@ -108,7 +106,7 @@ def add_outbound(tx: sqlite3.Connection, message: NewOutbound, now: datetime) ->
     return int(row[0])
 
 
-def add_outbound_many(tx: sqlite3.Connection, batch: Sequence[NewOutbound], now: datetime) -> None:
+def add_outbound_many(tx: Tx, batch: Sequence[NewOutbound], now: datetime) -> None:
     """Queue many messages in one statement (a broadcast's batch)."""
     created = now.isoformat()
     tx.executemany(
@@ -142,9 +140,7 @@ def _buttons(buttons: tuple[Button, ...]) -> str | None:
     return json.dumps(rows, ensure_ascii=False)
 
 
-def withdraw_unsent(
-    tx: sqlite3.Connection, broadcast_id: int, contact_id: int, reason: str
-) -> bool:
+def withdraw_unsent(tx: Tx, broadcast_id: int, contact_id: int, reason: str) -> bool:
     """Cancel a broadcast's message to a contact if it is still waiting; True if it was."""
     cursor = tx.execute(
         "UPDATE outbox SET status = 'cancelled', error = ? WHERE broadcast_id = ?"
@@ -193,7 +189,7 @@ _DUE = (
 )
 
 
-def _queued(row: sqlite3.Row) -> QueuedMessage:
+def _queued(row: Row) -> QueuedMessage:
     return QueuedMessage(
         row["id"],
         row["contact_id"],
@@ -211,7 +207,7 @@ def _queued(row: sqlite3.Row) -> QueuedMessage:
 
 
 def due(
-    tx: sqlite3.Connection,
+    tx: Tx,
     channels: Sequence[str],
     now: datetime,
     after_id: int = 0,
@@ -234,7 +230,7 @@ def due(
 
 
 def still_queued(
-    tx: sqlite3.Connection, outbox_id: int, now: datetime, broadcasts: bool = True
+    tx: Tx, outbox_id: int, now: datetime, broadcasts: bool = True
 ) -> QueuedMessage | None:
     """The message as it is now, if it is still due by the rules of :func:`due` (the
     resident may have opted out meanwhile, or an attempt may have set a later retry)."""
@@ -245,7 +241,7 @@ def still_queued(
     return _queued(row) if row else None
 
 
-def mark_sent(tx: sqlite3.Connection, outbox_id: int, provider_id: str, now: datetime) -> None:
+def mark_sent(tx: Tx, outbox_id: int, provider_id: str, now: datetime) -> None:
     tx.execute(
         "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL,"
         " attempts = attempts + 1, sent_at = ? WHERE id = ?",
@@ -253,7 +249,7 @@ def mark_sent(tx: sqlite3.Connection, outbox_id: int, provider_id: str, now: dat
     )
 
 
-def mark_retry(tx: sqlite3.Connection, outbox_id: int, error: str, retry_at: datetime) -> None:
+def mark_retry(tx: Tx, outbox_id: int, error: str, retry_at: datetime) -> None:
     """A failed attempt that will be tried again at ``retry_at``."""
     tx.execute(
         "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
@@ -261,9 +257,7 @@ def mark_retry(tx: sqlite3.Connection, outbox_id: int, error: str, retry_at: dat
     )
 
 
-def mark_unsent(
-    tx: sqlite3.Connection, outbox_id: int, status: str, error: str, attempted: bool
-) -> None:
+def mark_unsent(tx: Tx, outbox_id: int, status: str, error: str, attempted: bool) -> None:
     """Give a message up: ``failed`` (the provider refused it) or ``cancelled`` (Parley
     chose not to send it, as to a resident who opted out)."""
     assert status in ("failed", "cancelled")
@@ -289,7 +283,7 @@ _RANK_SQL = " ".join(f"WHEN '{state}' THEN {rank}" for state, rank in DELIVERY_R
 
 
 def record_delivery(
-    tx: sqlite3.Connection,
+    tx: Tx,
     provider_id: str,
     state: str,
     error: str | None,

@@ -4,10 +4,11 @@ of them (selected, reserve, accepted, declined)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+from bot.store.sql import Tx
 
 VOLUNTEER = "volunteer"
 SELECTED = "selected"
@@ -47,7 +48,7 @@ class Member:
         return f"V{self.number}"
 
 
-def create(tx: sqlite3.Connection, name: str, invite_seed: int, now: datetime) -> int:
+def create(tx: Tx, name: str, invite_seed: int, now: datetime) -> int:
     row = tx.execute(
         "INSERT INTO panels (name, invite_seed, created_at) VALUES (?, ?, ?) RETURNING id",
         (name, invite_seed, now.isoformat()),
@@ -56,11 +57,11 @@ def create(tx: sqlite3.Connection, name: str, invite_seed: int, now: datetime) -
     return int(row[0])
 
 
-def set_invite(tx: sqlite3.Connection, panel_id: int, broadcast_id: int) -> None:
+def set_invite(tx: Tx, panel_id: int, broadcast_id: int) -> None:
     tx.execute("UPDATE panels SET invite_id = ? WHERE id = ?", (broadcast_id, panel_id))
 
 
-def get(tx: sqlite3.Connection, panel_id: int) -> Panel | None:
+def get(tx: Tx, panel_id: int) -> Panel | None:
     row = tx.execute("SELECT * FROM panels WHERE id = ?", (panel_id,)).fetchone()
     if row is None:
         return None
@@ -77,7 +78,7 @@ def get(tx: sqlite3.Connection, panel_id: int) -> Panel | None:
     )
 
 
-def inviting(tx: sqlite3.Connection, broadcast_id: int | None) -> int | None:
+def inviting(tx: Tx, broadcast_id: int | None) -> int | None:
     """The panel a volunteer answers: the one whose invitation (or a reminder of it)
     started their session, else the newest panel not yet selected."""
     if broadcast_id is not None:
@@ -93,7 +94,7 @@ def inviting(tx: sqlite3.Connection, broadcast_id: int | None) -> int | None:
 
 
 def volunteer(
-    tx: sqlite3.Connection,
+    tx: Tx,
     panel_id: int,
     contact_id: int,
     profile: Mapping[str, str],
@@ -110,7 +111,7 @@ def volunteer(
     )
 
 
-def members(tx: sqlite3.Connection, panel_id: int) -> list[Member]:
+def members(tx: Tx, panel_id: int) -> list[Member]:
     return [
         Member(
             row["contact_id"],
@@ -127,7 +128,7 @@ def members(tx: sqlite3.Connection, panel_id: int) -> list[Member]:
 
 
 def record_selection(
-    tx: sqlite3.Connection,
+    tx: Tx,
     panel_id: int,
     size: int,
     seed: int,
@@ -154,7 +155,7 @@ def record_selection(
 
 
 def set_status(
-    tx: sqlite3.Connection,
+    tx: Tx,
     panel_id: int,
     contact_id: int,
     status: str,
@@ -168,7 +169,7 @@ def set_status(
     )
 
 
-def seated_panel(tx: sqlite3.Connection, contact_id: int) -> int | None:
+def seated_panel(tx: Tx, contact_id: int) -> int | None:
     """The newest panel where this contact was selected and has not yet answered."""
     row = tx.execute(
         "SELECT panel_id FROM panel_members WHERE contact_id = ? AND status = 'selected'"

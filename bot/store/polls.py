@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.engine import Value
+from bot.store.sql import Tx
 
 _FLOW_ID = re.compile(r"^poll-([0-9]{1,12})$")
 
@@ -61,7 +61,7 @@ def poll_id_of(flow: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def create(tx: sqlite3.Connection, poll: NewPoll, now: datetime) -> int:
+def create(tx: Tx, poll: NewPoll, now: datetime) -> int:
     options = [
         {"id": o.id, "text": dict(o.texts), "words": {k: list(v) for k, v in o.words.items()}}
         for o in poll.options
@@ -88,7 +88,7 @@ def create(tx: sqlite3.Connection, poll: NewPoll, now: datetime) -> int:
     return int(row[0])
 
 
-def get(tx: sqlite3.Connection, poll_id: int) -> Poll | None:
+def get(tx: Tx, poll_id: int) -> Poll | None:
     row = tx.execute("SELECT * FROM polls WHERE id = ?", (poll_id,)).fetchone()
     if row is None:
         return None
@@ -113,17 +113,17 @@ def get(tx: sqlite3.Connection, poll_id: int) -> Poll | None:
     )
 
 
-def status(tx: sqlite3.Connection, poll_id: int) -> str | None:
+def status(tx: Tx, poll_id: int) -> str | None:
     row = tx.execute("SELECT status FROM polls WHERE id = ?", (poll_id,)).fetchone()
     return str(row[0]) if row else None
 
 
-def open_poll(tx: sqlite3.Connection, poll_id: int) -> None:
+def open_poll(tx: Tx, poll_id: int) -> None:
     """A drafted poll opens when it is first sent."""
     tx.execute("UPDATE polls SET status = 'open' WHERE id = ? AND status = 'draft'", (poll_id,))
 
 
-def close(tx: sqlite3.Connection, poll_id: int, now: datetime) -> bool:
+def close(tx: Tx, poll_id: int, now: datetime) -> bool:
     """Close the poll; False when it was already closed (so closing happens once)."""
     cursor = tx.execute(
         "UPDATE polls SET status = 'closed', closed_at = ? WHERE id = ? AND status != 'closed'",
@@ -133,7 +133,7 @@ def close(tx: sqlite3.Connection, poll_id: int, now: datetime) -> bool:
 
 
 def vote(
-    tx: sqlite3.Connection,
+    tx: Tx,
     poll_id: int,
     contact_id: int,
     value: Value,
@@ -152,11 +152,11 @@ def vote(
     )
 
 
-def set_outcome(tx: sqlite3.Connection, poll_id: int, outcome: str) -> None:
+def set_outcome(tx: Tx, poll_id: int, outcome: str) -> None:
     tx.execute("UPDATE polls SET outcome = ? WHERE id = ?", (outcome, poll_id))
 
 
-def choice_of(tx: sqlite3.Connection, poll_id: int, contact_id: int) -> tuple[str, ...] | None:
+def choice_of(tx: Tx, poll_id: int, contact_id: int) -> tuple[str, ...] | None:
     """The options of a resident's current vote, or None if they have not voted."""
     row = tx.execute(
         "SELECT choice FROM votes WHERE poll_id = ? AND contact_id = ?", (poll_id, contact_id)
@@ -164,7 +164,7 @@ def choice_of(tx: sqlite3.Connection, poll_id: int, contact_id: int) -> tuple[st
     return tuple(json.loads(row[0])) if row else None
 
 
-def has_voted(tx: sqlite3.Connection, poll_id: int, contact_id: int) -> bool:
+def has_voted(tx: Tx, poll_id: int, contact_id: int) -> bool:
     row = tx.execute(
         "SELECT 1 FROM votes WHERE poll_id = ? AND contact_id = ?", (poll_id, contact_id)
     ).fetchone()
@@ -177,7 +177,7 @@ _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def tally(
-    tx: sqlite3.Connection, poll_id: int, by: str | None = None
+    tx: Tx, poll_id: int, by: str | None = None
 ) -> list[tuple[str | None, tuple[str, ...], int]]:
     """A poll's current votes counted in SQLite, by choice and (``by``) by the language
     or channel voted in or a contact field (None: the voter has no such field): rows of
@@ -210,7 +210,7 @@ def tally(
     return counted
 
 
-def latest_asked(tx: sqlite3.Connection, contact_id: int) -> int | None:
+def latest_asked(tx: Tx, contact_id: int) -> int | None:
     """The poll put to a contact, if that is the last thing they were asked."""
     row = tx.execute(
         "SELECT flow_id FROM sessions WHERE contact_id = ? ORDER BY id DESC LIMIT 1",
@@ -219,7 +219,7 @@ def latest_asked(tx: sqlite3.Connection, contact_id: int) -> int | None:
     return poll_id_of(row[0]) if row else None
 
 
-def latest_session(tx: sqlite3.Connection, contact_id: int, poll_id: int) -> int | None:
+def latest_session(tx: Tx, contact_id: int, poll_id: int) -> int | None:
     row = tx.execute(
         "SELECT id FROM sessions WHERE contact_id = ? AND flow_id = ? ORDER BY id DESC LIMIT 1",
         (contact_id, flow_id(poll_id)),
@@ -227,7 +227,7 @@ def latest_session(tx: sqlite3.Connection, contact_id: int, poll_id: int) -> int
     return int(row[0]) if row else None
 
 
-def open_sends(tx: sqlite3.Connection) -> list[tuple[int, int, str]]:
+def open_sends(tx: Tx) -> list[tuple[int, int, str]]:
     """The polls open now that residents may vote in (not a panel's), newest first, each
     with the broadcasts that put it to residents (begun: not a draft, a scheduled or a
     cancelled one), as (poll id, broadcast id, audience JSON) rows."""
@@ -241,7 +241,7 @@ def open_sends(tx: sqlite3.Connection) -> list[tuple[int, int, str]]:
     ]
 
 
-def given_to(tx: sqlite3.Connection, contact_id: int, broadcast_ids: Collection[int]) -> set[int]:
+def given_to(tx: Tx, contact_id: int, broadcast_ids: Collection[int]) -> set[int]:
     """Which of these broadcasts were written to the outbox for the contact."""
     if not broadcast_ids:
         return set()
@@ -256,7 +256,7 @@ def given_to(tx: sqlite3.Connection, contact_id: int, broadcast_ids: Collection[
     }
 
 
-def recent(tx: sqlite3.Connection, limit: int = 10, before: int | None = None) -> list[Poll]:
+def recent(tx: Tx, limit: int = 10, before: int | None = None) -> list[Poll]:
     """The newest polls first; ``before`` a poll's id: those older than it."""
     ids = [
         row[0]
@@ -268,29 +268,29 @@ def recent(tx: sqlite3.Connection, limit: int = 10, before: int | None = None) -
     return [poll for poll_id in ids if (poll := get(tx, poll_id)) is not None]
 
 
-def open_ids(tx: sqlite3.Connection) -> list[int]:
+def open_ids(tx: Tx) -> list[int]:
     """Polls open now (residents' polls and panel votes), newest first."""
     return [
         int(r[0]) for r in tx.execute("SELECT id FROM polls WHERE status = 'open' ORDER BY id DESC")
     ]
 
 
-def set_public(tx: sqlite3.Connection, poll_id: int, token: str | None) -> None:
+def set_public(tx: Tx, poll_id: int, token: str | None) -> None:
     """Give the poll a public results page at ``token`` (None: take it away)."""
     tx.execute("UPDATE polls SET public_token = ? WHERE id = ?", (token, poll_id))
 
 
-def public_token(tx: sqlite3.Connection, poll_id: int) -> str | None:
+def public_token(tx: Tx, poll_id: int) -> str | None:
     row = tx.execute("SELECT public_token FROM polls WHERE id = ?", (poll_id,)).fetchone()
     return str(row[0]) if row and row[0] else None
 
 
-def by_public_token(tx: sqlite3.Connection, token: str) -> Poll | None:
+def by_public_token(tx: Tx, token: str) -> Poll | None:
     row = tx.execute("SELECT id FROM polls WHERE public_token = ?", (token,)).fetchone()
     return get(tx, int(row[0])) if row else None
 
 
-def asked(tx: sqlite3.Connection, poll_id: int) -> int:
+def asked(tx: Tx, poll_id: int) -> int:
     """Residents the poll was written to the outbox for (reminders not counted twice)."""
     row = tx.execute(
         "SELECT count(DISTINCT o.contact_id) FROM outbox o JOIN broadcasts b"
@@ -300,5 +300,5 @@ def asked(tx: sqlite3.Connection, poll_id: int) -> int:
     return int(row[0])
 
 
-def voted(tx: sqlite3.Connection, poll_id: int) -> int:
+def voted(tx: Tx, poll_id: int) -> int:
     return int(tx.execute("SELECT count(*) FROM votes WHERE poll_id = ?", (poll_id,)).fetchone()[0])

@@ -4,11 +4,12 @@ staff web's key for signing its cookies."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from datetime import datetime
 
+from bot.store.sql import Tx
 
-def kept(tx: sqlite3.Connection, name: str, now: datetime) -> bytes:
+
+def kept(tx: Tx, name: str, now: datetime) -> bytes:
     """The key ``name``, made (32 random bytes) the first time it is asked for."""
     row = tx.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
     if row is not None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.engine import Session
+from bot.store.sql import Row, Tx
 
 
 class Status(enum.Enum):
@@ -29,7 +29,7 @@ class SessionRow:
     broadcast_id: int | None = None  # the broadcast that opened it, if one did
 
 
-def _row(row: sqlite3.Row) -> SessionRow:
+def _row(row: Row) -> SessionRow:
     return SessionRow(
         row["id"],
         row["contact_id"],
@@ -43,14 +43,14 @@ def _ended_at(status: Status, now: datetime) -> str | None:
     return None if status in (Status.ACTIVE, Status.INTERRUPTED) else now.isoformat()
 
 
-def active(tx: sqlite3.Connection, contact_id: int) -> SessionRow | None:
+def active(tx: Tx, contact_id: int) -> SessionRow | None:
     row = tx.execute(
         "SELECT * FROM sessions WHERE contact_id = ? AND status = 'active'", (contact_id,)
     ).fetchone()
     return _row(row) if row else None
 
 
-def get(tx: sqlite3.Connection, session_id: int) -> SessionRow:
+def get(tx: Tx, session_id: int) -> SessionRow:
     row = tx.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
     if row is None:
         raise LookupError(f"no session {session_id}")
@@ -58,7 +58,7 @@ def get(tx: sqlite3.Connection, session_id: int) -> SessionRow:
 
 
 def create(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact_id: int,
     session: Session,
     now: datetime,
@@ -85,7 +85,7 @@ def create(
     return int(row[0])
 
 
-def active_among(tx: sqlite3.Connection, contact_ids: Sequence[int]) -> set[int]:
+def active_among(tx: Tx, contact_ids: Sequence[int]) -> set[int]:
     """Which of ``contact_ids`` are in a session now (one query for a batch)."""
     found: set[int] = set()
     for start in range(0, len(contact_ids), 500):  # SQLite's limit on parameters
@@ -102,7 +102,7 @@ def active_among(tx: sqlite3.Connection, contact_ids: Sequence[int]) -> set[int]
 
 
 def create_many(
-    tx: sqlite3.Connection,
+    tx: Tx,
     contact_ids: Sequence[int],
     state: Session,
     now: datetime,
@@ -117,23 +117,21 @@ def create_many(
     )
 
 
-def save(
-    tx: sqlite3.Connection, session_id: int, session: Session, status: Status, now: datetime
-) -> None:
+def save(tx: Tx, session_id: int, session: Session, status: Status, now: datetime) -> None:
     tx.execute(
         "UPDATE sessions SET state = ?, status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
         (session.to_json(), status.value, now.isoformat(), _ended_at(status, now), session_id),
     )
 
 
-def set_status(tx: sqlite3.Connection, session_id: int, status: Status, now: datetime) -> None:
+def set_status(tx: Tx, session_id: int, status: Status, now: datetime) -> None:
     tx.execute(
         "UPDATE sessions SET status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
         (status.value, now.isoformat(), _ended_at(status, now), session_id),
     )
 
 
-def give_way(tx: sqlite3.Connection, session_id: int, parent_id: int | None, now: datetime) -> None:
+def give_way(tx: Tx, session_id: int, parent_id: int | None, now: datetime) -> None:
     """End a session that will not be answered (its poll closed, its question was
     withdrawn); what it interrupted, if anything, is active again."""
     set_status(tx, session_id, Status.EXPIRED, now)
@@ -145,7 +143,7 @@ def give_way(tx: sqlite3.Connection, session_id: int, parent_id: int | None, now
         )
 
 
-def swap_with_parent(tx: sqlite3.Connection, child: SessionRow, now: datetime) -> None:
+def swap_with_parent(tx: Tx, child: SessionRow, now: datetime) -> None:
     """Let the interrupted parent go first: it becomes active, and ``child`` waits
     under it (to be resumed when the parent ends)."""
     assert child.parent_id is not None
@@ -161,7 +159,7 @@ def swap_with_parent(tx: sqlite3.Connection, child: SessionRow, now: datetime) -
     )
 
 
-def stop_all(tx: sqlite3.Connection, contact_id: int, now: datetime) -> None:
+def stop_all(tx: Tx, contact_id: int, now: datetime) -> None:
     """End every open session of a contact who opted out."""
     tx.execute(
         "UPDATE sessions SET status = 'stopped', updated_at = ?, ended_at = ?"

@@ -8,9 +8,10 @@ account is removed."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from bot.store.sql import Row, Tx
 
 IDLE = timedelta(hours=8)
 """A session not used for this long has ended."""
@@ -28,7 +29,7 @@ class Account:
     password_at: datetime
 
 
-def _account(row: sqlite3.Row) -> Account:
+def _account(row: Row) -> Account:
     return Account(
         row["id"],
         row["name"],
@@ -39,7 +40,7 @@ def _account(row: sqlite3.Row) -> Account:
     )
 
 
-def add(tx: sqlite3.Connection, name: str, role: str, password: str, now: datetime) -> Account:
+def add(tx: Tx, name: str, role: str, password: str, now: datetime) -> Account:
     row = tx.execute(
         "INSERT INTO staff_accounts (name, role, password, created_at, password_at)"
         " VALUES (?, ?, ?, ?, ?) RETURNING *",
@@ -48,33 +49,33 @@ def add(tx: sqlite3.Connection, name: str, role: str, password: str, now: dateti
     return _account(row)
 
 
-def get(tx: sqlite3.Connection, name: str) -> Account | None:
+def get(tx: Tx, name: str) -> Account | None:
     row = tx.execute("SELECT * FROM staff_accounts WHERE name = ?", (name,)).fetchone()
     return _account(row) if row else None
 
 
-def listing(tx: sqlite3.Connection) -> list[Account]:
+def listing(tx: Tx) -> list[Account]:
     return [_account(row) for row in tx.execute("SELECT * FROM staff_accounts ORDER BY name")]
 
 
-def set_password(tx: sqlite3.Connection, account_id: int, password: str, now: datetime) -> None:
+def set_password(tx: Tx, account_id: int, password: str, now: datetime) -> None:
     tx.execute(
         "UPDATE staff_accounts SET password = ?, password_at = ? WHERE id = ?",
         (password, now.isoformat(), account_id),
     )
 
 
-def set_role(tx: sqlite3.Connection, account_id: int, role: str) -> None:
+def set_role(tx: Tx, account_id: int, role: str) -> None:
     tx.execute("UPDATE staff_accounts SET role = ? WHERE id = ?", (role, account_id))
 
 
-def remove(tx: sqlite3.Connection, account_id: int) -> None:
+def remove(tx: Tx, account_id: int) -> None:
     """The account and its sessions go."""
     tx.execute("DELETE FROM staff_sessions WHERE account_id = ?", (account_id,))
     tx.execute("DELETE FROM staff_accounts WHERE id = ?", (account_id,))
 
 
-def organisers(tx: sqlite3.Connection) -> int:
+def organisers(tx: Tx) -> int:
     row = tx.execute("SELECT count(*) FROM staff_accounts WHERE role = 'organiser'").fetchone()
     return int(row[0])
 
@@ -86,7 +87,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(tx: sqlite3.Connection, account_id: int, token: str, now: datetime) -> None:
+def open_session(tx: Tx, account_id: int, token: str, now: datetime) -> None:
     tx.execute(
         "INSERT INTO staff_sessions (token, account_id, created_at, seen_at) VALUES (?, ?, ?, ?)",
         (_digest(token), account_id, now.isoformat(), now.isoformat()),
@@ -100,7 +101,7 @@ class Session:
     seen_at: datetime
 
 
-def session(tx: sqlite3.Connection, token: str, now: datetime) -> Session | None:
+def session(tx: Tx, token: str, now: datetime) -> Session | None:
     """The live session of ``token``, or None (unknown, signed out, idle too long)."""
     row = tx.execute(
         "SELECT s.id AS session_id, s.seen_at AS seen_at, a.* FROM staff_sessions s"
@@ -116,18 +117,18 @@ def session(tx: sqlite3.Connection, token: str, now: datetime) -> Session | None
     return Session(row["session_id"], _account(row), seen)
 
 
-def seen(tx: sqlite3.Connection, session_id: int, now: datetime) -> None:
+def seen(tx: Tx, session_id: int, now: datetime) -> None:
     tx.execute("UPDATE staff_sessions SET seen_at = ? WHERE id = ?", (now.isoformat(), session_id))
 
 
-def end_session(tx: sqlite3.Connection, token: str, now: datetime) -> None:
+def end_session(tx: Tx, token: str, now: datetime) -> None:
     tx.execute(
         "UPDATE staff_sessions SET ended_at = ? WHERE token = ? AND ended_at IS NULL",
         (now.isoformat(), _digest(token)),
     )
 
 
-def end_sessions(tx: sqlite3.Connection, account_id: int, now: datetime) -> None:
+def end_sessions(tx: Tx, account_id: int, now: datetime) -> None:
     """End every session of an account (its password changed)."""
     tx.execute(
         "UPDATE staff_sessions SET ended_at = ? WHERE account_id = ? AND ended_at IS NULL",
@@ -138,16 +139,14 @@ def end_sessions(tx: sqlite3.Connection, account_id: int, now: datetime) -> None
 # -- failed sign-ins ----------------------------------------------------------------------
 
 
-def failed(tx: sqlite3.Connection, name: str, address: str, now: datetime) -> None:
+def failed(tx: Tx, name: str, address: str, now: datetime) -> None:
     tx.execute(
         "INSERT INTO sign_in_failures (name, address, at) VALUES (?, ?, ?)",
         (name, address, now.isoformat()),
     )
 
 
-def failures(
-    tx: sqlite3.Connection, name: str, address: str, now: datetime
-) -> tuple[int, int, datetime | None]:
+def failures(tx: Tx, name: str, address: str, now: datetime) -> tuple[int, int, datetime | None]:
     """Failures in the window for the account name and for the address, and when the
     oldest of whichever counts more leaves the window. Older failures are forgotten."""
     since = (now - FAILURE_WINDOW).isoformat()
@@ -164,6 +163,6 @@ def failures(
     return int(by_name[0]), int(by_address[0]), datetime.fromisoformat(oldest) if oldest else None
 
 
-def forget_failures(tx: sqlite3.Connection, name: str) -> None:
+def forget_failures(tx: Tx, name: str) -> None:
     """A successful sign-in clears the account's failures."""
     tx.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))

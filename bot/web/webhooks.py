@@ -18,7 +18,6 @@ import asyncio
 import hmac
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -35,6 +34,7 @@ from bot.channels import telegram as tg
 from bot.channels import twilio as tw
 from bot.errors import ChannelError
 from bot.store import contacts, messages
+from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def routes(app: App) -> list[Route]:
         now = app.service.clock()
         error = f"Twilio error {code}" if code else None
 
-        def work(tx: sqlite3.Connection) -> None:
+        def work(tx: Tx) -> None:
             contact_id = messages.record_delivery(tx, sid, state, error, now)
             if contact_id is not None and code == tw.OPTED_OUT_AT_CARRIER:
                 contacts.refuse(tx, contact_id, "opted_out", now)

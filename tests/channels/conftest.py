@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 from bot.server import Server
 from bot.service import utc_now
 from bot.settings import Settings, load_settings
+from tests import databases
 from tests.fakes.servers import serving
 from tests.fakes.telegram_api import FakeTelegram, Residents
 from tests.fakes.twilio_api import FakeTwilio
@@ -63,7 +64,7 @@ def live_settings(tmp_path: Path, **env: str) -> Settings:
     config = tmp_path / "parley.toml"
     config.write_text("[parley]\n", encoding="utf-8")
     base = {
-        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_DATABASE": databases.of(tmp_path),
         "PARLEY_PORT": "0",
         "PARLEY_PUBLIC_URL": PUBLIC_URL,
         "PARLEY_TWILIO_RATE": "100",
@@ -142,11 +143,9 @@ class Live:
 
     async def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
         assert self.server.app is not None
-        async with (
-            self.server.app.database.transaction() as tx,
-            tx.execute(query, params) as cursor,
-        ):
-            return [dict(row) for row in await cursor.fetchall()]
+        return await self.server.app.database.run(
+            lambda tx: [dict(row) for row in tx.execute(query, params)]
+        )
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ steps call what ``parley pb`` calls, on the running Parley's database."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -25,6 +24,7 @@ from bot.desk.budgeting import BidSpec, RoundSpec
 from bot.lang.formats import money
 from bot.outreach.audience import Audience
 from bot.store import Database, contacts, panels
+from bot.store.sql import Tx
 from tests.channels.conftest import live_settings, telegram_env, twilio_env, until
 from tests.channels.test_closing_the_loop import Organiser
 from tests.channels.test_staff_poll import Parties
@@ -61,7 +61,7 @@ RULED_OUT = {5: "It would serve one business, not residents.", 9: "The council p
 ON_BALLOT = [n for n in range(1, 13) if n not in RULED_OUT]  # ballot position -> bid number
 
 
-def _people(tx: sqlite3.Connection, now: datetime) -> None:
+def _people(tx: Tx, now: datetime) -> None:
     voters = [
         ("sms", SMS_EN, "en"),
         ("sms", SMS_PL, "pl"),
@@ -88,7 +88,7 @@ def _people(tx: sqlite3.Connection, now: datetime) -> None:
     )
 
 
-def _contact_id(tx: sqlite3.Connection, channel: str, address: str) -> int:
+def _contact_id(tx: Tx, channel: str, address: str) -> int:
     found = contacts.find(tx, channel, address)
     assert found is not None
     return found.id

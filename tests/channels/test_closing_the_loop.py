@@ -11,7 +11,6 @@ steps that are command-line only (panels, decisions) call what ``parley panel`` 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from bot.store import Database, broadcasts, contacts
 from bot.store import decisions as stored_decisions
 from bot.store.broadcasts import NewBroadcast
 from bot.store.ideas import reference
+from bot.store.sql import Tx
 from tests.channels.conftest import Live, live_settings, telegram_env, twilio_env, until
 from tests.channels.test_staff_poll import Parties
 from tests.conftest import Clock
@@ -51,7 +51,7 @@ STAFF = f"telegram:{WORKER}=worker,telegram:{ORGANISER}=organiser"
 PHONE = "07700 900123"
 
 
-def _residents(tx: sqlite3.Connection, now: datetime) -> None:
+def _residents(tx: Tx, now: datetime) -> None:
     for channel, address, language in (
         ("sms", SMS_EN, "en"),
         ("sms", SMS_AR, "ar"),

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.store import Database, contacts, messages
+from bot.store.sql import Tx
+from tests import databases
 from tests.channels.conftest import until
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -26,7 +27,7 @@ async def _queue(path: Path) -> None:
     database = await Database.open(path)
     now = datetime.now(UTC)
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         for n in range(RECIPIENTS):
             contact = contacts.touch(tx, "sms", f"+44770{n:07d}", "en", now)
             text = f"Message {n}: the panel decided to fund the youth club."
@@ -42,7 +43,7 @@ async def _parley(tmp_path: Path, api: str) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         **twilio_env(api),
-        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_DATABASE": databases.of(tmp_path),
         "PARLEY_PUBLIC_URL": "https://parley.example.org",
         "PARLEY_PORT": "0",
         "PARLEY_TWILIO_RATE": "400",
@@ -89,11 +90,10 @@ async def test_kill_9_mid_send_then_restart_loses_nothing(
     assert len(per_recipient) == RECIPIENTS
     assert duplicates <= CONCURRENCY
 
-    database = await Database.open(tmp_path / "parley.db")
-    async with (
-        database.transaction() as tx,
-        tx.execute("SELECT status, count(*) FROM outbox GROUP BY status") as cursor,
-    ):
-        statuses = {row[0]: row[1] for row in await cursor.fetchall()}
+    database = await Database.open(databases.location(tmp_path))
+    rows = await database.run(
+        lambda tx: tx.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
+    )
+    statuses = {row[0]: row[1] for row in rows}
     await database.close()
     assert statuses == {"sent": RECIPIENTS}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 from bot.engine import Session
 from bot.store import Database, contacts, sessions
 from bot.store.answers import NewAnswer, record
+from bot.store.sql import Tx
+from tests import databases
 from tests.channels.conftest import live_settings, telegram_env, twilio_env, until
 from tests.conftest import Clock
 from tests.fakes.telegram_api import FakeTelegram
@@ -28,7 +29,7 @@ RESIDENTS = (
 )
 
 
-def _survey(tx: sqlite3.Connection, now: datetime) -> None:
+def _survey(tx: Tx, now: datetime) -> None:
     """Three residents who answered the priorities survey."""
     for channel, address, language, top, more in RESIDENTS:
         contact = contacts.touch(tx, channel, address, language, now)
@@ -131,11 +132,10 @@ async def test_staff_get_exports_and_charts_in_telegram_and_only_what_their_role
         assert "needs Telegram" in twilio.to(SMS_ORGANISER)[-1]
         await parley.until_all_sent()
     # Nothing about residents is left in the outbox: only what to make.
-    outbox = sqlite3.connect(settings.database)
-    kept = [
-        row[0]
-        for row in outbox.execute("SELECT attachment FROM outbox WHERE attachment IS NOT NULL")
-    ]
-    outbox.close()
+    with databases.connect(settings.database) as outbox:
+        kept = [
+            row[0]
+            for row in outbox.execute("SELECT attachment FROM outbox WHERE attachment IS NOT NULL")
+        ]
     assert len(kept) == 3
     assert not any("+44" in spec for spec in kept)

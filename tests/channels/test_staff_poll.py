@@ -4,12 +4,13 @@ real python-telegram-bot) against fake providers on 127.0.0.1."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.store import Database, contacts
+from bot.store.location import Location
+from bot.store.sql import Tx
 from tests.channels.conftest import Live, live_settings, telegram_env, twilio_env, until
 from tests.conftest import Clock
 from tests.fakes.telegram_api import FakeTelegram
@@ -29,7 +30,7 @@ ar: في أي مساء يجب أن يفتح نادي الشباب؟ | الاثن
 closes: 2d"""
 
 
-def _residents(tx: sqlite3.Connection, now: datetime) -> None:
+def _residents(tx: Tx, now: datetime) -> None:
     """Residents who joined earlier (consent given); one has since opted out."""
     for channel, address, language in (
         ("sms", SMS_EN, "en"),
@@ -185,7 +186,7 @@ async def test_a_worker_runs_a_poll_from_telegram_and_every_voter_hears_the_resu
     }
 
 
-async def _votes(path: Path) -> dict[str, Any]:
+async def _votes(path: Location) -> dict[str, Any]:
     database = await Database.open(path)
     rows = await database.run(
         lambda tx: tx.execute(

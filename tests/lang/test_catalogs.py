@@ -28,6 +28,7 @@ from bot.lang.guess import script_of
 from bot.lang.phrases import DOMAIN, compile_po
 from bot.paths import bundled
 from bot.settings import SETTINGS, load_settings
+from tests import databases
 
 LANGUAGES = tuple(SETTINGS["languages"].default.split(","))
 SOURCE = "en"
@@ -109,7 +110,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     folder = tmp_path_factory.mktemp("settings")
     config = folder / "parley.toml"
     config.write_text("[parley]\n", encoding="utf-8")
-    settings = load_settings({"PARLEY_DATABASE": str(folder / "parley.db")}, config_file=config)
+    settings = load_settings({"PARLEY_DATABASE": databases.of(folder)}, config_file=config)
     return load_content(settings)[1]
 
 

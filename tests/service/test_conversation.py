@@ -11,6 +11,7 @@ import pytest
 from bot.channels.base import Inbound
 from bot.channels.segments import segments
 from bot.settings import Settings
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.service.test_keywords import into_survey
 
@@ -83,12 +84,13 @@ async def test_a_message_stored_but_not_handled_before_a_crash_is_handled_at_sta
 ) -> None:
     await into_survey(harness)
     # Store a message the way receive() does, but "crash" before acting on it.
-    async with harness.app.database.transaction() as tx:
-        await tx.execute(
+    await harness.app.database.run(
+        lambda tx: tx.execute(
             "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at)"
             " VALUES (1, 'sms', 'lost-1', '4', ?)",
             (harness.clock().isoformat(),),
         )
+    )
     before = len(harness.sent)
     await harness.restart(settings)
     assert "Which services do you use?" in harness.sent[before].text
@@ -99,17 +101,21 @@ async def test_a_message_stored_but_not_handled_before_a_crash_is_handled_at_sta
 async def test_queued_replies_are_sent_after_a_restart(
     harness: Harness, settings: Settings
 ) -> None:
-    async with harness.app.database.transaction() as tx:
-        await tx.execute(
+    now = harness.clock().isoformat()
+
+    def queued_before_the_crash(tx: Tx) -> None:
+        tx.execute(
             "INSERT INTO contacts (channel, address, created_at, last_seen_at)"
             " VALUES ('sms', '+447700900002', ?, ?)",
-            (harness.clock().isoformat(), harness.clock().isoformat()),
+            (now, now),
         )
-        await tx.execute(
+        tx.execute(
             "INSERT INTO outbox (contact_id, channel, text, created_at)"
             " VALUES (1, 'sms', 'queued before the crash', ?)",
-            (harness.clock().isoformat(),),
+            (now,),
         )
+
+    await harness.app.database.run(queued_before_the_crash)
     await harness.restart(settings)
     assert harness.sent[-1].text == "queued before the crash"
 

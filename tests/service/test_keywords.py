@@ -131,12 +131,13 @@ async def test_keyword_must_be_the_whole_message(harness: Harness) -> None:
 
 async def test_messages_queued_before_stop_are_cancelled_not_sent(harness: Harness) -> None:
     await into_survey(harness)
-    async with harness.app.database.transaction() as tx:
-        await tx.execute(
+    await harness.app.database.run(
+        lambda tx: tx.execute(
             "INSERT INTO outbox (contact_id, channel, text, created_at)"
             " VALUES (1, 'sms', 'a poll reminder queued earlier', ?)",
             (harness.clock().isoformat(),),
         )
+    )
     [reply] = await harness.send("STOP")
     assert "no more messages" in reply
     [row] = await harness.rows(

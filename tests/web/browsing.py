@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.store import Database, contacts, staff
+from bot.store.sql import Tx
 from tests.channels.conftest import Live, live_settings, telegram_env, twilio_env
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
@@ -63,7 +63,7 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-def _prepare(tx: sqlite3.Connection, now: datetime) -> None:
+def _prepare(tx: Tx, now: datetime) -> None:
     """Staff accounts, and residents who joined earlier and agreed to questions."""
     staff.add(tx, ORGANISER[0], "organiser", hashed(ORGANISER[1]), now)
     staff.add(tx, WORKER[0], "worker", hashed(WORKER[1]), now)

@@ -4,7 +4,6 @@ Starlette to httpx (no network), with an organiser's and a worker's accounts."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import pytest
 
 from bot.desk.accounts import password
 from bot.store import staff
+from bot.store.sql import Tx
 from bot.web.admin.pages import PAGES
 from bot.web.app import build
 from tests.conftest import Harness
@@ -36,7 +36,7 @@ def hashed(text: str) -> str:
     return _HASHES[text]
 
 
-def add_account(tx: sqlite3.Connection, name: str, role: str, text: str, harness: Harness) -> None:
+def add_account(tx: Tx, name: str, role: str, text: str, harness: Harness) -> None:
     staff.add(tx, name, role, hashed(text), harness.clock())
 
 
@@ -69,7 +69,7 @@ class Browser:
 
 @pytest.fixture
 async def web(harness: Harness) -> Harness:
-    def accounts(tx: sqlite3.Connection) -> None:
+    def accounts(tx: Tx) -> None:
         add_account(tx, ORGANISER[0], "organiser", ORGANISER[1], harness)
         add_account(tx, WORKER[0], "worker", WORKER[1], harness)
 

@@ -6,7 +6,6 @@ usable with the keyboard alone."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from bot.desk.broadcasts import MessageContent, PollContent, Sending
 from bot.desk.budgeting import BidSpec, RoundSpec
 from bot.desk.polls import PollSpec
 from bot.store import contacts, panels
+from bot.store.sql import Tx
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.web.browsing import ORGANISER, SMS_PL, WORKER, Site, chromium, running, sign_in
@@ -38,7 +38,7 @@ async def _world(site: Site) -> dict[str, str]:
     app = site.parley.server.app
     assert app is not None
 
-    def make(tx: sqlite3.Connection) -> dict[str, str]:
+    def make(tx: Tx) -> dict[str, str]:
         desk = Desk(
             tx,
             app.settings,

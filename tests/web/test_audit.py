@@ -4,11 +4,11 @@ front, what and local dates, 50 a page; for organisers only."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from bot.store import audit
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
@@ -22,7 +22,7 @@ def _entry(
 
 
 async def _add(web: Harness, *entries: audit.Entry) -> None:
-    def add(tx: sqlite3.Connection) -> None:
+    def add(tx: Tx) -> None:
         for entry in entries:
             audit.add(tx, entry)
 

@@ -4,11 +4,11 @@ staff web's doors, shown in process against the real app on a real SQLite file."
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import httpx
 import pytest
 
+from bot.store.sql import Tx
 from bot.web.admin.pages import PAGES
 from tests.conftest import Harness
 from tests.web.conftest import ORGANISER, WORKER, Browser, browser
@@ -143,7 +143,7 @@ async def test_a_new_password_ends_every_session(web: Harness, worker: Browser) 
     assert account is not None
     secret = password("a brand new password").hashed
 
-    def change(tx: sqlite3.Connection) -> None:
+    def change(tx: Tx) -> None:
         staff.set_password(tx, account.id, secret, web.clock())
         staff.end_sessions(tx, account.id, web.clock())
 

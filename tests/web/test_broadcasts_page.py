@@ -5,15 +5,15 @@ the dashboard, and pause, resume and cancel from the page."""
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from bot.store import contacts
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
 
 async def _residents(web: Harness) -> None:
-    def join(tx: sqlite3.Connection) -> None:
+    def join(tx: Tx) -> None:
         for n, language in enumerate(("en", "en", "pl")):
             contact = contacts.touch(tx, "sms", f"+4474001230{n:02d}", language, web.clock())
             contacts.update(tx, contact, {"consent": "yes"})

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 
 import pytest
 
 from bot.civic import ideas
 from bot.store import budgeting, contacts, panels
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
@@ -77,7 +77,7 @@ async def begin(organiser: Browser, where: str, phase: str) -> str:
 async def residents(web: Harness) -> None:
     """Three residents in the North who said yes to questions."""
 
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         for address in VOTERS:
             found = contacts.touch(tx, "sms", address, "en", web.clock())
             contacts.update(tx, found, {"consent": "yes", "ward": "North"})
@@ -361,7 +361,7 @@ async def test_a_csv_file_of_bids_goes_in_whole_or_not_at_all(
 async def test_a_bid_made_from_a_residents_idea(
     organiser: Browser, worker: Browser, web: Harness
 ) -> None:
-    def idea(tx: sqlite3.Connection) -> str:
+    def idea(tx: Tx) -> str:
         sender = contacts.touch(tx, "sms", VOTERS[0], "en", web.clock())
         text = "Six benches on the green, about £4,500"
         return ideas.submit(tx, sender, text, "en", web.clock(), region="GB").reference
@@ -458,7 +458,7 @@ async def test_the_count_by_both_rules_and_the_ballots_downloaded(
 ) -> None:
     where = await voting(web, organiser)
 
-    def cast(tx: sqlite3.Connection) -> None:
+    def cast(tx: Tx) -> None:
         for address, choice in zip(VOTERS, ([1, 2], [1], [2]), strict=True):
             found = contacts.find(tx, "sms", address)
             assert found is not None

@@ -10,11 +10,11 @@ import gc
 import html
 import json
 import re
-import sqlite3
 
 import httpx
 import pytest
 
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
@@ -35,7 +35,7 @@ async def add_contacts(
 ) -> None:
     stamp = harness.clock().isoformat()
 
-    def make(tx: sqlite3.Connection) -> None:
+    def make(tx: Tx) -> None:
         tx.executemany(
             "INSERT INTO contacts (channel, address, language, fields, opted_out_at,"
             " created_at, last_seen_at) VALUES ('sms', ?, ?, ?, ?, ?, ?)",
@@ -163,7 +163,7 @@ async def test_bad_filters_stand_beside_their_field(organiser: Browser, web: Har
 async def test_find_by_phone_number_for_organisers(organiser: Browser, web: Harness) -> None:
     await add_contacts(web, 5)
 
-    def chat(tx: sqlite3.Connection) -> None:
+    def chat(tx: Tx) -> None:
         tx.execute(
             "INSERT INTO contacts (channel, address, created_at, last_seen_at)"
             " VALUES ('telegram', '55501234', '2026-03-01', '2026-03-01')"

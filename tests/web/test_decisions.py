@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +13,7 @@ from bot.civic import ideas
 from bot.store import contacts, polls
 from bot.store.ideas import reference
 from bot.store.polls import NewPoll, PollOption
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
@@ -25,12 +25,12 @@ RECORD: dict[str, object] = {
 }
 
 
-def _voters(harness: Harness) -> Callable[[sqlite3.Connection], dict[str, int]]:
+def _voters(harness: Harness) -> Callable[[Tx], dict[str, int]]:
     """Poll 1 and its voters: English, Polish, opted out; a resident who did not vote;
     and idea 1, from someone else."""
     now = harness.clock()
 
-    def seed(tx: sqlite3.Connection) -> dict[str, int]:
+    def seed(tx: Tx) -> dict[str, int]:
         options = tuple(PollOption(name, {"en": name}) for name in ("lights", "benches"))
         poll_id = polls.create(tx, NewPoll({"en": "Which first?"}, options, "en"), now)
         who = {
@@ -323,7 +323,7 @@ async def test_the_reach_counts_the_outbox(organiser: Browser, web: Harness) -> 
     await organiser.post("/admin/decisions/new", sending)
     await web.app.jobs.run_due()
 
-    def reported(tx: sqlite3.Connection) -> None:
+    def reported(tx: Tx) -> None:
         tx.execute("UPDATE outbox SET status = 'sent' WHERE contact_id = ?", (who["en"],))
         tx.execute("UPDATE outbox SET status = 'failed' WHERE contact_id = ?", (who["pl"],))
         tx.execute(

@@ -7,7 +7,6 @@ import asyncio
 import csv
 import io
 import json
-import sqlite3
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,9 @@ from bot.exports.worker import Making
 from bot.store import exports as stored_exports
 from bot.store import polls
 from bot.store.polls import NewPoll, PollOption
+from bot.store.sql import Tx
 from bot.web.admin.pages.exports import Download, file_name
+from tests import databases
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
@@ -47,7 +48,7 @@ async def exports_logged(web: Harness) -> list[dict[str, Any]]:
 
 
 async def a_poll(web: Harness, closed: bool) -> int:
-    def make(tx: sqlite3.Connection) -> int:
+    def make(tx: Tx) -> int:
         options = (PollOption("lights", {"en": "Lights"}), PollOption("benches", {"en": "Benches"}))
         poll_id = polls.create(tx, NewPoll({"en": "Which first?"}, options, "en"), web.clock())
         polls.open_poll(tx, poll_id)
@@ -301,7 +302,7 @@ async def test_a_failing_worker_says_so_in_one_line_and_nothing_on_stdout(
     settings = web.app.settings
     from dataclasses import replace
 
-    missing = replace(settings, database=settings.database.with_name("missing.db"))
+    missing = replace(settings, database=databases.beside(settings.database, "missing.db"))
     making = await Making.start(missing, broken, b"k" * 16, web.clock(), 77)
     data = b"".join([chunk async for chunk in making.chunks()])
     assert await making.finished() is None

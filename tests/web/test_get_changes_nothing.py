@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 
 from bot.civic import ideas as idea_work
 from bot.desk import Actor, Desk, Front, Role
@@ -18,13 +17,14 @@ from bot.desk.broadcasts import MessageContent, PollContent, Sending
 from bot.desk.budgeting import BidSpec, RoundSpec
 from bot.desk.polls import PollSpec
 from bot.store import contacts, panels
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import WEB_PAGES, Browser
 
 SESSIONS = {"staff_sessions"}
 
 
-def _world(tx: sqlite3.Connection, harness: Harness) -> dict[str, str]:
+def _world(tx: Tx, harness: Harness) -> dict[str, str]:
     app = harness.app
     desk = Desk(
         tx,
@@ -57,7 +57,7 @@ def _world(tx: sqlite3.Connection, harness: Harness) -> dict[str, str]:
     }
 
 
-def _without_rowid(tx: sqlite3.Connection) -> set[str]:
+def _without_rowid(tx: Tx) -> set[str]:
     return {
         row[0]
         for row in tx.execute("SELECT name FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%'")
@@ -68,7 +68,7 @@ async def test_opening_every_page_changes_nothing(web: Harness, organiser: Brows
     world = await web.app.database.run(lambda tx: _world(tx, web))
     await web.app.jobs.run_due()
 
-    def tables(tx: sqlite3.Connection) -> dict[str, str]:
+    def tables(tx: Tx) -> dict[str, str]:
         return _tables_safe(tx, _without_rowid(tx))
 
     before = await web.app.database.run(tables)
@@ -88,7 +88,7 @@ async def test_opening_every_page_changes_nothing(web: Harness, organiser: Brows
     assert await web.app.database.run(tables) == before
 
 
-def _tables_safe(tx: sqlite3.Connection, without_rowid: set[str]) -> dict[str, str]:
+def _tables_safe(tx: Tx, without_rowid: set[str]) -> dict[str, str]:
     names = [
         row[0]
         for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

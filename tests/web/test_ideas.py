@@ -4,7 +4,6 @@ page, and moderating ideas one at a time and several at once."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from bot.civic import ideas
 from bot.store import contacts
 from bot.store import ideas as stored
 from bot.store.ideas import Idea
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
@@ -23,7 +23,7 @@ _ONCE = re.compile(r'name="once" value="([^"]+)"')
 async def _ideas(web: Harness, *sent: tuple[str, str]) -> list[Idea]:
     """Ideas sent by residents 1, 2, ... as (text, language)."""
 
-    def work(tx: sqlite3.Connection) -> list[Idea]:
+    def work(tx: Tx) -> list[Idea]:
         made = []
         for number, (text, language) in enumerate(sent, start=1):
             contact = contacts.ensure(tx, "sms", f"+4477009{number:05d}", language, web.clock())
@@ -35,7 +35,7 @@ async def _ideas(web: Harness, *sent: tuple[str, str]) -> list[Idea]:
 
 
 async def _approve(web: Harness, *chosen: Idea) -> None:
-    def work(tx: sqlite3.Connection) -> None:
+    def work(tx: Tx) -> None:
         for idea in chosen:
             stored.moderate(tx, idea.id, stored.APPROVED, "test", web.clock())
 

@@ -37,13 +37,15 @@ async def desk(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
         await harness.app.database.run(
             lambda tx: add_account(tx, ORGANISER[0], "organiser", ORGANISER[1], harness)
         )
+        harness.folder = tmp_path
         yield harness
 
 
 async def cli(harness: Harness, *args: str) -> str:
     """``parley ARGS`` in a process of its own, on the same database."""
-    folder = Path(harness.app.settings.database).parent
-    done = await asyncio.to_thread(parley, folder, *args, env={"PARLEY_STAFF": STAFF})
+    assert harness.folder is not None
+    env = {"PARLEY_STAFF": STAFF}
+    done = await asyncio.to_thread(parley, harness.folder, *args, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
 
 import httpx
@@ -13,6 +12,7 @@ import httpx
 from bot.civic.panels import Outcome
 from bot.store import contacts, panels
 from bot.store.contacts import Contact
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser
 
@@ -20,7 +20,7 @@ QUOTAS = "category,value,min,max\narea,North,2,2\narea,South,2,2\nage,young,1,3\
 _ONCE = re.compile(r'name="once" value="([^"]+)"')
 
 
-def _resident(tx: sqlite3.Connection, web: Harness, number: int, language: str = "en") -> Contact:
+def _resident(tx: Tx, web: Harness, number: int, language: str = "en") -> Contact:
     contact = contacts.ensure(tx, "sms", f"+4477009{number:05d}", language, web.clock())
     contacts.record(tx, contact.id, "consent", web.clock(), "texted in", web.clock())
     return contact
@@ -29,7 +29,7 @@ def _resident(tx: sqlite3.Connection, web: Harness, number: int, language: str =
 async def _volunteers(web: Harness) -> int:
     """A panel with 12 volunteers: 7 in the North, 5 in the South, half young."""
 
-    def work(tx: sqlite3.Connection) -> int:
+    def work(tx: Tx) -> int:
         panel_id = panels.create(tx, "Fund panel", 1, web.clock())
         for number in range(12):
             profile = {
@@ -46,7 +46,7 @@ async def _drawn(web: Harness, seated: int = 0) -> int:
     """A panel drawn already: 2 of its 4 volunteers chosen, 2 reserves; the first
     ``seated`` of the chosen took their seat."""
 
-    def work(tx: sqlite3.Connection) -> int:
+    def work(tx: Tx) -> int:
         panel_id = panels.create(tx, "Fund panel", 1, web.clock())
         who = [_resident(tx, web, number, "pl" if number == 1 else "en") for number in range(4)]
         for contact in who:
@@ -90,7 +90,7 @@ async def test_an_unknown_panel_is_404(organiser: Browser) -> None:
 
 
 async def test_invite_drafts_the_invitation(web: Harness, organiser: Browser) -> None:
-    def residents(tx: sqlite3.Connection) -> None:
+    def residents(tx: Tx) -> None:
         for number in range(6):
             contact = _resident(tx, web, number)
             contacts.update(tx, contact, {"area": "North" if number < 4 else "South"})

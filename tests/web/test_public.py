@@ -5,18 +5,18 @@ closed, wholly in one of the poll's languages."""
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from bot.desk import Actor, Desk, Front, Role
 from bot.desk import polls as desk_polls
 from bot.desk.polls import PollSpec
 from bot.store import contacts, polls
+from bot.store.sql import Tx
 from tests.conftest import Harness
 from tests.web.conftest import Browser, browser
 
 
 async def _poll(web: Harness, results: str = "send") -> int:
-    def make(tx: sqlite3.Connection) -> int:
+    def make(tx: Tx) -> int:
         desk = Desk(
             tx,
             web.app.settings,

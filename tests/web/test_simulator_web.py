@@ -11,6 +11,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from tests import databases
 from tests.conftest import REPO
 from tests.test_chat_interrupt import _exited, _read_until
 
@@ -26,7 +27,7 @@ def test_parley_run_without_a_provider_serves_the_staff_web(tmp_path: Path) -> N
     port = _free_port()
     environment = {
         **os.environ,
-        "PARLEY_DATABASE": str(tmp_path / "parley.db"),
+        "PARLEY_DATABASE": databases.of(tmp_path),
         "PARLEY_CONFIG": str(tmp_path / "parley.toml"),
         "PARLEY_PORT": str(port),
         "PYTHONPATH": str(REPO),

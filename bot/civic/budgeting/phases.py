@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from bot.store import broadcasts, decisions, jobs, polls
 from bot.store import budgeting as stored
 from bot.store.broadcasts import NewBroadcast
 from bot.store.budgeting import Bid, Round
+from bot.store.sql import Tx
 
 if TYPE_CHECKING:
     from bot.civic.budgeting import count as counting
@@ -50,7 +50,7 @@ class NotReady(ValueError):
 class World:
     """What a change of phase works with."""
 
-    tx: sqlite3.Connection
+    tx: Tx
     env: Env
     flows: Mapping[str, Flow]
     who: str
@@ -140,7 +140,7 @@ def _put_to_panel(world: World, round_: Round, bid: Bid) -> int:
     )
 
 
-def screened(tx: sqlite3.Connection, bid: Bid) -> str | None:
+def screened(tx: Tx, bid: Bid) -> str | None:
     """The panel's ruling on a bid from its closed vote (eligible or ineligible)."""
     if bid.poll_id is None:
         return None
@@ -230,7 +230,7 @@ def _to_one(world: World, bid: Bid, texts: dict[str, str]) -> int:
 # -- the count ------------------------------------------------------------------------
 
 
-def election(tx: sqlite3.Connection, round_: Round) -> counting.Election:
+def election(tx: Tx, round_: Round) -> counting.Election:
     """The round as the counting rules see it: eligible bids and every ballot."""
     from bot.civic.budgeting import count as counting  # pabutools: imported when counting
 
@@ -248,7 +248,7 @@ def election(tx: sqlite3.Connection, round_: Round) -> counting.Election:
     )
 
 
-def election_of(tx: sqlite3.Connection, round_id: int) -> counting.Election | None:
+def election_of(tx: Tx, round_id: int) -> counting.Election | None:
     """The votes of a round whose voting closed and whose count is not stored yet."""
     found = stored.get_round(tx, round_id)
     if found is None or found.phase != "counted" or found.count is not None:
@@ -290,7 +290,7 @@ def _close_voting(world: World, round_: Round) -> list[int]:
     return []
 
 
-def waiting_for_count(tx: sqlite3.Connection) -> list[int]:
+def waiting_for_count(tx: Tx) -> list[int]:
     """Rounds whose voting closed but whose count is not stored (a restart cut it short)."""
     rows = tx.execute("SELECT id FROM pb_rounds WHERE phase = 'counted' AND count IS NULL")
     return [int(row[0]) for row in rows]

@@ -18,7 +18,6 @@ Nothing changes on a GET. A page for organisers answers a worker 403; an unknown
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 from bot.app import App
 from bot.desk import Forbidden, NotFound, Refused
 from bot.store import secrets
-from bot.store.database import snapshot
+from bot.store.database import snapshot, writing
 from bot.web.admin import auth, forms
 from bot.web.admin.counter import Counter
 from bot.web.admin.pages import PAGES
@@ -55,14 +54,8 @@ def _key(app: App) -> str:
         row = tx.execute("SELECT value FROM secrets WHERE name = 'web_session_key'").fetchone()
     if row is not None:
         return str(row[0])
-    connection = sqlite3.connect(app.settings.database, isolation_level=None)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        made = secrets.kept(connection, "web_session_key", now).hex()
-        connection.execute("COMMIT")
-    finally:
-        connection.close()
-    return made
+    with writing(app.settings.database) as tx:
+        return secrets.kept(tx, "web_session_key", now).hex()
 
 
 def _error(web: Web, request: Request, status: int, message: str) -> Response:

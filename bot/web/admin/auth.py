@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 
 from starlette.requests import Request
@@ -28,6 +27,7 @@ from starlette.responses import Response
 from bot.desk import Role
 from bot.desk.accounts import UNUSABLE, verify
 from bot.store import audit, staff
+from bot.store.sql import Tx
 from bot.store.staff import FAILURE_WINDOW
 from bot.web.admin import forms
 from bot.web.admin.counter import SignedIn
@@ -40,7 +40,7 @@ SEEN_EVERY = timedelta(minutes=1)
 """How often a session's last use is written down (and its cookie renewed)."""
 
 
-def _record(tx: sqlite3.Connection, name: str, role: str, action: str, now: datetime) -> None:
+def _record(tx: Tx, name: str, role: str, action: str, now: datetime) -> None:
     audit.add(tx, audit.Entry(now, name, role, "web", action, f"staff {name}", json.dumps({})))
 
 
@@ -51,7 +51,7 @@ async def current(web: Web, request: Request) -> SignedIn | None:
         return None
     now = web.app.service.clock()
 
-    def look(tx: sqlite3.Connection) -> tuple[SignedIn, bool] | None:
+    def look(tx: Tx) -> tuple[SignedIn, bool] | None:
         found = staff.session(tx, token, now)
         if found is None:
             return None
@@ -125,7 +125,7 @@ async def sign_in(web: Web, request: Request) -> Response:
 
     token = secrets.token_urlsafe(32)
 
-    def open_session(tx: sqlite3.Connection) -> None:
+    def open_session(tx: Tx) -> None:
         assert account is not None
         staff.open_session(tx, account.id, token, now)
         staff.forget_failures(tx, account.name)
@@ -143,7 +143,7 @@ async def sign_out(web: Web, request: Request) -> Response:
     signed = getattr(request.state, "staff", None)
     now = web.app.service.clock()
 
-    def end(tx: sqlite3.Connection) -> None:
+    def end(tx: Tx) -> None:
         if isinstance(token, str):
             staff.end_session(tx, token, now)
         if signed is not None:

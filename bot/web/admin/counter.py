@@ -10,7 +10,6 @@ whatever it made due (a send confirmed, a poll closed) is handed to the schedule
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +18,7 @@ from typing import TypeVar
 from bot.app import App
 from bot.desk import Actor, Desk, Effects, Front, Role
 from bot.store.database import snapshot
+from bot.store.sql import Tx
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ class Counter:
         self.app = app
         self.settings = app.settings
 
-    def _desk(self, tx: sqlite3.Connection, staff: SignedIn, effects: Effects) -> Desk:
+    def _desk(self, tx: Tx, staff: SignedIn, effects: Effects) -> Desk:
         jobs = self.app.jobs
         return Desk(
             tx, self.settings, jobs.env, jobs.flows, self.app.service.clock(), staff.actor, effects
@@ -74,7 +74,7 @@ class Counter:
         without doing the work again."""
         effects = Effects()
 
-        def run(tx: sqlite3.Connection) -> str:
+        def run(tx: Tx) -> str:
             desk = self._desk(tx, staff, effects)
             stale = (desk.now - timedelta(days=1)).isoformat()
             tx.execute("DELETE FROM form_posts WHERE at < ?", (stale,))

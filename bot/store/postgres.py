@@ -1,0 +1,343 @@
+"""PostgreSQL: the same units of work as on SQLite, for several processes on one server.
+
+A unit of work is a plain function of a :class:`~bot.store.sql.Tx`, run whole in one
+transaction. Here it runs on one of a few threads, each taking a connection from a
+psycopg pool (:meth:`PostgresDatabase.run`): PostgreSQL lets transactions run side by
+side, so there is no group commit as on SQLite. A transaction the server aborted for a
+conflict (a deadlock, a serialisation failure) is run again from the start; a server that
+cannot be reached raises :class:`~bot.errors.DatabaseUnavailable`, which webhooks answer
+with 503 so providers send the message again.
+
+:class:`PostgresTx` gives psycopg Parley's SQL as written for both databases: ``?``
+becomes ``%s`` (and a literal ``%`` doubles), and ``LIKE`` becomes ``ILIKE``, since
+SQLite's LIKE ignores case. Results come back as SQLite gives them: 0/1 for Python
+booleans written, integers for whole sums, rows that answer to names and positions.
+
+Migrations: ``migrations/postgresql/`` holds one file per schema version from the first
+PostgreSQL knew (0013, the whole schema to that point); each later version has a file in
+both folders. Processes starting together take turns (an advisory lock), and the version
+is kept in ``parley_schema``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+from itertools import count
+from typing import Any, TypeVar
+
+import psycopg
+import psycopg_pool
+from psycopg import errors as pg_errors
+from psycopg.adapt import Dumper, Loader
+from psycopg.rows import RowMaker
+
+from bot.errors import ConfigError, DatabaseUnavailable
+from bot.store.database import Database, newer_schema
+from bot.store.location import Postgres
+from bot.store.sql import Cursor, Row, Tx, row_class
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+POOL_SIZE = 4  # connections (and threads) per process; the server's max_connections bounds all
+CONNECT_TIMEOUT = 5  # seconds: a server that does not answer by then is unreachable
+STREAM_ROWS = 2000  # rows fetched at a time by a snapshot's server-side cursors
+_MIGRATION_LOCK = 7_411_502_001  # pg_advisory_lock key while migrating (any fixed number)
+_RUN_LOCK = 7_411_502_002  # pg_advisory_lock key of the process running the bot
+_RETRIES = 5  # a unit aborted for a conflict is tried this many times in all
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every PostgreSQL migration, in order, without gaps."""
+    found = []
+    folder = resources.files("bot.store").joinpath("migrations").joinpath("postgresql")
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if not versions or versions != list(range(versions[0], versions[0] + len(versions))):
+        raise RuntimeError(f"PostgreSQL migrations must be numbered without gaps: {versions}")
+    return found
+
+
+# -- Parley's SQL, as psycopg takes it --------------------------------------------------
+
+_TOKENS = re.compile(
+    r"""'(?:[^']|'')*'       # a string literal, left as it is
+      | "(?:[^"]|"")*"       # a quoted name
+      | --[^\n]*             # a comment
+      | \?                   # a placeholder
+      | %                    # a literal percent sign
+      | \bLIKE\b             # SQLite's LIKE ignores case
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def _token(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if token == "?":
+        return "%s"
+    if token == "%":
+        return "%%"
+    if token.upper() == "LIKE":
+        return "ILIKE"
+    return token
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """Parley's SQL (``?`` placeholders) as psycopg takes it (``%s``)."""
+    return _TOKENS.sub(_token, sql)
+
+
+class _BoolAsInteger(Dumper):
+    """Python booleans go in as 0 and 1, the flags' column type on both databases."""
+
+    oid = psycopg.postgres.types["int8"].oid
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumericAsNumber(Loader):
+    """``sum`` of integers is numeric on PostgreSQL: an int when whole, as SQLite gives."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data)
+        return float(text) if b"." in text or b"e" in text.lower() else int(text)
+
+
+def _rows(cursor: Any) -> RowMaker[Row]:
+    description = cursor.description
+    names = tuple(column.name for column in description) if description else ()
+    return row_class(names)
+
+
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    connection.adapters.register_dumper(bool, _BoolAsInteger)
+    connection.adapters.register_loader("numeric", _NumericAsNumber)
+    connection.row_factory = _rows
+
+
+class PostgresTx:
+    """A connection inside one transaction, taking Parley's SQL as written for SQLite.
+
+    With ``stream`` (a snapshot's reads), each statement reads through a server-side
+    cursor, a few thousand rows at a time, so an export of a million rows never holds
+    them all."""
+
+    def __init__(self, connection: psycopg.Connection[Any], stream: bool = False) -> None:
+        self.connection = connection
+        self._stream = stream
+        self._names = count()
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
+        query = translate(sql)
+        if self._stream:
+            cursor: Any = self.connection.cursor(name=f"parley_{next(self._names)}")
+            cursor.itersize = STREAM_ROWS
+            cursor.execute(query, parameters)
+            return cursor  # type: ignore[no-any-return]
+        return self.connection.execute(query, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor:
+        cursor = self.connection.cursor()
+        cursor.executemany(translate(sql), parameters)
+        return cursor
+
+
+def _connect(location: Postgres, **options: Any) -> psycopg.Connection[Any]:
+    try:
+        connection = psycopg.connect(
+            location.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True, **options
+        )
+    except psycopg.Error as error:
+        raise unreachable(location, error) from None
+    _configure(connection)
+    return connection
+
+
+def unreachable(location: Postgres, error: BaseException) -> ConfigError:
+    """The one line that says which server could not be reached, and what to check."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    reason = reason.replace(location.url, str(location))
+    return ConfigError(
+        f"PARLEY_DATABASE: cannot reach the {location.server} ({reason}); check that"
+        " PostgreSQL runs there, accepts connections from this machine, and knows this user"
+        " and password (PGPASSWORD or ~/.pgpass)"
+    )
+
+
+@contextlib.contextmanager
+def snapshot(location: Postgres) -> Iterator[PostgresTx]:
+    """A read-only connection holding one consistent view, for long reads (exports)."""
+    connection = _connect(location)
+    try:
+        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield PostgresTx(connection, stream=True)
+    finally:
+        connection.close()
+
+
+def version_of(location: Postgres) -> int:
+    """The database's schema version, migrating nothing (0 for a new database)."""
+    with _connect(location) as connection:
+        return _version(connection)
+
+
+def migrate(location: Postgres) -> None:
+    """Bring the database's schema up to date (``parley db migrate``; also at start)."""
+    with _connect(location) as connection:
+        _migrate(connection, location)
+
+
+@contextlib.contextmanager
+def connected(location: Postgres) -> Iterator[PostgresTx]:
+    """One transaction on a connection of its own, committed at the end (rolled back on
+    an error): for commands that write outside a running Parley (``parley db copy``)."""
+    with _connect(location) as connection, connection.transaction():
+        yield PostgresTx(connection)
+
+
+class RunLock:
+    """While several processes cannot yet share the sending (the outbox and scheduler
+    take turns only within one process), one process runs the bot on a database: a
+    session advisory lock, held on a connection of its own until :meth:`release` or the
+    end of the process."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection: psycopg.Connection[Any] | None = connection
+
+    @classmethod
+    def acquire(cls, location: Postgres) -> RunLock:
+        connection = _connect(location)
+        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK,)).fetchone()
+        if row is None or not row[0]:
+            connection.close()
+            raise ConfigError(
+                f"{location}: another Parley is already running on this database;"
+                " stop it first (one `parley run` or `parley chat` per database)"
+            )
+        return cls(connection)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.close()  # closing the session drops the lock
+            self._connection = None
+
+
+class PostgresDatabase(Database):
+    """Parley's database on a PostgreSQL server (see the module's docstring)."""
+
+    def __init__(self, location: Postgres, pool: psycopg_pool.ConnectionPool[Any]) -> None:
+        self.location: Postgres = location
+        self._pool = pool
+        self._threads = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="parley-db")
+
+    @classmethod
+    async def connect(cls, location: Postgres) -> PostgresDatabase:
+        """Connect (ConfigError naming the server if it cannot be reached) and migrate."""
+        return await asyncio.to_thread(cls._open, location)
+
+    @classmethod
+    def _open(cls, location: Postgres) -> PostgresDatabase:
+        with _connect(location) as first:  # the real reason, if the server cannot be reached
+            _migrate(first, location)
+        pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+            location.url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            configure=_configure,
+            open=False,
+            name="parley",
+        )
+        pool.open()
+        return cls(location, pool)
+
+    def snapshot(self) -> contextlib.AbstractContextManager[Tx]:
+        return snapshot(self.location)
+
+    async def run(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work(tx)`` in one transaction on a pooled connection; its result or error."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._unit, work)
+
+    def _unit(self, work: Callable[[Any], T]) -> T:
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                with self._pool.connection() as connection, connection.transaction():
+                    return work(PostgresTx(connection))
+            except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
+                if attempt == _RETRIES:
+                    raise
+                time.sleep(0.005 * attempt)  # the other transaction finishes meanwhile
+            except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
+                if isinstance(error, psycopg.errors.QueryCanceled):
+                    raise
+                raise DatabaseUnavailable(
+                    f"the {self.location.server} cannot be reached"
+                ) from error
+        raise AssertionError("unreachable")
+
+    async def schema_version(self) -> int:
+        return await self.run(lambda tx: _version(tx.connection))  # type: ignore[attr-defined]
+
+    async def checkpoint(self) -> bool:
+        """Nothing to do: PostgreSQL's own checkpoints and vacuum reclaim erased rows."""
+        return True
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._pool.close)
+        self._threads.shutdown(wait=True)
+
+
+def _version(connection: psycopg.Connection[Any]) -> int:
+    found = connection.execute("SELECT to_regclass('parley_schema')").fetchone()
+    if found is None or found[0] is None:
+        return 0
+    row = connection.execute("SELECT max(version) FROM parley_schema").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _migrate(connection: psycopg.Connection[Any], location: Postgres) -> None:
+    """Bring the schema up to date, one whole transaction per version; refuse a newer one."""
+    shipped = migrations()
+    newest = shipped[-1][0]
+    connection.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+    try:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS parley_schema (version BIGINT PRIMARY KEY,"
+            " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        current = _version(connection)
+        if current > newest:
+            raise ConfigError(newer_schema(str(location), current, newest))
+        for version, name, sql in shipped:
+            if version <= current:
+                continue
+            with connection.transaction():
+                connection.execute(sql.encode())  # several statements: no placeholders
+                connection.execute(
+                    "INSERT INTO parley_schema (version, name, applied_at) VALUES (%s, %s, %s)",
+                    (version, name, datetime.now(UTC).isoformat()),
+                )
+            log.info("database migrated to version %d (%s)", version, name)
+    finally:
+        connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
