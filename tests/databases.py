@@ -17,6 +17,8 @@ from itertools import count
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+
 from bot.store.database import writing
 from bot.store.location import Location, Postgres, parse_location
 from bot.store.sql import Tx
@@ -131,3 +133,11 @@ def every_value(database: Postgres) -> bytes:
         for table in tables:
             found += [str(tuple(row)) for row in tx.execute(f"SELECT * FROM {table}")]
     return "\n".join(found).encode()
+
+
+needs_server = pytest.mark.skipif(
+    not SERVER,
+    reason="PARLEY_TEST_POSTGRES is not set (a libpq URL to a PostgreSQL server where tests"
+    " may create databases, e.g. postgresql://postgres@/postgres?host=/tmp/pg); .ci/run"
+    " starts one",
+)

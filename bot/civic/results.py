@@ -143,7 +143,8 @@ def _group(by: str | None) -> str:
 def of_flow(tx: Tx, flow: Flow, languages: Sequence[str], by: str | None = None) -> Report:
     """Each question's last answer per run, counted in SQL; only the counts come back."""
     runs, completed = tx.execute(
-        "SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0) FROM sessions WHERE flow_id = ?",
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'completed')"
+        " FROM sessions WHERE flow_id = ?",
         (flow.id,),
     ).fetchone()
     # Counted overall (ALL) and, with ``by``, in the answer's group as well.

@@ -30,11 +30,11 @@ def votes(source: Source, filters: Filters) -> Table:
         "voted",
         "changes",
     ]
-    total = source.count(f"SELECT COUNT(*) FROM votes v WHERE 1{where}", params)
+    total = source.count(f"SELECT COUNT(*) FROM votes v WHERE true{where}", params)
     cursor = source.tx.execute(
         "SELECT v.poll_id, v.contact_id, c.channel, c.address, v.choice, v.language,"
         " v.voted_at, v.changes FROM votes v JOIN contacts c ON c.id = v.contact_id"
-        f" WHERE 1{where} ORDER BY v.poll_id, v.voted_at",
+        f" WHERE true{where} ORDER BY v.poll_id, v.voted_at",
         params,
     )
 
@@ -89,12 +89,12 @@ def ideas(source: Source, filters: Filters) -> Table:
         "received",
         "moderated",
     ]
-    total = source.count(f"SELECT COUNT(*) FROM ideas i WHERE 1{where}", params)
+    total = source.count(f"SELECT COUNT(*) FROM ideas i WHERE true{where}", params)
     cursor = source.tx.execute(
         "SELECT i.id, i.contact_id, c.channel, c.address, i.status, i.text, i.shown_text,"
         " i.pii, i.language, i.category, i.area, i.merged_into, i.poll_id, i.reason,"
         " i.created_at, i.moderated_at FROM ideas i JOIN contacts c ON c.id = i.contact_id"
-        f" WHERE 1{where} ORDER BY i.id",
+        f" WHERE true{where} ORDER BY i.id",
         params,
     )
 
@@ -139,11 +139,11 @@ def decision_table(source: Source, filters: Filters) -> Table:
         "waiting",
         "not sent",
     ]
-    total = source.count(f"SELECT COUNT(*) FROM decision_sends d WHERE 1{where}", params)
+    total = source.count(f"SELECT COUNT(*) FROM decision_sends d WHERE true{where}", params)
     cursor = source.tx.execute(
         "SELECT d.decision_id, d.status, d.texts, d.broadcast_id, d.created_at, x.language,"
         " x.answers FROM decision_sends d JOIN decisions x ON x.id = d.decision_id"
-        f" WHERE 1{where} ORDER BY d.decision_id, d.id",
+        f" WHERE true{where} ORDER BY d.decision_id, d.id",
         params,
     )
 
@@ -179,7 +179,7 @@ def contacts(source: Source, filters: Filters) -> Table:
     names = sorted(
         row[0]
         for row in source.tx.execute(
-            f"SELECT DISTINCT j.key FROM contacts c, json_each(c.fields) j WHERE 1{where}",
+            f"SELECT DISTINCT j.key FROM contacts c, json_each(c.fields) j WHERE true{where}",
             params,
         )
     )
@@ -193,10 +193,10 @@ def contacts(source: Source, filters: Filters) -> Table:
         "unreachable",
         *names,
     ]
-    total = source.count(f"SELECT COUNT(*) FROM contacts c WHERE 1{where}", params)
+    total = source.count(f"SELECT COUNT(*) FROM contacts c WHERE true{where}", params)
     cursor = source.tx.execute(
         "SELECT c.id, c.channel, c.address, c.language, c.created_at, c.last_seen_at,"
-        f" c.opted_out_at, c.unreachable_at, c.fields FROM contacts c WHERE 1{where}"
+        f" c.opted_out_at, c.unreachable_at, c.fields FROM contacts c WHERE true{where}"
         " ORDER BY c.id",
         params,
     )
@@ -237,20 +237,20 @@ def messages(source: Source, filters: Filters) -> Table:
         "broadcast",
     ]
     total = source.count(
-        f"SELECT (SELECT COUNT(*) FROM inbound m WHERE 1{inbound})"
-        f" + (SELECT COUNT(*) FROM outbox m WHERE 1{outbound})",
+        f"SELECT (SELECT COUNT(*) FROM inbound m WHERE true{inbound})"
+        f" + (SELECT COUNT(*) FROM outbox m WHERE true{outbound})",
         [*in_params, *out_params],
     )
     cursor = source.tx.execute(
         "SELECT m.received_at AS at, 'in' AS direction, m.contact_id, c.channel, c.address,"
         " m.text, NULL AS language, NULL AS kind, NULL AS status, NULL AS delivery,"
         " NULL AS segments, NULL AS broadcast_id, m.id AS id, c.language AS resident_language"
-        f" FROM inbound m JOIN contacts c ON c.id = m.contact_id WHERE 1{inbound}"
+        f" FROM inbound m JOIN contacts c ON c.id = m.contact_id WHERE true{inbound}"
         " UNION ALL"
         " SELECT m.created_at, 'out', m.contact_id, c.channel, c.address, m.text,"
         " m.language, m.kind, m.status, m.delivery, m.segments, m.broadcast_id, m.id,"
         " c.language"
-        f" FROM outbox m JOIN contacts c ON c.id = m.contact_id WHERE 1{outbound}"
+        f" FROM outbox m JOIN contacts c ON c.id = m.contact_id WHERE true{outbound}"
         " ORDER BY at, direction, id",
         [*in_params, *out_params],
     )

@@ -87,8 +87,9 @@ def record(
     )
     if event in ("consent", "opt_in"):
         tx.execute(
-            "UPDATE contacts SET consent_at = max(coalesce(consent_at, ''), ?) WHERE id = ?",
-            (at.isoformat(), contact_id),
+            "UPDATE contacts SET consent_at = ? WHERE id = ?"
+            " AND (consent_at IS NULL OR consent_at < ?)",
+            (at.isoformat(), contact_id, at.isoformat()),
         )
 
 

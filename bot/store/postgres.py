@@ -77,7 +77,7 @@ def migrations() -> list[tuple[int, str, str]]:
 # -- Parley's SQL, as psycopg takes it --------------------------------------------------
 
 _TOKENS = re.compile(
-    r"""'(?:[^']|'')*'       # a string literal, left as it is
+    r"""'(?:[^']|'')*'       # a string literal: its ? is text
       | "(?:[^"]|"")*"       # a quoted name
       | --[^\n]*             # a comment
       | \?                   # a placeholder
@@ -96,7 +96,7 @@ def _token(match: re.Match[str]) -> str:
         return "%%"
     if token.upper() == "LIKE":
         return "ILIKE"
-    return token
+    return token.replace("%", "%%")  # psycopg reads % even inside literals and comments
 
 
 @lru_cache(maxsize=4096)
