@@ -131,7 +131,8 @@ class Server:
         self._web, serving = await listen(app)
         self._running.append(serving)
         self._running.append(asyncio.create_task(app.dispatcher.run()))
-        self.scheduler = Scheduler(app.jobs, Retention.of(app.jobs))
+        leadership = app.database.leadership()
+        self.scheduler = Scheduler(app.jobs, Retention.of(app.jobs), leadership)
         app.service.on_scheduled = self.scheduler.poke
         await self.scheduler.start()
         telegram = settings.telegram

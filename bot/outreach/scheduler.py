@@ -9,34 +9,55 @@ process are armed too.
 
 One timer is not a job row: the daily retention job
 (:class:`bot.outreach.retention.Retention`), at 03:00 local time. A failure of either is
-logged and the timers carry on.
+logged and the timers carry on; a job whose run failed (the database unreachable, say)
+is tried again after a growing pause, up to :data:`RETRY_AT_MOST` seconds.
+
+Several processes on one PostgreSQL database each arm every job: a job's row makes it
+run once however many timers fire, and if one process dies the others still run it on
+time. What must be done by one process at a time — finishing a broadcast another
+process stopped writing, the retention run — is done by the leader
+(:meth:`bot.store.database.Database.leadership`), tried at each re-arm: if the leading
+process dies, another leads within :data:`REARM_EVERY` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.errors import DatabaseUnavailable
 from bot.outreach.retention import Retention
 from bot.outreach.schedule import Jobs
+from bot.store.database import Leadership, SoleProcess
 
 log = logging.getLogger(__name__)
 
 REARM_EVERY = 30.0
 """Seconds between re-reading the jobs table."""
+RETRY_FIRST = 1.0
+RETRY_AT_MOST = 30.0
+"""Seconds before scheduled work that failed is tried again: doubling, up to this."""
 
 _OWN = ("rearm", "retention")
 """The timers that are not a job row's."""
 
 
 class Scheduler:
-    def __init__(self, jobs: Jobs, retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        jobs: Jobs,
+        retention: Retention | None = None,
+        leadership: Leadership | None = None,
+    ) -> None:
         self.jobs = jobs
         self.retention = retention  # None: nothing is erased by age (tests of the jobs)
+        self.leadership = leadership or SoleProcess()
+        self._retry_in = RETRY_FIRST
         self._timers = AsyncIOScheduler(
             timezone=UTC,
             # A job late because Parley was down still runs (once): its row says if done.
@@ -45,17 +66,30 @@ class Scheduler:
         self._armed: set[str] = set()
 
     async def start(self) -> None:
-        """Finish interrupted broadcasts, then arm every job not yet done."""
-        await self.jobs.resume()
+        """Finish interrupted broadcasts (when leading), then arm every job not yet done."""
+        if await self.leading():
+            await self.jobs.resume()
         self._timers.start()
         self._timers.add_job(self.rearm, IntervalTrigger(seconds=REARM_EVERY), id="rearm")
         if self.retention is not None:
             self._timers.add_job(self.erase_old, self.retention.trigger, id="retention")
         await self.rearm()
 
+    async def leading(self) -> bool:
+        """Whether this process leads (taking the lead if no process holds it)."""
+        return await asyncio.to_thread(self.leadership.try_lead)
+
     async def rearm(self) -> None:
-        """Arm a timer for each job row not armed yet."""
-        for job in await self.jobs.pending():
+        """Arm a timer for each job row not armed yet; the leader also finishes any
+        broadcast a stopped process left half-written."""
+        try:
+            if self._timers.running and await self.leading():
+                await self.jobs.resume()
+            pending = await self.jobs.pending()
+        except Exception as error:  # the next re-arm tries again
+            log.warning("scheduled work: could not read the jobs (%s); trying again", error)
+            return
+        for job in pending:
             timer = f"job-{job.id}-{job.due_at.isoformat()}"
             if timer in self._armed:
                 continue
@@ -76,14 +110,30 @@ class Scheduler:
     async def run_due(self) -> None:
         try:
             await self.jobs.run_due()
-            await self.rearm()  # sending may have scheduled reminders and closings
+        except DatabaseUnavailable as error:
+            self._try_again(str(error))
+            return
         except Exception:
             log.exception("scheduled work failed")
+            self._try_again("it failed")
+            return
+        self._retry_in = RETRY_FIRST
+        await self.rearm()  # sending may have scheduled reminders and closings
+
+    def _try_again(self, why: str) -> None:
+        """Run what is due again after a pause that doubles while it keeps failing."""
+        delay, self._retry_in = self._retry_in, min(self._retry_in * 2, RETRY_AT_MOST)
+        log.warning("scheduled work: %s; trying again in %.0f s", why, delay)
+        if self._timers.running:
+            at = datetime.now(UTC) + timedelta(seconds=delay)
+            self._timers.add_job(self.run_due, DateTrigger(run_date=at))
 
     async def erase_old(self) -> None:
         """The daily retention run; a failure is logged, and tomorrow's run goes on."""
         assert self.retention is not None
         try:
+            if not await self.leading():
+                return  # another process leads, and erases
             await self.retention.run()
         except Exception:
             log.exception("retention failed; what it had not erased yet waits for the next run")
@@ -96,3 +146,4 @@ class Scheduler:
     def stop(self) -> None:
         if self._timers.running:
             self._timers.shutdown(wait=False)
+        self.leadership.release()

@@ -159,6 +159,31 @@ class Database(abc.ABC):
     async def close(self) -> None:
         """Finish what was handed over, then close."""
 
+    def leadership(self) -> Leadership:
+        """Which process does the work that must be done by one at a time (resuming
+        interrupted broadcasts, the daily retention run): on SQLite, the one process."""
+        return SoleProcess()
+
+
+class Leadership(Protocol):
+    """A claim to lead, tried again and again; it lasts while its holder lives."""
+
+    def try_lead(self) -> bool:
+        """Lead, or go on leading; False while another process does (blocks: call it
+        from a thread)."""
+
+    def release(self) -> None: ...
+
+
+class SoleProcess:
+    """The leadership of a database only one process runs on."""
+
+    def try_lead(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
 
 def snapshot(location: Location) -> contextlib.AbstractContextManager[Tx]:
     """A read-only view of the database holding one consistent state, for long reads

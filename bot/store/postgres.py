@@ -54,6 +54,7 @@ CONNECT_TIMEOUT = 5  # seconds: a server that does not answer by then is unreach
 STREAM_ROWS = 2000  # rows fetched at a time by a snapshot's server-side cursors
 _MIGRATION_LOCK = 7_411_502_001  # pg_advisory_lock key while migrating (any fixed number)
 _RUN_LOCK = 7_411_502_002  # pg_advisory_lock key of the process running the bot
+_LEADER_LOCK = 7_411_502_003  # pg_advisory_lock key of the leading process
 _RETRIES = 5  # a unit aborted for a conflict is tried this many times in all
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -143,21 +144,26 @@ class PostgresTx:
 
     def __init__(self, connection: psycopg.Connection[Any], stream: bool = False) -> None:
         self.connection = connection
+        self.statements = 0  # done so far: none means nothing reached the server
         self._stream = stream
         self._names = count()
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
         query = translate(sql)
         if self._stream:
-            cursor: Any = self.connection.cursor(name=f"parley_{next(self._names)}")
-            cursor.itersize = STREAM_ROWS
-            cursor.execute(query, parameters)
-            return cursor  # type: ignore[no-any-return]
-        return self.connection.execute(query, parameters)
+            named = self.connection.cursor(name=f"parley_{next(self._names)}")
+            named.itersize = STREAM_ROWS
+            named.execute(query, parameters)
+            self.statements += 1
+            return named
+        cursor = self.connection.execute(query, parameters)
+        self.statements += 1
+        return cursor
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor:
         cursor = self.connection.cursor()
         cursor.executemany(translate(sql), parameters)
+        self.statements += 1
         return cursor
 
 
@@ -242,6 +248,52 @@ class RunLock:
             self._connection = None
 
 
+class Leader:
+    """The leading process: it holds a session advisory lock on a connection of its own.
+    The server drops the lock the moment that connection ends, which a killed process's
+    does at once (its socket closes) and a vanished machine's within about 20 s (TCP
+    keepalives), so another process takes over at its next try."""
+
+    def __init__(self, location: Postgres) -> None:
+        self.location = location
+        self._connection: psycopg.Connection[Any] | None = None
+
+    def try_lead(self) -> bool:
+        if self._connection is not None:
+            try:
+                self._connection.execute("SELECT 1")
+                return True
+            except psycopg.Error:  # the server or the network went: the lock with it
+                self.release()
+        try:
+            connection = psycopg.connect(
+                self.location.url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                keepalives=1,
+                keepalives_idle=5,
+                keepalives_interval=5,
+                keepalives_count=3,
+            )
+        except psycopg.Error:
+            return False
+        try:
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (_LEADER_LOCK,)).fetchone()
+        except psycopg.Error:
+            row = None
+        if row is None or not row[0]:
+            connection.close()
+            return False
+        self._connection = connection
+        return True
+
+    def release(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.close()
+            self._connection = None
+
+
 class PostgresDatabase(Database):
     """Parley's database on a PostgreSQL server (see the module's docstring)."""
 
@@ -265,6 +317,7 @@ class PostgresDatabase(Database):
             max_size=POOL_SIZE,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             configure=_configure,
+            timeout=CONNECT_TIMEOUT,  # a webhook waits no longer for a connection: then 503
             open=False,
             name="parley",
         )
@@ -281,16 +334,23 @@ class PostgresDatabase(Database):
 
     def _unit(self, work: Callable[[Any], T]) -> T:
         for attempt in range(1, _RETRIES + 1):
+            tx: PostgresTx | None = None
             try:
                 with self._pool.connection() as connection, connection.transaction():
-                    return work(PostgresTx(connection))
+                    tx = PostgresTx(connection)
+                    return work(tx)
             except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
                 if attempt == _RETRIES:
                     raise
                 time.sleep(0.005 * attempt)  # the other transaction finishes meanwhile
             except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
-                if isinstance(error, psycopg.errors.QueryCanceled):
+                if isinstance(error, pg_errors.QueryCanceled):
                     raise
+                # A pooled connection the server closed while it lay idle fails on its
+                # first statement, before anything was done: once more, on a new one.
+                unused = tx is None or tx.statements == 0
+                if attempt == 1 and unused and not isinstance(error, psycopg_pool.PoolTimeout):
+                    continue
                 raise DatabaseUnavailable(
                     f"the {self.location.server} cannot be reached"
                 ) from error
@@ -298,6 +358,9 @@ class PostgresDatabase(Database):
 
     async def schema_version(self) -> int:
         return await self.run(lambda tx: _version(tx.connection))  # type: ignore[attr-defined]
+
+    def leadership(self) -> Leader:
+        return Leader(self.location)
 
     async def checkpoint(self) -> bool:
         """Nothing to do: PostgreSQL's own checkpoints and vacuum reclaim erased rows."""

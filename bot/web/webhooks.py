@@ -32,7 +32,7 @@ from telegram import Update
 from bot.app import TELEGRAM_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH, App
 from bot.channels import telegram as tg
 from bot.channels import twilio as tw
-from bot.errors import ChannelError
+from bot.errors import ChannelError, DatabaseUnavailable
 from bot.store import contacts, messages
 from bot.store.sql import Tx
 
@@ -42,6 +42,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 64 * 1024  # bytes: far more than any provider's form or update holds
 BODY_TIMEOUT = 10.0  # seconds to receive a whole body
+RETRY_AFTER = 5  # seconds a provider is asked to wait while the database is unavailable
 
 
 class Refusal(Exception):
@@ -240,7 +241,22 @@ async def _form(request: Request) -> dict[str, str]:
     )
 
 
-EXCEPTION_HANDLERS: Any = {Refusal: _refused, ClientDisconnect: _disconnected}
+async def _database_away(request: Request, error: DatabaseUnavailable) -> Response:
+    """The database server is gone for now: nothing was stored, so the provider must send
+    the message again (Twilio and Telegram retry a 503), never a 200 that would lose it."""
+    log.error("%s %s answered 503: %s", request.method, request.url.path, error)
+    return PlainTextResponse(
+        "the database is unavailable; send this again later",
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER)},
+    )
+
+
+EXCEPTION_HANDLERS: Any = {
+    Refusal: _refused,
+    ClientDisconnect: _disconnected,
+    DatabaseUnavailable: _database_away,
+}
 """What a webhook refused at the door is answered with (and logged as)."""
 
 

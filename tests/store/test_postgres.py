@@ -160,3 +160,21 @@ def test_db_status_of_a_sqlite_file(tmp_path: Path) -> None:
     CliRunner().invoke(main, ["db", "migrate"], env=env)
     status = CliRunner().invoke(main, ["db", "status"], env=env)
     assert f"Schema version: {known_version()}, up to date" in status.output
+
+
+@databases.needs_server
+def test_one_process_leads_and_another_takes_over_when_it_goes() -> None:
+    from bot.store.postgres import Leader
+
+    location = databases.fresh_postgres()
+    first, second = Leader(location), Leader(location)
+    try:
+        assert first.try_lead()
+        assert first.try_lead()  # still leading
+        assert not second.try_lead()
+        first.release()  # as when its process dies: the session, and the lock, end
+        assert second.try_lead()
+        assert not first.try_lead()
+    finally:
+        first.release()
+        second.release()
