@@ -70,19 +70,19 @@ def _location(value: str, option: str) -> Location:
 @db.command()
 @click.option(
     "--from",
-    "source",
+    "origin_text",
     required=True,
     metavar="DATABASE",
     help="The database to copy: a SQLite file, or a postgresql:// URL.",
 )
 @click.option(
     "--to",
-    "target",
+    "destination_text",
     required=True,
     metavar="DATABASE",
     help="A new, empty database to copy into (usually postgresql://...).",
 )
-def copy(source: str, target: str) -> None:
+def copy(origin_text: str, destination_text: str) -> None:
     """Copy every row of one database into a new, empty one, then compare the counts.
 
     For the move from SQLite to PostgreSQL: stop Parley, copy, point PARLEY_DATABASE at
@@ -91,7 +91,8 @@ def copy(source: str, target: str) -> None:
     """
     from bot.store import copy as copying
 
-    origin, destination = _location(source, "--from"), _location(target, "--to")
+    origin = _location(origin_text, "--from")
+    destination = _location(destination_text, "--to")
     run_async(copying.prepare(origin, destination))
     total = copying.total_rows(origin)
     with progress(total, "Copying") as bar:
