@@ -59,15 +59,13 @@ def clock() -> Clock:
 def _drop_test_databases() -> Iterator[None]:
     """On PostgreSQL, each test's databases are dropped when it ends (see tests/databases.py)."""
     yield
-    if databases.ON_POSTGRES:
-        databases.drop_made()
+    databases.drop_made()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _drop_template() -> Iterator[None]:
     yield
-    if databases.ON_POSTGRES:
-        databases.drop_template()
+    databases.drop_template()
 
 
 @pytest.fixture

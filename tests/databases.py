@@ -110,8 +110,10 @@ def drop_made() -> None:
 
 
 def drop_template() -> None:
+    global _template_ready
     if _template_ready:
         _admin(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+        _template_ready = False
 
 
 def connect(location: Location) -> contextlib.AbstractContextManager[Tx]:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner, Result
 
 from bot.channels.base import Outbound
@@ -49,23 +47,6 @@ from tests.test_polls import POLL, Resident, join, put
 from tests.web.conftest import ORGANISER, WORKER, add_account, browser
 from tests.web.test_budgeting_pages import VOTERS, voting
 from tests.web.test_decisions import RECORD, _previewed, _voters
-
-
-@pytest.fixture(autouse=True)
-def _dropped() -> Iterator[None]:
-    """The PostgreSQL databases made here, dropped: the suite's own fixtures drop them only
-    when the whole suite runs on PostgreSQL."""
-    yield
-    if not databases.ON_POSTGRES:
-        databases.drop_made()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _template_dropped() -> Iterator[None]:
-    yield
-    if not databases.ON_POSTGRES:
-        databases.drop_template()
-
 
 STAFF_PHONE = ("9001", "telegram")  # an organiser on the phone: /poll, /send
 ARABIC = "+447700900801"
