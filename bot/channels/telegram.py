@@ -36,7 +36,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.base import Inbound, Outbound, button_text
 from bot.engine import Button, ButtonKind
-from bot.errors import ChannelError, TryAgain, Undeliverable
+from bot.errors import ChannelError, DatabaseUnavailable, TryAgain, Undeliverable
 from bot.settings import TelegramSettings
 
 # Time periods as timedelta (PTB 22's opt-in, the default in its next major version);
@@ -203,6 +203,11 @@ class TelegramChannel:
             for update in updates:
                 try:
                     await handle(update)
+                except DatabaseUnavailable as error:  # asked for again once it is back
+                    log.warning("could not store a Telegram update (%s); will ask again", error)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 60.0)
+                    break
                 except Exception:  # not stored: asked for again after a pause
                     log.exception("could not store a Telegram update; will ask again")
                     await asyncio.sleep(pause)
