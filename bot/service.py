@@ -123,6 +123,11 @@ class ConversationService:
         under a savepoint. A message whose handling fails stays stored, marked with the
         error, and the resident gets a plain apology. Were the process to die before
         the commit, nothing is stored and the provider, not yet answered, sends again.
+
+        Several processes on one PostgreSQL database: the first statement updates the
+        resident's row, which PostgreSQL then holds until the commit, so a message of
+        theirs arriving at another process meanwhile waits, then sees this one handled:
+        one resident's messages are handled one at a time, oldest first, everywhere.
         """
         now = self.clock()
         hint = message.language_hint
