@@ -68,10 +68,13 @@ class Load:
 @contextlib.asynccontextmanager
 async def under_load(tmp_path: Path) -> AsyncIterator[Load]:
     """Parley running for real (web service, dispatcher, the run lock) against a fake
-    Twilio, with :data:`SENDERS` residents posting signed webhooks until the block ends."""
+    Twilio, with :data:`SENDERS` residents posting signed webhooks until the block ends.
+    On a SQLite file whichever database the suite runs on: ``parley backup`` is SQLite's
+    own (on PostgreSQL it points to pg_dump)."""
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    sqlite = str(tmp_path / "parley.db")
     async with serving(fake.app()) as api:
-        server = Server(live_settings(tmp_path, **twilio_env(api)))
+        server = Server(live_settings(tmp_path, PARLEY_DATABASE=sqlite, **twilio_env(api)))
         await server.start()
         try:
             base = f"http://127.0.0.1:{server.port}"

@@ -123,7 +123,12 @@ async def test_the_loop_rests_while_a_send_is_in_flight(
     assert looks < 50  # a handful of looks, not thousands while the first was in flight
 
 
-async def test_a_failed_commit_leaves_no_transaction_open(database: Database) -> None:
+async def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    # SQLite's own: units of work share a commit there, and a rule checked only at COMMIT
+    # (a deferred foreign key, a PRAGMA) must not leave that shared transaction open.
+    # PostgreSQL commits each unit on a connection of its own: this runs on a SQLite file.
+    database = await Database.open(tmp_path / "parley.db")
+
     def breaks_a_deferred_rule(tx: Tx) -> None:
         tx.execute("PRAGMA defer_foreign_keys = ON")
         tx.execute(
@@ -131,11 +136,14 @@ async def test_a_failed_commit_leaves_no_transaction_open(database: Database) ->
             " VALUES (999, 'sms', 'x', 'hi', 'now')"  # no contact 999: fails at COMMIT
         )
 
-    with pytest.raises(sqlite3.IntegrityError):
-        await database.run(breaks_a_deferred_rule)
-    await _queue(database, 1)  # the next unit of work commits normally
-    assert await _rows(database, "SELECT count(*) FROM outbox") == [(1,)]
-    assert await _rows(database, "SELECT count(*) FROM inbound") == [(0,)]
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            await database.run(breaks_a_deferred_rule)
+        await _queue(database, 1)  # the next unit of work commits normally
+        assert await _rows(database, "SELECT count(*) FROM outbox") == [(1,)]
+        assert await _rows(database, "SELECT count(*) FROM inbound") == [(0,)]
+    finally:
+        await database.close()
 
 
 class Recorder:

@@ -337,7 +337,7 @@ def cast(
         "INSERT INTO pb_ballots (round_id, contact_id, choice, language, channel, cast_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, contact_id) DO UPDATE SET"
         " choice = excluded.choice, language = excluded.language, channel = excluded.channel,"
-        " cast_at = excluded.cast_at, changes = changes + 1 RETURNING changes",
+        " cast_at = excluded.cast_at, changes = pb_ballots.changes + 1 RETURNING changes",
         (round_id, contact_id, json.dumps(list(choice)), language, channel, now.isoformat()),
     ).fetchone()
     return row is not None and int(row[0]) == 0

@@ -109,8 +109,9 @@ def record_many(
         rows,
     )
     tx.executemany(
-        "UPDATE contacts SET consent_at = max(coalesce(consent_at, ''), ?) WHERE id = ?",
-        [(row[2], row[0]) for row in rows if row[1] in ("consent", "opt_in")],
+        "UPDATE contacts SET consent_at = ? WHERE id = ?"
+        " AND (consent_at IS NULL OR consent_at < ?)",
+        [(row[2], row[0], row[2]) for row in rows if row[1] in ("consent", "opt_in")],
     )
 
 

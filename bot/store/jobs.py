@@ -29,7 +29,7 @@ def add(tx: Tx, kind: str, target: int, due_at: datetime) -> None:
     """Schedule ``kind`` for ``target`` (re-scheduling it if not yet done)."""
     tx.execute(
         "INSERT INTO jobs (kind, target, due_at) VALUES (?, ?, ?) ON CONFLICT (kind, target)"
-        " DO UPDATE SET due_at = excluded.due_at WHERE done_at IS NULL",
+        " DO UPDATE SET due_at = excluded.due_at WHERE jobs.done_at IS NULL",
         (kind, target, due_at.isoformat()),
     )
 

@@ -178,14 +178,15 @@ _QUEUED = (
 
 # When a queued message may go: its retry time has come; it is no broadcast held by quiet
 # hours (parameter: broadcasts may go) or paused; and it is its contact's oldest queued
-# message, not counting held broadcasts. Parameters: now, broadcasts, broadcasts.
+# message, not counting held broadcasts. Parameters: now, broadcasts, broadcasts (0 or 1,
+# compared, as PostgreSQL takes no integer for a condition).
 _HELD = "(SELECT id FROM broadcasts WHERE paused_at IS NOT NULL)"
 _DUE = (
     "(o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-    f" AND (o.broadcast_id IS NULL OR (? AND o.broadcast_id NOT IN {_HELD}))"
+    f" AND (o.broadcast_id IS NULL OR (? = 1 AND o.broadcast_id NOT IN {_HELD}))"
     " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.contact_id = o.contact_id"
     "   AND e.status = 'queued' AND e.id < o.id"
-    f"   AND (e.broadcast_id IS NULL OR (? AND e.broadcast_id NOT IN {_HELD})))"
+    f"   AND (e.broadcast_id IS NULL OR (? = 1 AND e.broadcast_id NOT IN {_HELD})))"
 )
 
 

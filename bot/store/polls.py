@@ -147,7 +147,7 @@ def vote(
         "INSERT INTO votes (poll_id, contact_id, choice, language, channel, voted_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (poll_id, contact_id) DO UPDATE SET"
         " choice = excluded.choice, language = excluded.language, channel = excluded.channel,"
-        " voted_at = excluded.voted_at, changes = changes + 1",
+        " voted_at = excluded.voted_at, changes = votes.changes + 1",
         (poll_id, contact_id, json.dumps(choice), language, channel, now.isoformat()),
     )
 
