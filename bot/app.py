@@ -77,8 +77,9 @@ class App:
     ) -> App:
         """Open with the given channels, or (None) with the providers the settings name.
 
-        Only one App runs on a database at a time (see :class:`RunLock`): a second
-        raises ConfigError rather than send everything queued a second time."""
+        On SQLite one App runs on a database at a time (see :class:`RunLock`): a second
+        raises ConfigError rather than send everything queued a second time. Several
+        share a PostgreSQL database, claiming what each sends."""
         flows, env = load_content(settings)
         triggers = load_triggers(settings.flows_dir, flows)
         guesser = LanguageGuesser(settings.languages)

@@ -9,12 +9,29 @@ at once for each provider, so at most that many of a provider's residents can ge
 message twice after a crash. A clean
 stop (SIGTERM, Ctrl-C) waits for the calls in flight, so it sends nothing twice.
 
+Several processes may send from one PostgreSQL database (``Database.shared``). Each
+*claims* a message before sending it, in the transaction that checks it is still due
+(:func:`bot.store.messages.claim`): exactly one process wins it, and the others leave it
+alone until its result is recorded or the claim expires (:data:`CLAIM`, well over a
+provider call's timeout). A process that dies mid-call leaves its claims behind; once they
+expire another process sends those messages, so again at most the calls the dead process
+had in flight (``concurrency`` per provider) can reach a resident twice, and nothing is
+lost. A contact's later messages wait while its earlier one is claimed, as it is still
+queued, so their order holds across processes. On SQLite one process runs (the run lock)
+and every process bears the same name (:mod:`bot.store.claims`): a restarted one takes
+over its predecessor's claims at once.
+
 Messages go out in *lanes*, one per provider account (Telegram; Twilio's SMS and
 WhatsApp), each paced on its own: a lane never sends faster than its rate (messages or
 SMS segments per second), and Telegram's per-chat limit holds a chat's next message
-back while others go ahead. A contact's messages always go in the order they were
-queued. Transient failures (rate limits, 5xx, timeouts) are retried with doubling
-delays, or after the provider's Retry-After; permanent ones are given up with the
+back while others go ahead. On a shared database a lane's pace is the deployment's, not
+each process's: every process reserves the lane's next slot in the ``lanes`` table
+(:class:`SharedPacer`), in the transaction that claims the message. Telegram's per-chat
+limit stays each process's own: a chat's messages are claimed one at a time anyway, so
+only two processes sending a chat's consecutive messages could crowd it. A contact's
+messages always go in the order they were queued. Transient failures (rate limits, 5xx,
+timeouts) are retried with doubling delays, or after the provider's Retry-After (on a
+shared database every process holds the lane back); permanent ones are given up with the
 reason stored. A message to a resident who opted out or blocked the bot is cancelled,
 not sent (opt-out confirmations and HELP answers, marked ``compliance``, still go).
 """
@@ -33,7 +50,7 @@ from typing import Any
 
 from bot.channels.base import Channel, File, Outbound
 from bot.errors import TryAgain, Undeliverable
-from bot.store import Database, contacts, erasure, messages
+from bot.store import Database, claims, contacts, erasure, messages
 from bot.store.messages import QueuedMessage
 from bot.store.sql import Tx
 
@@ -45,6 +62,9 @@ STOP_GRACE = 10.0
 IDLE_POLL = 1.0
 """Seconds between looks at the outbox when nothing woke the dispatcher (other
 processes, such as a CLI broadcast, write to it too)."""
+CLAIM = 15.0 + 120.0
+"""Seconds a process's claim on a message lasts: a provider call's timeout (15 s, both
+channels) and a margin for the wait for its slot, making its file and recording it."""
 
 
 class Pacer:
@@ -69,6 +89,39 @@ class Pacer:
 
     def ready_in(self) -> float:
         return max(0.0, self._next - self._clock())
+
+
+class SharedPacer:
+    """A lane's pace kept in the database (the ``lanes`` table), for every process that
+    sends on the lane: each reserves the lane's next slot there, so that together they
+    never send faster than its rate. Times are wall-clock seconds, which hosts kept by
+    NTP agree on to a few milliseconds."""
+
+    def __init__(self, name: str, rate: float, clock: Callable[[], float] = time.time) -> None:
+        self.name = name
+        self.rate = rate
+        self._clock = clock
+
+    def reserve(self, tx: Tx, cost: float = 1.0) -> float:
+        """Take the lane's next slot for ``cost`` units; returns how long to wait for it.
+        One statement: the row's lock makes processes reserving at once take turns."""
+        now, span = self._clock(), cost / self.rate
+        row = tx.execute(
+            "INSERT INTO lanes (name, next_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+            " SET next_at = CASE WHEN lanes.next_at > ? THEN lanes.next_at ELSE ? END + ?"
+            " RETURNING next_at",
+            (self.name, now + span, now, now, span),
+        ).fetchone()
+        return max(0.0, float(row[0]) - span - now)
+
+    def pause(self, tx: Tx, seconds: float) -> None:
+        """Nothing goes on the lane, from any process, for ``seconds``."""
+        until = self._clock() + seconds
+        tx.execute(
+            "INSERT INTO lanes (name, next_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+            " SET next_at = CASE WHEN lanes.next_at > ? THEN lanes.next_at ELSE ? END",
+            (self.name, until, until, until),
+        )
 
 
 @dataclass
@@ -120,6 +173,7 @@ class Dispatcher:
         retry_delay: float = 2.0,
         batch_size: int = 200,
         make_file: MakeFile | None = None,
+        claim_for: float = CLAIM,
     ) -> None:
         self.database = database
         self.make_file = make_file
@@ -135,6 +189,14 @@ class Dispatcher:
         self._wakes = {lane.name: asyncio.Event() for lane in self.lanes}
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.claimer = claims.claimer(database)
+        self.claim_for = timedelta(seconds=claim_for)
+        # Several processes on one database keep each lane's pace together.
+        self._shared = (
+            {lane.name: SharedPacer(lane.name, lane.rate) for lane in self.lanes}
+            if database.shared
+            else {}
+        )
 
     def wake(self) -> None:
         """Something was queued: look at the outbox now rather than at the next poll."""
@@ -150,19 +212,24 @@ class Dispatcher:
         while True:
             now, batch = self.clock(), []
             for names, broadcasts in self._drain_groups():
-                batch += await self.database.run(
+                found = await self.database.run(
                     partial(
                         messages.due,
                         channels=names,
                         now=now,
                         limit=self.batch_size,
                         broadcasts=broadcasts,
+                        claimer=self.claimer,
                     )
                 )
+                batch += [(message.id, broadcasts) for message in found]
             if not batch:
                 return sent
-            for message in sorted(batch, key=lambda queued: queued.id):
-                sent += await self._deliver(message, None)
+            for outbox_id, broadcasts in sorted(batch):
+                claim = partial(self._claim, outbox_id, broadcasts=broadcasts)
+                claimed = await self.database.run(claim)
+                if claimed is not None:  # else another process is sending it
+                    sent += await self._deliver(claimed, None)
 
     def _drain_groups(self) -> list[tuple[tuple[str, ...], bool]]:
         """The channels, split by whether broadcasts may go on them now."""
@@ -205,6 +272,7 @@ class Dispatcher:
                         after_id=after,
                         limit=self.batch_size,
                         broadcasts=lane.broadcasts_may_go(),
+                        claimer=self.claimer,
                     )
                 )
                 if not batch:
@@ -231,35 +299,54 @@ class Dispatcher:
             await asyncio.wait_for(wake.wait(), seconds)
         wake.clear()
 
+    def _claim(self, outbox_id: int, tx: Tx, broadcasts: bool) -> QueuedMessage | None:
+        """Claim a message for this process, if it is still due and nobody else has it."""
+        now = self.clock()
+        return messages.claim(tx, outbox_id, self.claimer, now, now + self.claim_for, broadcasts)
+
     async def _start(self, lane: Lane, message: QueuedMessage) -> bool:
-        """Hand ``message`` to a sending task once pace and slots allow; False if it
-        turned out not to be due any more."""
+        """Claim ``message`` and hand it to a sending task once pace and slots allow;
+        False if it turned out not to be due any more, or another process has it. The
+        task checks it once more before sending, while this lane claims its next
+        message: one round trip to the database per message sets the lane's pace's
+        limit, not two."""
         slots = self._slots[lane.name]
-        if message.sendable:
-            await asyncio.sleep(lane.pacer.delay(lane.cost(message)))
-            lane.chat_sent(message.contact_id, time.monotonic())
-        await slots.acquire()
-        try:
-            # It may have waited a while: is it still due, and may it still go?
-            now, broadcasts = self.clock(), lane.broadcasts_may_go()
-            fresh = await self.database.run(
-                lambda tx: messages.still_queued(tx, message.id, now, broadcasts)
-            )
-        except BaseException:
-            slots.release()
-            raise
-        if fresh is None or fresh.id in self._in_flight:
-            slots.release()
+        shared = self._shared.get(lane.name)
+
+        def claim(tx: Tx) -> tuple[QueuedMessage | None, float | None]:
+            claimed = self._claim(message.id, tx, lane.broadcasts_may_go())
+            if claimed is None or not claimed.sendable or shared is None:
+                return claimed, None
+            return claimed, shared.reserve(tx, lane.cost(claimed))  # the deployment's pace
+
+        claimed, wait = await self.database.run(claim)
+        if claimed is None:
             return False
-        self._in_flight.add(fresh.id)
-        task = asyncio.create_task(self._send_and_release(lane, fresh))
+        try:
+            if claimed.sendable:
+                await asyncio.sleep(lane.pacer.delay(lane.cost(claimed)) if wait is None else wait)
+                lane.chat_sent(claimed.contact_id, time.monotonic())
+            await slots.acquire()
+        except BaseException:  # stopping: another process may send it now
+            with contextlib.suppress(Exception):
+                await self.database.run(
+                    partial(messages.unclaim, claimer=self.claimer, outbox_id=claimed.id)
+                )
+            raise
+        self._in_flight.add(claimed.id)
+        task = asyncio.create_task(self._send_and_release(lane, claimed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
     async def _send_and_release(self, lane: Lane, message: QueuedMessage) -> None:
         try:
-            await self._deliver(message, lane)
+            # It may have waited a while: is it still due, may it still go, and is it
+            # still this process's? (The claim is renewed.)
+            broadcasts = lane.broadcasts_may_go()
+            fresh = await self.database.run(partial(self._claim, message.id, broadcasts=broadcasts))
+            if fresh is not None:
+                await self._deliver(fresh, lane)
         except Exception:  # the database failed; the message stays queued for later
             log.exception("outbox message %s: could not record the result", message.id)
         finally:
@@ -296,7 +383,7 @@ class Dispatcher:
             provider_id = await channel.send(outbound)
         except TryAgain as failure:
             if failure.retry_after is not None and lane is not None:
-                lane.pacer.pause(failure.retry_after)
+                await self._pause(lane, failure.retry_after)
             await self._retry_later(message, str(failure), failure.retry_after)
             return 0
         except Undeliverable as failure:
@@ -315,6 +402,14 @@ class Dispatcher:
 
         await self.database.run(sent)
         return 1
+
+    async def _pause(self, lane: Lane, seconds: float) -> None:
+        """The provider asked us to slow down: this process, and on a shared database
+        every process, sends nothing more on the lane for ``seconds``."""
+        lane.pacer.pause(seconds)
+        shared = self._shared.get(lane.name)
+        if shared is not None:
+            await self.database.run(partial(shared.pause, seconds=seconds))
 
     async def _retry_later(
         self, message: QueuedMessage, error: str, retry_after: float | None

@@ -21,8 +21,10 @@ Units arriving together share one commit (see :meth:`Database.run`).
 The database holds residents' phone numbers: it is created readable by its owner only
 (0600), and SQLite gives its -wal, -shm and -journal files the database file's mode.
 
-One process sends from a database (:class:`RunLock`): two would both send every queued
-message. Commands that only read or add to it (exports, staff commands) need no lock.
+On SQLite one process sends from a database (:class:`RunLock`): Parley's claims on what
+it sends are made for processes sharing a PostgreSQL database (``Database.shared``), and
+one SQLite file has one writer anyway. Commands that only read or add to it (exports,
+staff commands) need no lock.
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ class Database(abc.ABC):
     """A database Parley runs on; ``await Database.open(location)`` gives the right one."""
 
     location: Location
+    shared: bool = False
+    """Whether several processes may run Parley on it at once (PostgreSQL): then what one
+    process sends or writes it claims first, and each lane's pace is kept in the database."""
 
     @staticmethod
     async def open(location: Location) -> Database:
@@ -232,12 +237,18 @@ class Held(Protocol):
     def release(self) -> None: ...
 
 
-def run_lock(location: Location) -> Held:
-    """The lock a process running the bot holds on its database (see :class:`RunLock`)."""
-    if isinstance(location, Postgres):
-        from bot.store import postgres
+class Unlocked:
+    """No lock: several processes share a PostgreSQL database (they claim what they send)."""
 
-        return postgres.RunLock.acquire(location)
+    def release(self) -> None:
+        return None
+
+
+def run_lock(location: Location) -> Held:
+    """The lock a process running the bot holds on its database: on SQLite the one
+    process's (see :class:`RunLock`); on PostgreSQL none, as processes share it."""
+    if isinstance(location, Postgres):
+        return Unlocked()
     return RunLock.acquire(location)
 
 

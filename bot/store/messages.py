@@ -207,6 +207,10 @@ def _queued(row: Row) -> QueuedMessage:
     )
 
 
+# Not claimed by another process, or its claim has expired. Parameters: now, claimer.
+_UNCLAIMED = "(o.claimed_until IS NULL OR o.claimed_until < ? OR o.claimed_by = ?)"
+
+
 def due(
     tx: Tx,
     channels: Sequence[str],
@@ -214,38 +218,71 @@ def due(
     after_id: int = 0,
     limit: int = 100,
     broadcasts: bool = True,
+    claimer: str | None = None,
 ) -> list[QueuedMessage]:
     """Queued messages ready to send, oldest first: each contact's oldest queued message
     only (so a contact's messages go out in order), and only once its retry time is due.
 
     With ``broadcasts`` False (quiet hours), broadcast messages wait, and replies go
-    ahead of them."""
+    ahead of them. With a ``claimer``, messages another process claimed (see
+    :func:`claim`) are left out until their claim expires; a contact's later messages
+    wait meanwhile too, as its claimed one is still queued."""
     marks = ", ".join("?" * len(channels))
+    unclaimed, claims = (f" AND {_UNCLAIMED}", (now.isoformat(), claimer)) if claimer else ("", ())
     return [
         _queued(row)
         for row in tx.execute(
-            f"{_QUEUED} AND {_DUE} AND o.id > ? AND o.channel IN ({marks}) ORDER BY o.id LIMIT ?",
-            (now.isoformat(), broadcasts, broadcasts, after_id, *channels, limit),
+            f"{_QUEUED} AND {_DUE}{unclaimed} AND o.id > ? AND o.channel IN ({marks})"
+            " ORDER BY o.id LIMIT ?",
+            (now.isoformat(), broadcasts, broadcasts, *claims, after_id, *channels, limit),
         ).fetchall()
     ]
 
 
-def still_queued(
-    tx: Tx, outbox_id: int, now: datetime, broadcasts: bool = True
+def claim(
+    tx: Tx,
+    outbox_id: int,
+    claimer: str,
+    now: datetime,
+    until: datetime,
+    broadcasts: bool = True,
 ) -> QueuedMessage | None:
-    """The message as it is now, if it is still due by the rules of :func:`due` (the
-    resident may have opted out meanwhile, or an attempt may have set a later retry)."""
+    """Claim the message for ``claimer`` until ``until``, if it is still due by the rules
+    of :func:`due` (the resident may have opted out meanwhile, or an attempt may have set
+    a later retry) and no other process holds a live claim on it; the message as it is
+    now, or None. The claimer's own claim is renewed.
+
+    The claim's conditions are on the updated row itself, which PostgreSQL checks again
+    after waiting for a process claiming it at the same moment: exactly one of them
+    wins. (SQLite has one writer at a time anyway.)"""
     row = tx.execute(
         f"{_QUEUED} AND {_DUE} AND o.id = ?",
         (now.isoformat(), broadcasts, broadcasts, outbox_id),
     ).fetchone()
-    return _queued(row) if row else None
+    if row is None:
+        return None
+    claimed = tx.execute(
+        "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'queued'"
+        " AND (claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?)",
+        (claimer, until.isoformat(), outbox_id, now.isoformat(), claimer),
+    )
+    return _queued(row) if claimed.rowcount == 1 else None
+
+
+_UNCLAIM = "claimed_by = NULL, claimed_until = NULL"  # an attempt's result is recorded
+
+
+def unclaim(tx: Tx, outbox_id: int, claimer: str) -> None:
+    """Give a claim up unused (the process stops before sending): another may send it."""
+    tx.execute(
+        f"UPDATE outbox SET {_UNCLAIM} WHERE id = ? AND claimed_by = ?", (outbox_id, claimer)
+    )
 
 
 def mark_sent(tx: Tx, outbox_id: int, provider_id: str, now: datetime) -> None:
     tx.execute(
         "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL,"
-        " attempts = attempts + 1, sent_at = ? WHERE id = ?",
+        f" attempts = attempts + 1, sent_at = ?, {_UNCLAIM} WHERE id = ?",
         (provider_id, now.isoformat(), outbox_id),
     )
 
@@ -253,7 +290,8 @@ def mark_sent(tx: Tx, outbox_id: int, provider_id: str, now: datetime) -> None:
 def mark_retry(tx: Tx, outbox_id: int, error: str, retry_at: datetime) -> None:
     """A failed attempt that will be tried again at ``retry_at``."""
     tx.execute(
-        "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+        "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ?,"
+        f" {_UNCLAIM} WHERE id = ?",
         (error, retry_at.isoformat(), outbox_id),
     )
 
@@ -263,7 +301,8 @@ def mark_unsent(tx: Tx, outbox_id: int, status: str, error: str, attempted: bool
     chose not to send it, as to a resident who opted out)."""
     assert status in ("failed", "cancelled")
     tx.execute(
-        "UPDATE outbox SET status = ?, error = ?, attempts = attempts + ? WHERE id = ?",
+        f"UPDATE outbox SET status = ?, error = ?, attempts = attempts + ?, {_UNCLAIM}"
+        " WHERE id = ?",
         (status, error, int(attempted), outbox_id),
     )
 

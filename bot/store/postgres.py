@@ -8,6 +8,10 @@ conflict (a deadlock, a serialisation failure) is run again from the start; a se
 cannot be reached raises :class:`~bot.errors.DatabaseUnavailable`, which webhooks answer
 with 503 so providers send the message again.
 
+Several ``parley run`` share one database (``shared``): each claims the messages it sends
+and the broadcasts it writes before it does so, and each lane's pace is kept in the
+``lanes`` table, so the deployment as a whole keeps it (:mod:`bot.outreach.outbox`).
+
 :class:`PostgresTx` gives psycopg Parley's SQL as written for both databases: ``?``
 becomes ``%s`` (and a literal ``%`` doubles), and ``LIKE`` becomes ``ILIKE``, since
 SQLite's LIKE ignores case. Results come back as SQLite gives them: 0/1 for Python
@@ -53,7 +57,6 @@ POOL_SIZE = 4  # connections (and threads) per process; the server's max_connect
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer by then is unreachable
 STREAM_ROWS = 2000  # rows fetched at a time by a snapshot's server-side cursors
 _MIGRATION_LOCK = 7_411_502_001  # pg_advisory_lock key while migrating (any fixed number)
-_RUN_LOCK = 7_411_502_002  # pg_advisory_lock key of the process running the bot
 _LEADER_LOCK = 7_411_502_003  # pg_advisory_lock key of the leading process
 _RETRIES = 5  # a unit aborted for a conflict is tried this many times in all
 
@@ -220,34 +223,6 @@ def connected(location: Postgres) -> Iterator[PostgresTx]:
         yield PostgresTx(connection)
 
 
-class RunLock:
-    """While several processes cannot yet share the sending (the outbox and scheduler
-    take turns only within one process), one process runs the bot on a database: a
-    session advisory lock, held on a connection of its own until :meth:`release` or the
-    end of the process."""
-
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        self._connection: psycopg.Connection[Any] | None = connection
-
-    @classmethod
-    def acquire(cls, location: Postgres) -> RunLock:
-        connection = _connect(location)
-        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK,)).fetchone()
-        if row is None or not row[0]:
-            connection.close()
-            raise ConfigError(
-                f"{location}: another Parley is already running on this database;"
-                " stop it first (one `parley run` or `parley chat` per database)"
-            )
-        return cls(connection)
-
-    def release(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(psycopg.Error):
-                self._connection.close()  # closing the session drops the lock
-            self._connection = None
-
-
 class Leader:
     """The leading process: it holds a session advisory lock on a connection of its own.
     The server drops the lock the moment that connection ends, which a killed process's
@@ -296,6 +271,8 @@ class Leader:
 
 class PostgresDatabase(Database):
     """Parley's database on a PostgreSQL server (see the module's docstring)."""
+
+    shared = True  # several processes run on it, claiming what they send
 
     def __init__(self, location: Postgres, pool: psycopg_pool.ConnectionPool[Any]) -> None:
         self.location: Postgres = location
