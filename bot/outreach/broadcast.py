@@ -8,6 +8,11 @@ send to 100,000 residents streams rather than building one huge transaction. A s
 poll opens a session for each recipient, so their reply is understood as its answer;
 someone in the middle of another survey carries on with it afterwards. The dispatcher
 then sends at each provider's pace; broadcast SMS wait out quiet hours.
+
+Several processes on one database write a broadcast one at a time: the writer holds a
+lease on it (:func:`bot.store.broadcasts.take_writing`), renewed in each batch's
+transaction, and stops if another process took it over (see
+:meth:`bot.outreach.schedule.Jobs.prepare`).
 """
 
 from __future__ import annotations
@@ -192,6 +197,10 @@ def preview_of_counts(
     )
 
 
+class WritingLost(Exception):
+    """Another process took over writing the broadcast (this one's lease ran out)."""
+
+
 async def fan_out(
     database: Database,
     broadcast_id: int,
@@ -199,14 +208,21 @@ async def fan_out(
     rendering: Rendering,
     progress: Callable[[int], None] = lambda done: None,
     batch: int = BATCH,
+    lease: Callable[[Tx], bool] | None = None,
 ) -> None:
     """Write the broadcast for ``recipients`` to the outbox, one transaction per batch;
-    ``progress`` hears how many each batch wrote."""
+    ``progress`` hears how many each batch wrote. ``lease`` renews the writer's lease in
+    each batch's transaction: if it was lost, that batch is not written and
+    :class:`WritingLost` is raised, as the process that took over writes the rest."""
+
+    def written(tx: Tx, part: Sequence[Recipient]) -> None:
+        if lease is not None and not lease(tx):
+            raise WritingLost(f"broadcast {broadcast_id}: another process writes it now")
+        write(tx, broadcast_id, part, rendering)
+
     for start in range(0, len(recipients), batch):
         part = recipients[start : start + batch]
-        await database.run(
-            partial(write, broadcast_id=broadcast_id, recipients=part, rendering=rendering)
-        )
+        await database.run(partial(written, part=part))
         progress(len(part))
 
 

@@ -7,30 +7,42 @@ falls due, tests call it with the clock where they want it. A job is claimed in 
 same transaction as its first effect, and a broadcast records that it has started
 writing its recipients, so a restart between any two steps neither loses a send nor
 sends one twice: :meth:`Jobs.resume` finishes a broadcast whose writing was cut short.
+
+Processes sharing a database write a broadcast one at a time: the writer takes the
+broadcast's lease in the transaction that works out who still needs it, and renews it
+with each batch (:data:`WRITE_LEASE`). A process that dies while writing leaves the lease
+to run out; then ``resume`` in another process (the leader's, at each re-arm) takes it
+over and writes the rest, no one twice. A writing that fails otherwise gives the lease up
+at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.civic import panels as panel_votes
 from bot.civic.budgeting import phases
 from bot.civic.polls import FlowBook, close, resident_text, results
 from bot.engine import Env, Flow
 from bot.outreach.audience import Audience, Recipient, select
-from bot.outreach.broadcast import Content, Message, Rendering, Survey, fan_out
+from bot.outreach.broadcast import Content, Message, Rendering, Survey, WritingLost, fan_out
 from bot.settings import Settings
-from bot.store import Database, broadcasts, jobs, polls
+from bot.store import Database, broadcasts, claims, jobs, polls
 from bot.store.broadcasts import Broadcast, NewBroadcast
 from bot.store.jobs import Job
 from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
+
+WRITE_LEASE = 60.0
+"""Seconds a writer's lease on a broadcast lasts, renewed with each batch (a batch of
+2,000 takes about a second)."""
 
 
 class Jobs:
@@ -51,6 +63,7 @@ class Jobs:
         self.on_queued = on_queued  # told when messages are waiting in the outbox
         self.book = FlowBook(flows, env)
         self._lock = asyncio.Lock()
+        self.writer = claims.claimer(database)  # this process, holding a broadcast's lease
 
     async def pending(self) -> list[Job]:
         return await self.database.run(jobs.pending)
@@ -217,16 +230,49 @@ class Jobs:
         if prepared is None:
             return
         recipients, rendering = prepared
-        await fan_out(self.database, broadcast_id, recipients, rendering, progress)
-        now = self.clock()
-        count = await self.database.run(lambda tx: broadcasts.finish(tx, broadcast_id, now))
+
+        def renewed(tx: Tx) -> bool:
+            until = self.clock() + timedelta(seconds=WRITE_LEASE)
+            return broadcasts.renew_writing(tx, broadcast_id, self.writer, until)
+
+        def finished(tx: Tx) -> int | None:
+            return broadcasts.finish(tx, broadcast_id, self.clock()) if renewed(tx) else None
+
+        try:
+            await fan_out(
+                self.database, broadcast_id, recipients, rendering, progress, lease=renewed
+            )
+            count = await self.database.run(finished)
+        except WritingLost as lost:
+            log.warning("%s", lost)
+            return
+        except BaseException:  # another process (or a retry here) may finish it at once
+            with contextlib.suppress(Exception):
+                await self.database.run(
+                    lambda tx: broadcasts.release_writing(tx, broadcast_id, self.writer)
+                )
+            raise
+        if count is None:
+            log.warning("broadcast %s: another process finishes writing it", broadcast_id)
+            return
         log.info("broadcast %s queued for %s residents", broadcast_id, count)
         self.on_queued()
 
     def prepare(self, tx: Tx, broadcast_id: int) -> tuple[list[Recipient], Rendering] | None:
-        """Who still needs the broadcast (none twice), and what they are sent."""
+        """Who still needs the broadcast (none twice), and what they are sent; None when
+        there is nothing to write, or another process's lease on writing it runs.
+
+        The lease is taken first, in this same transaction: on PostgreSQL a second
+        process taking it waits for this transaction and then finds it held, and what
+        is read after it (who was written already) includes every batch committed by a
+        writer before; that writer's later batches fail to renew the lease."""
         broadcast = broadcasts.get(tx, broadcast_id)
         if broadcast is None or broadcast.status != "sending":
+            return None
+        now = self.clock()
+        until = now + timedelta(seconds=WRITE_LEASE)
+        if not broadcasts.take_writing(tx, broadcast_id, self.writer, now, until):
+            log.info("broadcast %s: another process is writing it", broadcast_id)
             return None
         content = self.content(tx, broadcast)
         if content is None:

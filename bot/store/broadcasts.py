@@ -140,11 +140,45 @@ def finish(tx: Tx, broadcast_id: int, now: datetime) -> int:
         ).fetchone()[0]
     )
     tx.execute(
-        "UPDATE broadcasts SET status = 'queued', queued_at = ?, recipients = ?"
-        " WHERE id = ? AND status = 'sending'",
+        "UPDATE broadcasts SET status = 'queued', queued_at = ?, recipients = ?,"
+        " writer = NULL, writing_until = NULL WHERE id = ? AND status = 'sending'",
         (now.isoformat(), count, broadcast_id),
     )
     return count
+
+
+def take_writing(tx: Tx, broadcast_id: int, writer: str, now: datetime, until: datetime) -> bool:
+    """Take the lease on writing a broadcast's recipients to the outbox, until ``until``
+    (several processes on one database: one writes at a time); False while another
+    writer's lease runs, or when the broadcast is not being written. Its conditions are
+    on the updated row itself, which PostgreSQL checks again after waiting for a process
+    taking it at the same moment: one of them gets it."""
+    cursor = tx.execute(
+        "UPDATE broadcasts SET writer = ?, writing_until = ? WHERE id = ? AND status = 'sending'"
+        " AND (writing_until IS NULL OR writing_until < ? OR writer = ?)",
+        (writer, until.isoformat(), broadcast_id, now.isoformat(), writer),
+    )
+    return cursor.rowcount == 1
+
+
+def renew_writing(tx: Tx, broadcast_id: int, writer: str, until: datetime) -> bool:
+    """Extend ``writer``'s lease; False if it was lost (it ran out and another process
+    took it over, which then wrote whom this writer meant to) or the broadcast is no
+    longer being written."""
+    cursor = tx.execute(
+        "UPDATE broadcasts SET writing_until = ? WHERE id = ? AND status = 'sending'"
+        " AND writer = ?",
+        (until.isoformat(), broadcast_id, writer),
+    )
+    return cursor.rowcount == 1
+
+
+def release_writing(tx: Tx, broadcast_id: int, writer: str) -> None:
+    """Give the lease up (the writing failed): another process may finish it at once."""
+    tx.execute(
+        "UPDATE broadcasts SET writer = NULL, writing_until = NULL WHERE id = ? AND writer = ?",
+        (broadcast_id, writer),
+    )
 
 
 def sending(tx: Tx) -> list[int]:
