@@ -34,6 +34,13 @@ timeouts) are retried with doubling delays, or after the provider's Retry-After 
 shared database every process holds the lane back); permanent ones are given up with the
 reason stored. A message to a resident who opted out or blocked the bot is cancelled,
 not sent (opt-out confirmations and HELP answers, marked ``compliance``, still go).
+
+When the database server cannot be reached (PostgreSQL), nothing more goes: each
+message is checked in the database before it is sent. Each lane logs one line and
+looks again after a pause that doubles up to :data:`AWAY_AT_MOST`. A result that
+cannot be recorded is tried again the same way until the database is back, the
+message held (and its slot) meanwhile: left queued, a message the provider had
+accepted would be sent a second time.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from functools import partial
 from typing import Any
 
 from bot.channels.base import Channel, File, Outbound
-from bot.errors import TryAgain, Undeliverable
+from bot.errors import DatabaseUnavailable, TryAgain, Undeliverable
 from bot.store import Database, claims, contacts, erasure, messages
 from bot.store.messages import QueuedMessage
 from bot.store.sql import Tx
@@ -57,6 +64,10 @@ from bot.store.sql import Tx
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = 15 * 60.0
+AWAY_FIRST = 0.5
+AWAY_AT_MOST = 5.0
+"""Seconds between tries while the database is unavailable: doubling from the first
+to at most this, so it is back in use within seconds of returning."""
 STOP_GRACE = 10.0
 """Seconds a stopping dispatcher waits for the provider calls in flight."""
 IDLE_POLL = 1.0
@@ -262,6 +273,7 @@ class Dispatcher:
         """Pass over the due messages in id order, starting what may go; when a pass
         started nothing, wait for news (a message queued or sent) or the next chat slot."""
         after, started, soonest = 0, False, IDLE_POLL
+        away = 0.0  # the pause before the next look, while the database is unavailable
         while True:
             try:
                 batch = await self.database.run(
@@ -275,6 +287,9 @@ class Dispatcher:
                         claimer=self.claimer,
                     )
                 )
+                if away:
+                    log.info("outbox (%s): the database is back", lane.name)
+                    away = 0.0
                 if not batch:
                     if not started:
                         await self._idle(lane, soonest)
@@ -289,6 +304,11 @@ class Dispatcher:
                         soonest = min(soonest, wait)
                         continue
                     started = await self._start(lane, message) or started
+            except DatabaseUnavailable as error:  # one line, not one a second
+                if not away:
+                    log.warning("outbox (%s): %s; sending waits for it", lane.name, error)
+                away = min(away * 2, AWAY_AT_MOST) if away else AWAY_FIRST
+                await asyncio.sleep(away)
             except Exception:  # e.g. the database locked by another process for long
                 log.exception("outbox (%s): could not read the queue; trying again", lane.name)
                 await asyncio.sleep(IDLE_POLL)
@@ -347,6 +367,8 @@ class Dispatcher:
             fresh = await self.database.run(partial(self._claim, message.id, broadcasts=broadcasts))
             if fresh is not None:
                 await self._deliver(fresh, lane)
+        except DatabaseUnavailable as error:  # nothing was sent: it stays queued
+            log.warning("outbox message %s: %s; it waits", message.id, error)
         except Exception:  # the database failed; the message stays queued for later
             log.exception("outbox message %s: could not record the result", message.id)
         finally:
@@ -389,6 +411,8 @@ class Dispatcher:
         except Undeliverable as failure:
             await self._give_up(message, "failed", str(failure), True, failure.recipient)
             return 0
+        except DatabaseUnavailable:  # making its file read the database: sent later
+            raise
         except Exception as error:  # not foreseen: retried with backoff, then given up
             log.exception("outbox message %s: unexpected error while sending", message.id)
             await self._retry_later(message, f"unexpected {type(error).__name__}", None)
@@ -400,7 +424,7 @@ class Dispatcher:
             if message.forgotten:  # a goodbye gone; for anyone else, no read of the contact
                 erasure.after_goodbye(tx, message.contact_id, now)
 
-        await self.database.run(sent)
+        await self._record(message, sent)
         return 1
 
     async def _pause(self, lane: Lane, seconds: float) -> None:
@@ -422,7 +446,7 @@ class Dispatcher:
         delay = min(delay, MAX_RETRY_DELAY)
         log.warning("outbox message %s: %s; retrying in %.1f s", message.id, error, delay)
         retry_at = self.clock() + timedelta(seconds=delay)
-        await self.database.run(lambda tx: messages.mark_retry(tx, message.id, error, retry_at))
+        await self._record(message, lambda tx: messages.mark_retry(tx, message.id, error, retry_at))
 
     async def _give_up(
         self,
@@ -442,4 +466,26 @@ class Dispatcher:
             if message.forgotten:
                 erasure.after_goodbye(tx, message.contact_id, now)
 
-        await self.database.run(work)
+        await self._record(message, work)
+
+    async def _record(self, message: QueuedMessage, work: Callable[[Tx], None]) -> None:
+        """Record what became of ``message``; while the database is unavailable, try
+        again after a doubling pause until it is back, holding the message. (Recording
+        twice does no harm: a result whose commit was cut off may have been kept.)"""
+        pause = AWAY_FIRST
+        while True:
+            try:
+                await self.database.run(work)
+            except DatabaseUnavailable as error:
+                if pause == AWAY_FIRST:
+                    log.warning(
+                        "outbox message %s: %s; its result is recorded when it is back",
+                        message.id,
+                        error,
+                    )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, AWAY_AT_MOST)
+                continue
+            if pause > AWAY_FIRST:
+                log.info("outbox message %s: its result recorded", message.id)
+            return

@@ -295,6 +295,11 @@ class PostgresDatabase(Database):
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             configure=_configure,
             timeout=CONNECT_TIMEOUT,  # a webhook waits no longer for a connection: then 503
+            # A lost connection is tried again after 1, 2, 4, 8, ... s (for 5 minutes
+            # unless told): a server back after a long outage could wait a minute to be
+            # used. Given up after 5 s, it is tried afresh at the next demand: a server
+            # that is back is used within about 2 s, however long it was away.
+            reconnect_timeout=CONNECT_TIMEOUT,
             open=False,
             name="parley",
         )
