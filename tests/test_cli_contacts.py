@@ -20,7 +20,7 @@ from bot.store.answers import NewAnswer, record
 from bot.store.polls import NewPoll, PollOption
 from bot.store.sql import Tx
 from tests import databases
-from tests.cli_kit import rows, seed
+from tests.cli_kit import rows, seed, tables
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HEADER = "address,channel,language,consent_at,consent_how,ward\n"
@@ -59,15 +59,9 @@ def failed(result: Result) -> str:
 def dump(tmp_path: Path) -> dict[str, list[str]]:
     """Every table's rows, in a stable order: the database's whole content."""
     with databases.connect(databases.location(tmp_path)) as db:
-        names = [
-            name
-            for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
         return {
             name: sorted(repr(row) for row in db.execute(f'SELECT * FROM "{name}"'))
-            for name in names
+            for name in tables(db)
         }
 
 

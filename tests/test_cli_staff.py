@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests import databases
+from tests.cli_kit import numbers_made
 from tests.test_cli import parley
 
 
@@ -33,9 +34,12 @@ def test_a_poll_from_the_command_line(tmp_path: Path) -> None:
     sent = parley(tmp_path, "broadcast", "--poll", "1", "--remind-after", "1d", "--yes")
     assert sent.returncode == 0, sent.stderr
     assert "1 resident\n" in sent.stdout
-    assert "Broadcast 1: 1 message queued" in sent.stdout
+    [broadcast] = numbers_made(sent.stdout, "Broadcast")
+    assert f"Broadcast {broadcast}: 1 message queued" in sent.stdout
     with databases.connect(databases.location(tmp_path)) as db:
-        asked = db.execute("SELECT text FROM outbox WHERE broadcast_id = 1").fetchall()
+        asked = db.execute(
+            "SELECT text FROM outbox WHERE broadcast_id = ?", (broadcast,)
+        ).fetchall()
         due = db.execute("SELECT kind FROM jobs WHERE done_at IS NULL ORDER BY kind").fetchall()
     assert asked[0][0].startswith("Which evening?\nVoting closes ")
     assert "\n1. Monday" in asked[0][0]

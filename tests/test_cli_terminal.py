@@ -18,7 +18,7 @@ from bot.store import panels, polls
 from bot.store.polls import NewPoll, PollOption
 from bot.store.sql import Tx
 from tests import databases
-from tests.cli_kit import rows, seed
+from tests.cli_kit import rows, seed, tables
 from tests.test_cli import parley as parley_process
 from tests.test_cli_community import (
     NOW,
@@ -74,10 +74,9 @@ def world(tmp_path: Path) -> dict[str, str]:
 def _everything(tmp_path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table."""
     with databases.connect(databases.location(tmp_path)) as db:
-        tables = [
-            name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        ]
-        return {table: sorted(db.execute(f'SELECT * FROM "{table}"'), key=repr) for table in tables}
+        return {
+            table: sorted(db.execute(f'SELECT * FROM "{table}"'), key=repr) for table in tables(db)
+        }
 
 
 ASKING = [

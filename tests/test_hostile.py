@@ -32,6 +32,7 @@ from bot.server import Server
 from bot.settings import Settings
 from bot.store import Database
 from bot.web import webhooks as web
+from tests import databases
 from tests.channels.conftest import (
     SECRET,
     Live,
@@ -363,7 +364,7 @@ async def test_clients_that_vanish_mid_body_log_a_line_each_and_no_traceback(
 async def test_a_second_parley_on_the_same_database_refuses_to_start(
     harness: Harness, settings: Settings, tmp_path: Path
 ) -> None:
-    assert settings.database == tmp_path / "parley.db"
+    assert settings.database == databases.location(tmp_path)
     second = await asyncio.to_thread(parley, tmp_path, "chat", stdin="hi\n")
     assert second.returncode != 0
     [line] = second.stderr.strip().splitlines()

@@ -411,7 +411,7 @@ def conversation(desk: Desk, contact_id: int, limit: int = 100) -> list[Said]:
         "   CASE WHEN handled_at IS NULL THEN 'waiting' ELSE 'handled' END AS status, id"
         "   FROM inbound WHERE contact_id = ?"
         " UNION ALL SELECT created_at, 0, text, status, id FROM outbox"
-        "   WHERE contact_id = ? AND attachment IS NULL)"
+        "   WHERE contact_id = ? AND attachment IS NULL) AS said"
         " ORDER BY at DESC, inbound, id DESC LIMIT ?",
         (contact_id, contact_id, limit),
     ).fetchall()

@@ -152,12 +152,15 @@ def operation(
                 desk.require_organiser(organiser)
             desk.tx.execute("SAVEPOINT desk_operation")
             try:
-                return work(*args, **kwargs)
+                done = work(*args, **kwargs)
             except Refused:
                 desk.tx.execute("ROLLBACK TO desk_operation")
-                raise
-            finally:
                 desk.tx.execute("RELEASE desk_operation")
+                raise
+            # Any other error ends the whole transaction (and PostgreSQL would take no
+            # RELEASE after a failed statement): the savepoint goes with it.
+            desk.tx.execute("RELEASE desk_operation")
+            return done
 
         return run
 

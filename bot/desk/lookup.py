@@ -20,12 +20,12 @@ SHOWN = 10
 
 # What each kind of id is: its table, its id column, and which rows staff can name.
 _IDS = {
-    "poll": ("polls", "id", "1"),
+    "poll": ("polls", "id", "true"),
     "broadcast": ("broadcasts", "id", "kind NOT IN ('reminder', 'results')"),
-    "panel": ("panels", "id", "1"),
-    "decision": ("decision_sends", "decision_id", "1"),  # one sent, at least
-    "idea": ("ideas", "id", "1"),
-    "round": ("pb_rounds", "id", "1"),
+    "panel": ("panels", "id", "true"),
+    "decision": ("decision_sends", "decision_id", "true"),  # one sent, at least
+    "idea": ("ideas", "id", "true"),
+    "round": ("pb_rounds", "id", "true"),
 }
 
 

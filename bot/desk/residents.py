@@ -81,7 +81,7 @@ def report(desk: Desk, contact_id: int) -> dict[str, Any]:
             "   CASE WHEN handled_at IS NULL THEN 'waiting' ELSE 'handled' END AS status,"
             "   NULL AS delivery, NULL AS file, id FROM inbound WHERE contact_id = ?"
             " UNION ALL SELECT created_at, 'to them', channel, text, status, delivery,"
-            "   attachment IS NOT NULL, id FROM outbox WHERE contact_id = ?)"
+            "   attachment IS NOT NULL, id FROM outbox WHERE contact_id = ?) AS said"
             " ORDER BY at, direction, id",
             (contact_id, contact_id),
         )

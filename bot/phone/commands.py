@@ -24,6 +24,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.phone import broadcasts, exports, ideas
 from bot.phone.reply import Phone, Said, StaffReply, said
@@ -84,6 +85,11 @@ def command_of(text: str) -> Command | None:
         return None
 
 
+def _undo(desk: Desk) -> None:
+    desk.tx.execute("ROLLBACK TO staff_command")
+    desk.tx.execute("RELEASE staff_command")
+
+
 def perform(phone: Phone, command: Command, text: str) -> StaffReply:
     """Do a staff command; a problem with it is explained, never raised, and leaves
     nothing behind."""
@@ -96,12 +102,13 @@ def perform(phone: Phone, command: Command, text: str) -> StaffReply:
     try:
         reply = _HANDLERS[command](phone, body)
     except Said as problem:
-        desk.tx.execute("ROLLBACK TO staff_command")
+        _undo(desk)
         return StaffReply([str(problem)], refused=True)
     except Refused as problem:
-        desk.tx.execute("ROLLBACK TO staff_command")
+        _undo(desk)
         return StaffReply([said(problem)], refused=True)
-    finally:
-        desk.tx.execute("RELEASE staff_command")
+    # Any other error ends the whole transaction (PostgreSQL takes no RELEASE after a
+    # failed statement): the savepoint goes with it.
+    desk.tx.execute("RELEASE staff_command")
     reply.scheduled = desk.effects.scheduled
     return reply

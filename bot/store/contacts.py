@@ -53,9 +53,20 @@ def touch(tx: Tx, channel: str, address: str, language: str | None, now: datetim
     """The contact at (channel, address), created on first contact; marks it seen now,
     keeping when it was seen before (None: this is its first message).
 
-    A contact who writes is reachable again (a Telegram user who unblocked the bot)."""
+    A contact who writes is reachable again (a Telegram user who unblocked the bot).
+
+    A known contact is updated first: an insert that meets its row would still use up
+    an id on PostgreSQL (a sequence is not rolled back), and contact numbers are what
+    staff name residents by."""
     stamp = now.isoformat()
     row = tx.execute(
+        "UPDATE contacts SET previous_seen_at = last_seen_at, last_seen_at = ?,"
+        " unreachable_at = NULL WHERE channel = ? AND address = ? RETURNING *",
+        (stamp, channel, address),
+    ).fetchone()
+    if row is not None:
+        return _contact(row)
+    row = tx.execute(  # new, or made meanwhile by another process
         "INSERT INTO contacts (channel, address, language, created_at, last_seen_at,"
         " consent_at) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (channel, address) DO UPDATE SET"
@@ -125,6 +136,9 @@ def get(tx: Tx, contact_id: int) -> Contact:
 def ensure(tx: Tx, channel: str, address: str, language: str | None, now: datetime) -> Contact:
     """The contact at (channel, address), created if new; unlike :func:`touch` it does
     not count as the resident being seen (nor make a blocked resident reachable)."""
+    known = find(tx, channel, address)
+    if known is not None:
+        return known  # (an insert meeting its row would use up an id on PostgreSQL)
     stamp = now.isoformat()
     tx.execute(
         "INSERT INTO contacts (channel, address, language, created_at, last_seen_at)"

@@ -178,10 +178,11 @@ def moderate(
 
 
 FAMILY = (
-    "WITH RECURSIVE family(id) AS (SELECT ? UNION SELECT i.id FROM ideas i"
+    "WITH RECURSIVE family(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT i.id FROM ideas i"
     " JOIN family f ON i.merged_into = f.id)"
 )
-"""The ideas of one idea: itself and every idea merged into it, however deep."""
+"""The ideas of one idea: itself and every idea merged into it, however deep. (The cast:
+PostgreSQL takes a small number given as smallint, and the ids are bigint.)"""
 
 
 def mark_decided(tx: Tx, idea_ids: Sequence[int]) -> None:
