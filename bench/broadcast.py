@@ -1,11 +1,15 @@
 """Broadcast fan-out: choosing 100,000 residents and writing the broadcast to the
 outbox in batches, on a real SQLite file.
 
-    .venv/bin/python bench/broadcast.py [--residents 100000]
+    .venv/bin/python bench/broadcast.py [--residents 100000] [--postgres SERVER]
 
 For a message and then for a poll (which also opens a session per resident), reports
 the time to choose the audience and preview the send, the time to write every outbox
 row, and the process's peak memory. Issue 4's figure: audience + fan-out within 3 s.
+
+With ``--postgres SERVER`` it runs twice, each time in a process of its own: on SQLite,
+then on a fresh database on that PostgreSQL server (bench/databases.py), the same figures
+for each (issue 21: PostgreSQL within SQLite's goal).
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.databases import add_option, engine_name, fresh_postgres
 from bot.civic.polls import as_flow, options_from_labels
 from bot.content import load_content
 from bot.desk import Actor, Desk, Front, Role
@@ -89,12 +96,13 @@ async def _send(
     return chosen - started, written - chosen, rows
 
 
-async def main(count: int) -> None:
+async def main(count: int, on: str | None = None) -> None:
+    """Both sends on a new SQLite file, or on the PostgreSQL database ``on`` names."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "parley.toml").write_text("[parley]\n", encoding="utf-8")
         settings = load_settings(
-            {"PARLEY_DATABASE": str(folder / "p.db")}, config_file=folder / "parley.toml"
+            {"PARLEY_DATABASE": on or str(folder / "p.db")}, config_file=folder / "parley.toml"
         )
         flows, env = load_content(settings)
         database = await Database.open(settings.database)
@@ -120,17 +128,33 @@ async def main(count: int) -> None:
         )
         await database.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    engine = engine_name(settings.database)
     for name, (choosing, writing, rows) in (("message", message), ("poll", asked)):
         assert rows == count
         print(
-            f"{name:<8} {count:,} residents: audience and preview {choosing:.2f} s,"
+            f"{engine:<10} {name:<8} {count:,} residents: audience and preview {choosing:.2f} s,"
             f" outbox written {writing:.2f} s ({count / writing:,.0f} rows/s),"
             f" together {choosing + writing:.2f} s"
         )
-    print(f"peak memory {peak:.0f} MB")
+    print(f"{engine:<10} peak memory {peak:.0f} MB")
+
+
+def both(count: int, server: str) -> None:
+    """SQLite, then a fresh database on the PostgreSQL ``server``: each in a process of its
+    own, so each peak memory is its own."""
+    command = [sys.executable, __file__, "--residents", str(count)]
+    subprocess.run(command, check=True)
+    with fresh_postgres(server) as database:
+        subprocess.run([*command, "--on", database.url], check=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=100_000)
-    asyncio.run(main(parser.parse_args().residents))
+    add_option(parser)
+    parser.add_argument("--on", metavar="URL", help=argparse.SUPPRESS)  # both()'s child
+    args = parser.parse_args()
+    if args.postgres:
+        both(args.residents, args.postgres)
+    else:
+        asyncio.run(main(args.residents, args.on))

@@ -25,16 +25,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -45,6 +45,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
+
+from bench.databases import inbound_counts, setting
+from bot.store.location import Location
 
 TARGET_RATE = 1_000
 TARGET_P99_MS = 50.0
@@ -99,8 +102,14 @@ async def _post(session: aiohttp.ClientSession, base: str, body: bytes, signatur
             raise RuntimeError(f"webhook answered {response.status}")
 
 
-async def closed_loop(base: str, conversations: list[list[tuple[bytes, str]]]) -> float:
-    """Send everything as fast as it is taken; returns the seconds it took."""
+async def closed_loop(
+    base: str | Sequence[str], conversations: list[list[tuple[bytes, str]]]
+) -> float:
+    """Send everything as fast as it is taken; returns the seconds it took. Given several
+    bases (processes behind one proxy), each webhook goes to the next, round robin, as a
+    proxy spreads requests without regard to who sent them."""
+    bases = [base] if isinstance(base, str) else list(base)
+    turn = itertools.cycle(bases)
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=connector) as session:
         queue: asyncio.Queue[list[tuple[bytes, str]]] = asyncio.Queue()
@@ -110,7 +119,7 @@ async def closed_loop(base: str, conversations: list[list[tuple[bytes, str]]]) -
         async def worker() -> None:
             while not queue.empty():
                 for body, signature in queue.get_nowait():
-                    await _post(session, base, body, signature)
+                    await _post(session, next(turn), body, signature)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(64)))
@@ -139,21 +148,15 @@ async def open_loop(base: str, conversations: list[list[tuple[bytes, str]]]) -> 
     return latencies
 
 
-def _wait_acted_on(database: Path, expected: int, within: float = 120.0) -> float:
+def _wait_acted_on(database: Location, expected: int, within: float = 120.0) -> float:
     """Seconds until every stored message has been acted on."""
-    connection = sqlite3.connect(database, timeout=30)
     deadline = time.perf_counter() + within
-    try:
+    with inbound_counts(database) as counts:
         while time.perf_counter() < deadline:
-            (pending,) = connection.execute(
-                "SELECT count(*) FROM inbound WHERE handled_at IS NULL"
-            ).fetchone()
-            (stored,) = connection.execute("SELECT count(*) FROM inbound").fetchone()
+            stored, pending = counts()
             if stored >= expected and pending == 0:
                 return time.perf_counter()
             time.sleep(0.05)
-    finally:
-        connection.close()
     raise RuntimeError("Parley did not act on every message in time")
 
 
@@ -223,13 +226,14 @@ class _Process:
         self.process.wait(timeout=30)
 
 
-def _parley(folder: Path, api: str) -> tuple[_Process, Path]:
+def _parley(folder: Path, api: str, database: Location | None = None) -> tuple[_Process, Location]:
+    """``parley run`` on ``database`` (by default a new SQLite file in ``folder``)."""
     port = _free_port()
-    database = folder / "parley.db"
+    database = database if database is not None else folder / "parley.db"
     (folder / "parley.toml").write_text("[parley]\n", encoding="utf-8")
     env = {
         "PARLEY_CONFIG": str(folder / "parley.toml"),
-        "PARLEY_DATABASE": str(database),
+        "PARLEY_DATABASE": setting(database),
         "PARLEY_PORT": str(port),
         "PARLEY_PUBLIC_URL": PUBLIC_URL,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
