@@ -164,10 +164,69 @@ class PostgresTx:
         return cursor
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor:
+        """Run ``sql`` once per parameter row. A plain INSERT of one row is sent as COPY
+        instead: the rows stream to the server, which stores them without planning and
+        running a statement for each (as executemany's pipeline has it do), a few times as
+        fast for a broadcast's outbox rows and a survey's sessions."""
+        copying = _as_copy(sql)
         cursor = self.connection.cursor()
-        cursor.executemany(translate(sql), parameters)
+        if copying is None:
+            cursor.executemany(translate(sql), parameters)
+        else:
+            statement, template, slots = copying
+            with cursor.copy(statement) as stream:
+                if not slots:  # every value a parameter, in order
+                    for row in parameters:
+                        stream.write_row(row)
+                else:
+                    for row in parameters:
+                        values = list(template)
+                        for slot, value in zip(slots, row, strict=True):
+                            values[slot] = value
+                        stream.write_row(values)
         self.statements += 1
         return cursor
+
+
+# An INSERT of one row, each value a placeholder, a string, a whole number or NULL, with
+# nothing after it (no ON CONFLICT, no RETURNING): what COPY does just as well.
+_PLAIN_INSERT = re.compile(
+    r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]*)\)\s*VALUES\s*\(([^()]*)\)\s*$", re.IGNORECASE
+)
+_VALUE = re.compile(r"\s*(\?|'(?:[^']|'')*'|-?\d+|NULL)\s*(?:,|$)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)
+def _as_copy(sql: str) -> tuple[str, tuple[Any, ...], tuple[int, ...]] | None:
+    """For a plain INSERT: its COPY statement, each column's constant (None for those a
+    parameter gives) and which columns the parameters give, unless that is all of them
+    (then no slots). None for any other statement."""
+    plain = _PLAIN_INSERT.match(sql)
+    if plain is None:
+        return None
+    table, names, values = plain.groups()
+    columns = [name.strip() for name in names.split(",")]
+    template: list[Any] = []
+    slots: list[int] = []
+    at = 0
+    while at < len(values):
+        found = _VALUE.match(values, at)
+        if found is None or found.end() == at:
+            return None
+        value = found.group(1)
+        if value == "?":
+            slots.append(len(template))
+            template.append(None)
+        elif value.startswith("'"):
+            template.append(value[1:-1].replace("''", "'"))
+        else:
+            template.append(None if value.upper() == "NULL" else int(value))
+        at = found.end()
+    if len(template) != len(columns) or not slots:
+        return None
+    every = slots == list(range(len(columns)))
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    return statement, tuple(template), () if every else tuple(slots)
 
 
 def _connect(location: Postgres, **options: Any) -> psycopg.Connection[Any]:

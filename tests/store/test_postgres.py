@@ -178,3 +178,38 @@ def test_one_process_leads_and_another_takes_over_when_it_goes() -> None:
     finally:
         first.release()
         second.release()
+
+
+@databases.needs_server
+async def test_many_rows_inserted_on_postgresql_are_the_rows_sqlite_stores(tmp_path: Path) -> None:
+    # A plain INSERT goes to PostgreSQL as COPY (placeholders, a literal with a quote in
+    # it, NULL); one with ON CONFLICT row by row, as written. Both as SQLite has them.
+    plain = (
+        "INSERT INTO contacts (channel, address, language, opted_out_at, fields, created_at,"
+        " last_seen_at) VALUES (?, ?, ?, NULL, '{\"ward\": \"St Mary''s\"}', ?, ?)"
+    )
+    rows = [("sms", f"+4477009001{n:02d}", None if n % 2 else "pl", "t1", "t2") for n in range(30)]
+    rows.append(("telegram", "1234\t5\\6\nline", "en", "t1", "t2"))  # COPY's own characters
+    again = (
+        "INSERT INTO contacts (channel, address, created_at, last_seen_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (channel, address) DO NOTHING"
+    )
+    found = []
+    sqlite = await Database.open(tmp_path / "p.db")  # migrated
+    await sqlite.close()
+    for location in (tmp_path / "p.db", databases.fresh_postgres()):
+        with writing(location) as tx:
+            tx.executemany(plain, rows)
+            tx.executemany(again, [("sms", "+447700900100", "t3", "t3"), ("sms", "+44", "t", "t")])
+            found.append(
+                [
+                    tuple(row)
+                    for row in tx.execute(
+                        "SELECT channel, address, language, opted_out_at, fields, created_at,"
+                        " last_seen_at FROM contacts ORDER BY id"  # ids: conflicts use some
+                    )
+                ]
+            )
+    assert found[0] == found[1]
+    assert len(found[0]) == 32
+    assert found[0][0][4] == '{"ward": "St Mary\'s"}'
