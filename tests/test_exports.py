@@ -224,7 +224,9 @@ def _votes(tx: Tx) -> None:
     contacts.update(tx, gary, {"callback": GARY_FIELD})
 
 
-@pytest.fixture(scope="module")
+# On PostgreSQL a test's databases are dropped when it ends (tests/databases.py): the
+# community is made for each test there, and is that test's own.
+@pytest.fixture(scope="function" if databases.ON_POSTGRES else "module")
 def community(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database of residents who took the survey, sent ideas and voted, and a decision
     sent back to the voters. Made once; each test works on its own copy (:func:`town`)."""
@@ -241,6 +243,8 @@ def community(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def town(community: Path, tmp_path: Path) -> Path:
+    if databases.ON_POSTGRES:
+        return community  # made for this test alone
     for path in community.glob("parley.*"):  # the database (and its log, if any)
         shutil.copy(path, tmp_path / path.name)
     return tmp_path

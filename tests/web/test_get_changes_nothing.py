@@ -18,6 +18,7 @@ from bot.desk.budgeting import BidSpec, RoundSpec
 from bot.desk.polls import PollSpec
 from bot.store import contacts, panels
 from bot.store.sql import Tx
+from tests.cli_kit import tables as table_names
 from tests.conftest import Harness
 from tests.web.conftest import WEB_PAGES, Browser
 
@@ -57,19 +58,12 @@ def _world(tx: Tx, harness: Harness) -> dict[str, str]:
     }
 
 
-def _without_rowid(tx: Tx) -> set[str]:
-    return {
-        row[0]
-        for row in tx.execute("SELECT name FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%'")
-    }
-
-
 async def test_opening_every_page_changes_nothing(web: Harness, organiser: Browser) -> None:
     world = await web.app.database.run(lambda tx: _world(tx, web))
     await web.app.jobs.run_due()
 
     def tables(tx: Tx) -> dict[str, str]:
-        return _tables_safe(tx, _without_rowid(tx))
+        return _tables_safe(tx)
 
     before = await web.app.database.run(tables)
     opened = 0
@@ -88,15 +82,12 @@ async def test_opening_every_page_changes_nothing(web: Harness, organiser: Brows
     assert await web.app.database.run(tables) == before
 
 
-def _tables_safe(tx: Tx, without_rowid: set[str]) -> dict[str, str]:
+def _tables_safe(tx: Tx) -> dict[str, str]:
     names = [
-        row[0]
-        for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        if row[0] not in SESSIONS and not row[0].startswith("sqlite_")
+        name for name in table_names(tx) if name not in SESSIONS and not name.startswith("sqlite_")
     ]
     found = {}
     for name in names:
-        order = "" if name in without_rowid else " ORDER BY rowid"
-        rows = tx.execute(f'SELECT * FROM "{name}"{order}').fetchall()
+        rows = tx.execute(f'SELECT * FROM "{name}"').fetchall()  # sorted below
         found[name] = hashlib.sha256(repr(sorted(map(tuple, rows), key=repr)).encode()).hexdigest()
     return found
