@@ -472,8 +472,8 @@ def _recipients(tmp_path: Path, broadcast_id: int) -> list[int]:
 def test_a_decision_update_goes_to_the_same_residents(tmp_path: Path) -> None:
     who = seed(tmp_path, _voters)
     [decision] = numbers_made(ok(parley(tmp_path, *RECORD)), "Decision")
-    update = ("decision", "update", str(decision), "--status", "done")
-    update += ("--text", "en=The lights are up")
+    update = ["decision", "update", str(decision), "--status", "done"]
+    update += ["--text", "en=The lights are up"]
     ok(parley(tmp_path, *update, "--yes"))
     sends = rows(tmp_path, "SELECT status, broadcast_id FROM decision_sends ORDER BY id")
     assert [status for status, _ in sends] == ["agreed", "done"]
