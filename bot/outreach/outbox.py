@@ -73,6 +73,9 @@ STOP_GRACE = 10.0
 IDLE_POLL = 1.0
 """Seconds between looks at the outbox when nothing woke the dispatcher (other
 processes, such as a CLI broadcast, write to it too)."""
+AHEAD = 0.03
+"""Seconds before a message's slot that its lane hands it to a sending task (which
+checks it once more meanwhile) and goes on to claim the next."""
 CLAIM = 15.0 + 120.0
 """Seconds a process's claim on a message lasts: a provider call's timeout (15 s, both
 channels) and a margin for the wait for its slot, making its file and recording it."""
@@ -197,6 +200,9 @@ class Dispatcher:
         # Each lane has its own calls in flight, so a provider that hangs holds up only
         # its own messages.
         self._slots = {lane.name: asyncio.Semaphore(concurrency) for lane in self.lanes}
+        # Messages claimed and handed to a sending task, waiting for their slot or in
+        # flight: the lane claims no further ahead.
+        self._handed = {lane.name: asyncio.Semaphore(2 * concurrency) for lane in self.lanes}
         self._wakes = {lane.name: asyncio.Event() for lane in self.lanes}
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -327,10 +333,10 @@ class Dispatcher:
     async def _start(self, lane: Lane, message: QueuedMessage) -> bool:
         """Claim ``message`` and hand it to a sending task once pace and slots allow;
         False if it turned out not to be due any more, or another process has it. The
-        task checks it once more before sending, while this lane claims its next
-        message: one round trip to the database per message sets the lane's pace's
-        limit, not two."""
-        slots = self._slots[lane.name]
+        task checks it once more and waits out the last of its slot while this lane
+        claims its next message, so the round trips to the database do not make the
+        lane late. At most twice ``concurrency`` messages are handed out at once, and
+        ``concurrency`` calls in flight."""
         shared = self._shared.get(lane.name)
 
         def claim(tx: Tx) -> tuple[QueuedMessage | None, float | None]:
@@ -339,41 +345,74 @@ class Dispatcher:
                 return claimed, None
             return claimed, shared.reserve(tx, lane.cost(claimed))  # the deployment's pace
 
-        claimed, wait = await self.database.run(claim)
+        claiming = asyncio.ensure_future(self.database.run(claim))
+        try:
+            claimed, wait = await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            await self._give_up_claim(message.id, claiming)
+            raise
         if claimed is None:
             return False
+        at = time.monotonic()  # its slot
+        if claimed.sendable:
+            at += lane.pacer.delay(lane.cost(claimed)) if wait is None else wait
         try:
-            if claimed.sendable:
-                await asyncio.sleep(lane.pacer.delay(lane.cost(claimed)) if wait is None else wait)
-                lane.chat_sent(claimed.contact_id, time.monotonic())
-            await slots.acquire()
+            # The sending task waits out the last AHEAD seconds, while this lane claims
+            # its next message: a slow round trip then does not make the lane late for
+            # its next slot.
+            await asyncio.sleep(max(0.0, at - AHEAD - time.monotonic()))
+            await self._handed[lane.name].acquire()
         except BaseException:  # stopping: another process may send it now
-            with contextlib.suppress(Exception):
-                await self.database.run(
-                    partial(messages.unclaim, claimer=self.claimer, outbox_id=claimed.id)
-                )
+            await self._give_up_claim(claimed.id)
             raise
+        if claimed.sendable:
+            lane.chat_sent(claimed.contact_id, at)
         self._in_flight.add(claimed.id)
-        task = asyncio.create_task(self._send_and_release(lane, claimed))
+        task = asyncio.create_task(self._send_and_release(lane, claimed, at))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _send_and_release(self, lane: Lane, message: QueuedMessage) -> None:
+    async def _give_up_claim(
+        self, outbox_id: int, claiming: asyncio.Future[Any] | None = None
+    ) -> None:
+        """Stopping before its call: give the message's claim up, so another process may
+        send it now (once a claim under way is done, so that it does not come after)."""
+        with contextlib.suppress(Exception):
+            if claiming is not None:
+                await claiming
+            await self.database.run(
+                partial(messages.unclaim, claimer=self.claimer, outbox_id=outbox_id)
+            )
+
+    async def _send_and_release(self, lane: Lane, message: QueuedMessage, at: float) -> None:
+        """Send ``message`` at its slot ``at`` (monotonic time), then free its place."""
+        calling = False
+        # It may have waited a while: is it still due, may it still go, and is it still
+        # this process's? (The claim is renewed: shielded, so that a stop gives the claim
+        # up only after the renewal is done.)
+        broadcasts = lane.broadcasts_may_go()
+        check = asyncio.ensure_future(
+            self.database.run(partial(self._claim, message.id, broadcasts=broadcasts))
+        )
         try:
-            # It may have waited a while: is it still due, may it still go, and is it
-            # still this process's? (The claim is renewed.)
-            broadcasts = lane.broadcasts_may_go()
-            fresh = await self.database.run(partial(self._claim, message.id, broadcasts=broadcasts))
+            fresh = await asyncio.shield(check)
             if fresh is not None:
-                await self._deliver(fresh, lane)
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                async with self._slots[lane.name]:  # a call in flight
+                    calling = True
+                    await self._deliver(fresh, lane)
         except DatabaseUnavailable as error:  # nothing was sent: it stays queued
             log.warning("outbox message %s: %s; it waits", message.id, error)
         except Exception:  # the database failed; the message stays queued for later
             log.exception("outbox message %s: could not record the result", message.id)
+        except BaseException:  # stopping: unless its call had begun, another may send it
+            if not calling:
+                await self._give_up_claim(message.id, check)
+            raise
         finally:
             self._in_flight.discard(message.id)
-            self._slots[lane.name].release()
+            self._handed[lane.name].release()
             self._wakes[lane.name].set()  # the contact's next message may be due now
 
     # -- one message ----------------------------------------------------------------
