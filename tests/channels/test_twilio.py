@@ -51,7 +51,7 @@ async def test_a_resident_completes_the_priorities_survey_by_sms(
         answers = await parley.rows(
             "SELECT step_id, value FROM answers WHERE flow_id = 'priorities' ORDER BY id"
         )
-        outbox = await parley.rows("SELECT status, provider_id, segments FROM outbox")
+        outbox = await parley.rows("SELECT status, provider_id, segments FROM outbox ORDER BY id")
     assert replies[0].startswith("Welcome to Parley!")
     assert "What should be fixed first?" in replies[3]
     assert replies[-1] == "Thank you! Your answers help decide what is fixed first."
