@@ -138,6 +138,9 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
     connection.row_factory = _rows
 
 
+_READS = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+
+
 class PostgresTx:
     """A connection inside one transaction, taking Parley's SQL as written for SQLite.
 
@@ -150,11 +153,19 @@ class PostgresTx:
         self.statements = 0  # done so far: none means nothing reached the server
         self._stream = stream
         self._names = count()
+        self._open: list[Any] = []  # a snapshot's server-side cursors, closed with it
+
+    def close_cursors(self) -> None:
+        for cursor in self._open:
+            with contextlib.suppress(psycopg.Error):
+                cursor.close()
+        self._open.clear()
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
         query = translate(sql)
-        if self._stream:
+        if self._stream and _READS.match(query):  # (a savepoint, say, is no cursor's)
             named = self.connection.cursor(name=f"parley_{next(self._names)}")
+            self._open.append(named)
             named.itersize = STREAM_ROWS
             named.execute(query, parameters)
             self.statements += 1
@@ -257,7 +268,11 @@ def snapshot(location: Postgres) -> Iterator[PostgresTx]:
     connection = _connect(location)
     try:
         connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield PostgresTx(connection, stream=True)
+        tx = PostgresTx(connection, stream=True)
+        try:
+            yield tx
+        finally:
+            tx.close_cursors()
     finally:
         connection.close()
 
