@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -141,12 +141,58 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
 _READS = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 
 
+class _ReadAhead:
+    """A server-side cursor read one batch ahead, on a thread of its own: the server
+    works out (and sends) the next rows while Parley writes these out, instead of each
+    waiting for the other. An iterator, like the cursor: reading it in several loops
+    carries on where the last stopped."""
+
+    def __init__(self, cursor: Any, thread: ThreadPoolExecutor) -> None:
+        self._cursor = cursor
+        self._thread = thread
+        self._rows: Iterator[Any] = iter(())
+        self._coming: Future[list[Any]] | None = None
+        self._done = False
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def fetchone(self) -> Any:
+        return next(self, None)
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+    def __iter__(self) -> _ReadAhead:
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            row = next(self._rows, _END)
+            if row is not _END:
+                return row
+            if self._done:
+                raise StopIteration
+            if self._coming is None:
+                self._coming = self._thread.submit(self._cursor.fetchmany, STREAM_ROWS)
+            rows = self._coming.result()
+            if not rows:
+                self._done, self._coming = True, None
+                raise StopIteration
+            self._coming = self._thread.submit(self._cursor.fetchmany, STREAM_ROWS)
+            self._rows = iter(rows)
+
+
+_END = object()
+
+
 class PostgresTx:
     """A connection inside one transaction, taking Parley's SQL as written for SQLite.
 
     With ``stream`` (a snapshot's reads), each statement reads through a server-side
-    cursor, a few thousand rows at a time, so an export of a million rows never holds
-    them all."""
+    cursor, a few thousand rows at a time and one batch ahead, so an export of a million
+    rows never holds them all, nor waits for each batch."""
 
     def __init__(self, connection: psycopg.Connection[Any], stream: bool = False) -> None:
         self.connection = connection
@@ -154,8 +200,12 @@ class PostgresTx:
         self._stream = stream
         self._names = count()
         self._open: list[Any] = []  # a snapshot's server-side cursors, closed with it
+        self._reader: ThreadPoolExecutor | None = None  # reads them ahead
 
     def close_cursors(self) -> None:
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)  # a read ahead under way ends first
+            self._reader = None
         for cursor in self._open:
             with contextlib.suppress(psycopg.Error):
                 cursor.close()
@@ -169,7 +219,9 @@ class PostgresTx:
             named.itersize = STREAM_ROWS
             named.execute(query, parameters)
             self.statements += 1
-            return named
+            if self._reader is None:
+                self._reader = ThreadPoolExecutor(1, thread_name_prefix="parley-read")
+            return _ReadAhead(named, self._reader)
         cursor = self.connection.execute(query, parameters)
         self.statements += 1
         return cursor
