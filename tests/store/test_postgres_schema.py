@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -27,13 +26,10 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from bot.store import Database
+from tests import databases
 
-SERVER = os.environ.get("PARLEY_TEST_POSTGRES", "")
-needs_postgres = pytest.mark.skipif(
-    not SERVER,
-    reason="PARLEY_TEST_POSTGRES is not set (a libpq URL to a PostgreSQL server where the"
-    " test may create a database, e.g. postgresql://postgres@/postgres?host=/tmp/pgdev)",
-)
+SERVER = databases.SERVER
+needs_postgres = databases.needs_server
 
 _MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # SQLite's declared column types, and what the PostgreSQL file makes of each.
