@@ -202,10 +202,18 @@ class PostgresTx:
         self._open: list[Any] = []  # a snapshot's server-side cursors, closed with it
         self._reader: ThreadPoolExecutor | None = None  # reads them ahead
 
-    def close_cursors(self) -> None:
+    def end_snapshot(self) -> None:
+        """End a snapshot's transaction, and with it every cursor it opened. Rolled back
+        (a read-only transaction has nothing to keep), the server drops them all at once;
+        each is then closed here without a word to the server. Closing them one by one
+        would fail at one a ``ROLLBACK TO`` already dropped (a desk operation refused, a
+        page's "not found", undoes its savepoint): that failure would abort the
+        transaction and leave the cursor open, for psycopg to warn of."""
         if self._reader is not None:
             self._reader.shutdown(wait=True)  # a read ahead under way ends first
             self._reader = None
+        with contextlib.suppress(psycopg.Error):
+            self.connection.execute("ROLLBACK")
         for cursor in self._open:
             with contextlib.suppress(psycopg.Error):
                 cursor.close()
@@ -324,7 +332,7 @@ def snapshot(location: Postgres) -> Iterator[PostgresTx]:
         try:
             yield tx
         finally:
-            tx.close_cursors()
+            tx.end_snapshot()
     finally:
         connection.close()
 
