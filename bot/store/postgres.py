@@ -177,14 +177,19 @@ class _ReadAhead:
             if self._coming is None:
                 self._coming = self._thread.submit(self._cursor.fetchmany, STREAM_ROWS)
             rows = self._coming.result()
-            if not rows:
-                self._done, self._coming = True, None
-                raise StopIteration
-            self._coming = self._thread.submit(self._cursor.fetchmany, STREAM_ROWS)
+            self._coming = None
+            if len(rows) < STREAM_ROWS:  # the last batch: nothing to read ahead
+                self._done = True
+            else:
+                self._coming = self._thread.submit(self._cursor.fetchmany, STREAM_ROWS)
             self._rows = iter(rows)
 
 
 _END = object()
+
+
+def _nothing() -> None:
+    pass
 
 
 class PostgresTx:
@@ -230,6 +235,10 @@ class PostgresTx:
             if self._reader is None:
                 self._reader = ThreadPoolExecutor(1, thread_name_prefix="parley-read")
             return _ReadAhead(named, self._reader)
+        if self._reader is not None:
+            # A read ahead still under way finishes first: after a ROLLBACK TO, say, its
+            # cursor would be gone, and the failed FETCH would abort the whole snapshot.
+            self._reader.submit(_nothing).result()
         cursor = self.connection.execute(query, parameters)
         self.statements += 1
         return cursor
