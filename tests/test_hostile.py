@@ -17,6 +17,7 @@ import os
 import socket
 import stat
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,6 @@ from bot.server import Server
 from bot.settings import Settings
 from bot.store import Database
 from bot.web import webhooks as web
-from tests import databases
 from tests.channels.conftest import (
     SECRET,
     Live,
@@ -41,7 +41,7 @@ from tests.channels.conftest import (
     twilio_env,
     until,
 )
-from tests.conftest import REPO, Clock, Harness, open_app
+from tests.conftest import REPO, Clock, open_app
 from tests.fakes.servers import serving
 from tests.fakes.telegram_api import FakeTelegram, Residents
 from tests.fakes.twilio_api import FakeTwilio
@@ -362,19 +362,27 @@ async def test_clients_that_vanish_mid_body_log_a_line_each_and_no_traceback(
 
 
 async def test_a_second_parley_on_the_same_database_refuses_to_start(
-    harness: Harness, settings: Settings, tmp_path: Path
+    settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
-    assert settings.database == databases.location(tmp_path)
-    second = await asyncio.to_thread(parley, tmp_path, "chat", stdin="hi\n")
-    assert second.returncode != 0
-    [line] = second.stderr.strip().splitlines()
-    assert str(settings.database) in line
-    assert "already running" in line
-    assert "Traceback" not in second.stderr
-    assert second.stdout == ""
-    # Reading alongside a running bot still works.
-    reader = await asyncio.to_thread(parley, tmp_path, "answers")
-    assert reader.returncode == 0, reader.stderr
+    # SQLite's file lock, so this runs on a SQLite file whatever the suite runs on: on
+    # PostgreSQL several processes share one database by design (their test is
+    # tests/channels/test_several_processes.py).
+    file = tmp_path / "own.db"
+    app = await open_app(replace(settings, database=file), clock, [])
+    try:
+        own = {"PARLEY_DATABASE": str(file)}
+        second = await asyncio.to_thread(parley, tmp_path, "chat", stdin="hi\n", env=own)
+        assert second.returncode != 0
+        [line] = second.stderr.strip().splitlines()
+        assert str(file) in line
+        assert "already running" in line
+        assert "Traceback" not in second.stderr
+        assert second.stdout == ""
+        # Reading alongside a running bot still works.
+        reader = await asyncio.to_thread(parley, tmp_path, "answers", env=own)
+        assert reader.returncode == 0, reader.stderr
+    finally:
+        await app.close()
 
 
 async def test_the_database_is_free_again_once_parley_stops(
