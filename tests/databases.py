@@ -102,6 +102,14 @@ def beside(database: Location, file: str) -> Location:
     return fresh_postgres()
 
 
+def missing(database: Location) -> Location:
+    """A database that is not there: a file beside a SQLite one that nobody made, or a
+    name no database on the server has."""
+    if isinstance(database, Path):
+        return database.with_name("missing.db")
+    return Postgres(on(f"parley_test_{os.getpid()}_missing"))
+
+
 def drop_made() -> None:
     """Drop the databases the test made (its connections, if any are left, are ended)."""
     _given.clear()
