@@ -26,7 +26,9 @@ WhatsApp), each paced on its own: a lane never sends faster than its rate (messa
 SMS segments per second), and Telegram's per-chat limit holds a chat's next message
 back while others go ahead. On a shared database a lane's pace is the deployment's, not
 each process's: every process reserves the lane's next slot in the ``lanes`` table
-(:class:`SharedPacer`), in the transaction that claims the message. Telegram's per-chat
+(:class:`SharedPacer`), in the transaction that claims the message. A call held up
+past its slot takes a new one rather than going at once, so that a stall never ends in
+a burst. Telegram's per-chat
 limit stays each process's own: a chat's messages are claimed one at a time anyway, so
 only two processes sending a chat's consecutive messages could crowd it. A contact's
 messages always go in the order they were queued. Transient failures (rate limits, 5xx,
@@ -76,6 +78,11 @@ processes, such as a CLI broadcast, write to it too)."""
 AHEAD = 0.03
 """Seconds before a message's slot that its lane hands it to a sending task (which
 checks it once more meanwhile) and goes on to claim the next."""
+LATE = 1.0
+"""A call later than this many of its lane's units (1/rate seconds each) for its slot
+takes a new slot rather than going at once: the calls held up together (a stall of the
+process, the machine or the database) would otherwise go together, crowding the slots
+after theirs, and the provider would see a burst over its rate."""
 CLAIM = 15.0 + 120.0
 """Seconds a process's claim on a message lasts: a provider call's timeout (15 s, both
 channels) and a margin for the wait for its slot, making its file and recording it."""
@@ -116,9 +123,13 @@ class SharedPacer:
         self.rate = rate
         self._clock = clock
 
-    def reserve(self, tx: Tx, cost: float = 1.0) -> float:
-        """Take the lane's next slot for ``cost`` units; returns how long to wait for it.
-        One statement: the row's lock makes processes reserving at once take turns."""
+    def reserve(self, tx: Tx, cost: float = 1.0) -> float | None:
+        """Take the lane's next slot for ``cost`` units: returns when it begins, in
+        wall-clock seconds, or None if the lane was free (its slot is now, whenever the
+        caller gets to it). A time, not a wait: a wait would be counted from before this
+        statement, so the rest of the transaction, its commit and the way back would be
+        added to the slot, by a different amount each time. One statement: the row's
+        lock makes processes reserving at once take turns."""
         now, span = self._clock(), cost / self.rate
         row = tx.execute(
             "INSERT INTO lanes (name, next_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
@@ -126,7 +137,8 @@ class SharedPacer:
             " RETURNING next_at",
             (self.name, now + span, now, now, span),
         ).fetchone()
-        return max(0.0, float(row[0]) - span - now)
+        next_at = float(row[0])
+        return next_at - span if next_at > now + span else None  # free: now + span exactly
 
     def pause(self, tx: Tx, seconds: float) -> None:
         """Nothing goes on the lane, from any process, for ``seconds``."""
@@ -347,15 +359,15 @@ class Dispatcher:
 
         claiming = asyncio.ensure_future(self.database.run(claim))
         try:
-            claimed, wait = await asyncio.shield(claiming)
+            claimed, slot = await asyncio.shield(claiming)
         except asyncio.CancelledError:
             await self._give_up_claim(message.id, claiming)
             raise
         if claimed is None:
             return False
-        at = time.monotonic()  # its slot
+        at = time.monotonic()  # its slot, in monotonic time
         if claimed.sendable:
-            at += lane.pacer.delay(lane.cost(claimed)) if wait is None else wait
+            at = self._local_slot(lane, claimed) if shared is None else self._monotonic(slot)
         try:
             # The sending task waits out the last AHEAD seconds, while this lane claims
             # its next message: a slow round trip then does not make the lane late for
@@ -373,6 +385,25 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
         return True
 
+    @staticmethod
+    def _local_slot(lane: Lane, message: QueuedMessage) -> float:
+        """Take the lane's next slot in this process: when it begins, in monotonic time."""
+        return time.monotonic() + lane.pacer.delay(lane.cost(message))
+
+    @staticmethod
+    def _monotonic(slot: float | None) -> float:
+        """A shared lane's slot (wall-clock time, None for now) in monotonic time."""
+        now = time.monotonic()
+        return now if slot is None else now + slot - time.time()
+
+    async def _new_slot(self, lane: Lane, message: QueuedMessage) -> float:
+        """Take the lane's next slot again, for a message that was late for its own."""
+        shared = self._shared.get(lane.name)
+        if shared is None:
+            return self._local_slot(lane, message)
+        cost = lane.cost(message)
+        return self._monotonic(await self.database.run(partial(shared.reserve, cost=cost)))
+
     async def _give_up_claim(
         self, outbox_id: int, claiming: asyncio.Future[Any] | None = None
     ) -> None:
@@ -386,7 +417,8 @@ class Dispatcher:
             )
 
     async def _send_and_release(self, lane: Lane, message: QueuedMessage, at: float) -> None:
-        """Send ``message`` at its slot ``at`` (monotonic time), then free its place."""
+        """Send ``message`` at its slot ``at`` (monotonic time), or at a new one if it is
+        held up past it (:data:`LATE`), then free its place."""
         calling = False
         # It may have waited a while: is it still due, may it still go, and is it still
         # this process's? (The claim is renewed: shielded, so that a stop gives the claim
@@ -397,11 +429,17 @@ class Dispatcher:
         )
         try:
             fresh = await asyncio.shield(check)
-            if fresh is not None:
+            while fresh is not None:
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
                 async with self._slots[lane.name]:  # a call in flight
-                    calling = True
-                    await self._deliver(fresh, lane)
+                    if not fresh.sendable or time.monotonic() - at <= LATE / lane.rate:
+                        calling = True
+                        await self._deliver(fresh, lane)
+                        break
+                # Held up past its slot (the check, a call in flight, the event loop):
+                # going now would crowd the next slots, so it takes a new one.
+                at = await self._new_slot(lane, fresh)
+                lane.chat_sent(fresh.contact_id, at)
         except DatabaseUnavailable as error:  # nothing was sent: it stays queued
             log.warning("outbox message %s: %s; it waits", message.id, error)
         except Exception:  # the database failed; the message stays queued for later
