@@ -66,6 +66,9 @@ TWILIO_FORMS: list[tuple[str, str, dict[str, str], int]] = [
         400,
     ),
     ("ErrorCode not ASCII", "/twilio/status", {"MessageStatus": "failed", "ErrorCode": "²"}, 400),
+    ("outbox id a word", "/twilio/status?outbox=first", {"MessageStatus": "sent"}, 400),
+    ("outbox id of 30 digits", f"/twilio/status?outbox={'9' * 30}", {"MessageStatus": "sent"}, 400),
+    ("outbox id negative", "/twilio/status?outbox=-1", {"MessageStatus": "sent"}, 400),
 ]
 
 

@@ -3,6 +3,10 @@
 Inbound messages and delivery reports arrive as signed form posts (see ``bot.web.webhooks``);
 replies leave through the SDK's async client. A contact's address is the bare phone
 number; the channel (``sms`` or ``whatsapp``) says how to reach it.
+
+Each message's status callback URL carries its outbox id (``?outbox=123``), which Twilio
+signs with the rest of the URL: its first report, seconds after Twilio accepted it,
+records it as sent even when the process that sent it died before recording it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ TWILIO_API = "https://api.twilio.com"
 WHATSAPP = "whatsapp:"
 OPTED_OUT_AT_CARRIER = 21610  # "Attempt to send to unsubscribed recipient"
 SEND_TIMEOUT = 15.0
+OUTBOX_PARAMETER = "outbox"  # the status callback URL's query: the message's outbox id
+_OUTBOX_ID_DIGITS = 18  # an outbox id fits a 64-bit integer
 BODY_LIMIT = 1600  # characters: the longest message body Twilio takes or passes on
 _ERROR_CODE_DIGITS = 6  # Twilio's error codes have five digits
 
@@ -101,7 +107,10 @@ class TwilioChannel:
                 f"{WHATSAPP}{self._settings.sender}" if whatsapp else (self._settings.sender)
             )
         if self._status_url:
-            sender["status_callback"] = self._status_url
+            # The report names the message: it records the message sent even if this
+            # process dies before it can (bot.web.webhooks).
+            query = f"{OUTBOX_PARAMETER}={message.outbox_id}"
+            sender["status_callback"] = f"{self._status_url}?{query}"
         try:
             created = await self._client.messages.create_async(to=to, body=message.text, **sender)
         except TwilioRestException as error:
@@ -162,3 +171,14 @@ def delivery_error(form: Mapping[str, str]) -> int | None:
     if len(code) > _ERROR_CODE_DIGITS or not code.isascii() or not code.isdigit():
         raise ChannelError("Twilio: 'ErrorCode' is not an error code")
     return int(code)
+
+
+def reported_outbox_id(query: Mapping[str, str]) -> int | None:
+    """The outbox id a status callback URL carries (see :meth:`TwilioChannel.send`), None
+    if it has none; raises ChannelError for one that is not an outbox id."""
+    value = query.get(OUTBOX_PARAMETER)
+    if value is None:
+        return None
+    if not 0 < len(value) <= _OUTBOX_ID_DIGITS or not value.isascii() or not value.isdigit():
+        raise ChannelError(f"Twilio: '{OUTBOX_PARAMETER}' is not an outbox id")
+    return int(value)

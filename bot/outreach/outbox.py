@@ -14,12 +14,18 @@ Several processes may send from one PostgreSQL database (``Database.shared``). E
 (:func:`bot.store.messages.claim`): exactly one process wins it, and the others leave it
 alone until its result is recorded or the claim expires (:data:`CLAIM`, well over a
 provider call's timeout). A process that dies mid-call leaves its claims behind; once they
-expire another process sends those messages, so again at most the calls the dead process
-had in flight (``concurrency`` per provider) can reach a resident twice, and nothing is
-lost. A contact's later messages wait while its earlier one is claimed, as it is still
-queued, so their order holds across processes. On SQLite one process runs (the run lock)
-and every process bears the same name (:mod:`bot.store.claims`): a restarted one takes
-over its predecessor's claims at once.
+expire another process sends those messages, and nothing is lost. Twilio tells which of
+them it had accepted: each message's status callback URL names its outbox id, and the
+first report, seconds after Twilio accepted it, reaches a process still running (through
+the load balancer) and records the message sent (:mod:`bot.web.webhooks`), long before
+the claim expires, so none is sent twice. Telegram has no such report: at most the calls
+the dead process had in flight on it (``concurrency``) can reach a resident twice. (With
+one process, on SQLite, a report sent while it is down reaches no one, so on either
+provider a restart may send those calls again.) A contact's later messages wait while
+its earlier one is claimed, as it is still queued, so their order holds across
+processes. On SQLite one process runs (the run lock) and every process bears the same
+name (:mod:`bot.store.claims`): a restarted one takes over its predecessor's claims at
+once.
 
 Messages go out in *lanes*, one per provider account (Telegram; Twilio's SMS and
 WhatsApp), each paced on its own: a lane never sends faster than its rate (messages or

@@ -280,18 +280,48 @@ def unclaim(tx: Tx, outbox_id: int, claimer: str) -> None:
 
 
 def mark_sent(tx: Tx, outbox_id: int, provider_id: str, now: datetime) -> None:
+    """The provider accepted the message. Recorded already (its status report said so
+    first, :func:`mark_accepted`, or a commit cut off was kept), nothing changes."""
     tx.execute(
         "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL,"
-        f" attempts = attempts + 1, sent_at = ?, {_UNCLAIM} WHERE id = ?",
+        f" attempts = attempts + 1, sent_at = ?, {_UNCLAIM} WHERE id = ? AND status != 'sent'",
         (provider_id, now.isoformat(), outbox_id),
     )
+
+
+def mark_accepted(
+    tx: Tx, outbox_id: int, provider_id: str, now: datetime, channels: Sequence[str]
+) -> int | None:
+    """A provider's status report for message ``outbox_id`` (named in the report's URL),
+    whose result its sender has not recorded (yet, or ever: it died mid-call): the
+    provider has it, so it is ``sent``, with ``provider_id``, and its claim is over, so
+    that no process sends it again. The contact's id, or None when nothing changed.
+
+    Only a message on one of the provider's ``channels``, still queued and with no
+    provider id yet, is taken, and only for a provider id no other message has: a
+    report whose outbox id does not match its provider id changes nothing."""
+    if tx.execute("SELECT 1 FROM outbox WHERE provider_id = ?", (provider_id,)).fetchone():
+        return None
+    marks = ", ".join("?" * len(channels))
+    row = tx.execute(
+        "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL,"
+        f" attempts = attempts + 1, sent_at = ?, {_UNCLAIM} WHERE id = ?"
+        f" AND status = 'queued' AND provider_id IS NULL AND channel IN ({marks})"
+        " RETURNING contact_id",
+        (provider_id, now.isoformat(), outbox_id, *channels),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+# A result recorded for a message no longer queued changes nothing: its status report
+# said the provider accepted it (:func:`mark_accepted`), whatever the call's answer was.
 
 
 def mark_retry(tx: Tx, outbox_id: int, error: str, retry_at: datetime) -> None:
     """A failed attempt that will be tried again at ``retry_at``."""
     tx.execute(
         "UPDATE outbox SET error = ?, attempts = attempts + 1, next_attempt_at = ?,"
-        f" {_UNCLAIM} WHERE id = ?",
+        f" {_UNCLAIM} WHERE id = ? AND status = 'queued'",
         (error, retry_at.isoformat(), outbox_id),
     )
 
@@ -302,7 +332,7 @@ def mark_unsent(tx: Tx, outbox_id: int, status: str, error: str, attempted: bool
     assert status in ("failed", "cancelled")
     tx.execute(
         f"UPDATE outbox SET status = ?, error = ?, attempts = attempts + ?, {_UNCLAIM}"
-        " WHERE id = ?",
+        " WHERE id = ? AND status = 'queued'",
         (status, error, int(attempted), outbox_id),
     )
 

@@ -10,6 +10,10 @@ What passes authentication is still not trusted: a body is read only up to
 ``MAX_BODY`` bytes and for ``BODY_TIMEOUT`` seconds, a message longer than the provider
 sends and a sender Parley could never answer are refused, and every refusal is a 4xx
 with one log line (no traceback, no phone number, no message text), nothing stored.
+
+A Twilio status report names its message's outbox id in its (signed) URL: the first
+report for a message its sender never recorded (the process died mid-call) records it
+sent, so that no other process sends it again once the sender's claim runs out.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from bot.app import TELEGRAM_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH, App
 from bot.channels import telegram as tg
 from bot.channels import twilio as tw
 from bot.errors import ChannelError, DatabaseUnavailable
-from bot.store import contacts, messages
+from bot.store import contacts, erasure, messages
 from bot.store.sql import Tx
 
 log = logging.getLogger(__name__)
@@ -136,15 +140,23 @@ def routes(app: App) -> list[Route]:
         sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
         try:
             code = tw.delivery_error(form)
+            outbox_id = tw.reported_outbox_id(request.query_params)
         except ChannelError as problem:
             raise Refusal(400, str(problem)) from None
         now = app.service.clock()
         error = f"Twilio error {code}" if code else None
 
         def work(tx: Tx) -> None:
+            # Twilio has the message: if its sender has not recorded it (it may have died
+            # mid-call), it is recorded sent now, so that no process sends it again.
+            accepted = None
+            if outbox_id is not None and sid and state in messages.DELIVERY_RANK:
+                accepted = messages.mark_accepted(tx, outbox_id, sid, now, tw.TwilioChannel.names)
             contact_id = messages.record_delivery(tx, sid, state, error, now)
             if contact_id is not None and code == tw.OPTED_OUT_AT_CARRIER:
                 contacts.refuse(tx, contact_id, "opted_out", now)
+            if accepted is not None:  # a forgotten resident's goodbye: the address goes
+                erasure.after_goodbye(tx, accepted, now)
 
         await app.database.run(work)
         return Response(status_code=204)

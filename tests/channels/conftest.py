@@ -51,6 +51,7 @@ async def fake_twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
     async with serving(fake.app()) as url:
         yield fake, url
+    await fake.close()
 
 
 @pytest.fixture

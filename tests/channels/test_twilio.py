@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.app import App
+from bot.channels.base import Channel, Outbound
+from bot.outreach import outbox
+from bot.outreach.outbox import Dispatcher, Lane
+from bot.service import utc_now
+from bot.store import contacts, messages
+from bot.store.sql import Tx
+from bot.web.app import build
 from tests.channels.conftest import (
     PARLEY_NUMBER,
+    PUBLIC_URL,
     Live,
     live_settings,
     twilio_env,
     until,
     until_length,
 )
+from tests.fakes.servers import serving
 from tests.fakes.twilio_api import FakeTwilio, Refusal
 
 RESIDENT = "+447700900123"
@@ -51,14 +65,16 @@ async def test_a_resident_completes_the_priorities_survey_by_sms(
         answers = await parley.rows(
             "SELECT step_id, value FROM answers WHERE flow_id = 'priorities' ORDER BY id"
         )
-        outbox = await parley.rows("SELECT status, provider_id, segments FROM outbox ORDER BY id")
+        outbox = await parley.rows(
+            "SELECT id, status, provider_id, segments FROM outbox ORDER BY id"
+        )
     assert replies[0].startswith("Welcome to Parley!")
     assert "What should be fixed first?" in replies[3]
     assert replies[-1] == "Thank you! Your answers help decide what is fixed first."
     assert {m["From"] for m in fake.messages} == {PARLEY_NUMBER}
-    assert all(
-        m["StatusCallback"] == "https://parley.example.org/twilio/status" for m in fake.messages
-    )
+    assert [m["StatusCallback"] for m in fake.messages] == [
+        f"https://parley.example.org/twilio/status?outbox={row['id']}" for row in outbox
+    ]
     assert [(a["step_id"], json.loads(a["value"])) for a in answers] == [
         ("top_issue", "housing"),
         ("housing_problem", "repairs"),
@@ -228,3 +244,137 @@ async def test_health_check_reports_the_database(
         response = await parley.client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "queued": 0}
+
+
+# -- a sender that dies after Twilio accepted its message ------------------------------
+
+
+class DiesAfterTheCall:
+    """The real channel, whose calls never come back once Twilio has answered: the
+    process died after Twilio accepted the message, before recording it."""
+
+    name = "twilio"
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.accepted = asyncio.Event()
+
+    async def send(self, message: Outbound) -> str:
+        await self.channel.send(message)
+        self.accepted.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never")
+
+
+async def test_a_message_twilio_accepted_is_not_sent_again_when_its_sender_died(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, api = fake_twilio
+    monkeypatch.setattr(outbox, "STOP_GRACE", 0.0)  # killed: the call in flight is cut
+    claim = 1.0  # seconds the dying sender's claim lasts
+    fake.status_after = 0.5  # Twilio's reports come after the kill
+    app = await App.open(live_settings(tmp_path, **twilio_env(api)))
+    try:
+        assert app.twilio is not None
+        now = utc_now()
+
+        def queue(tx: Tx) -> list[int]:
+            resident = contacts.touch(tx, "sms", RESIDENT, "en", now).id
+            return [
+                messages.add_outbound(tx, messages.NewOutbound(resident, "sms", text, "en"), now)
+                for text in ("The first", "The second")
+            ]
+
+        first, _ = await app.database.run(queue)
+        async with serving(build(app)) as url:
+            fake.status_to = [url]  # where PARLEY_PUBLIC_URL leads
+            dying = DiesAfterTheCall(app.twilio)
+            lanes = [Lane("twilio", ("sms",), 100.0)]
+            sender = Dispatcher(app.database, {"sms": dying}, utc_now, lanes, claim_for=claim)
+            sending = asyncio.create_task(sender.run())
+            await asyncio.wait_for(dying.accepted.wait(), 10)
+            sending.cancel()  # the kill: its claim stays, nothing recorded
+            await asyncio.gather(sending, return_exceptions=True)
+            killed = await _outbox(app)
+            await until(lambda: len(fake.reports) == 2)
+            reported = await _outbox(app)
+            await asyncio.sleep(claim + 0.2)  # the dead sender's claim has lapsed
+            drained = await app.dispatcher.drain()  # another process, or the restart
+    finally:
+        await app.close()
+    sid = fake.messages[0]["sid"]
+    assert fake.messages[0]["StatusCallback"] == f"{PUBLIC_URL}/twilio/status?outbox={first}"
+    assert killed[0]["status"] == "queued"
+    assert killed[0]["claimed_by"] is not None
+    assert fake.reports == [(sid, "queued", 204), (sid, "sent", 204)]
+    # The report recorded it sent, claim over: the contact's next message may go.
+    assert reported[0] == {
+        "id": first,
+        "status": "sent",
+        "provider_id": sid,
+        "attempts": 1,
+        "claimed_by": None,
+        "claimed_until": None,
+        "delivery": "sent",
+    }
+    assert reported[1]["status"] == "queued"
+    # Once the claim lapsed, only the second message went: nothing twice.
+    assert drained == 1
+    assert fake.to(RESIDENT) == ["The first", "The second"]
+
+
+async def _outbox(app: App) -> list[dict[str, Any]]:
+    return await app.database.run(
+        lambda tx: [
+            dict(row)
+            for row in tx.execute(
+                "SELECT id, status, provider_id, attempts, claimed_by, claimed_until, delivery"
+                " FROM outbox ORDER BY id"
+            )
+        ]
+    )
+
+
+async def test_a_reports_outbox_id_is_trusted_only_for_a_message_with_no_provider_id(
+    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str], live: Any
+) -> None:
+    fake, api = fake_twilio
+    async with live(live_settings(tmp_path, **twilio_env(api))) as parley:
+        [sid] = await _welcomed(parley, fake, RESIDENT)
+        assert parley.server.app is not None
+        database = parley.server.app.database
+        later = utc_now() + timedelta(days=1)
+
+        def held(tx: Tx) -> int:
+            """A queued message that waits for its retry, a day away."""
+            message = messages.NewOutbound(1, "sms", "Held back", "en")
+            outbox_id = messages.add_outbound(tx, message, utc_now())
+            messages.mark_retry(tx, outbox_id, "Twilio error 20500 (HTTP 500)", later)
+            return outbox_id
+
+        waiting = await database.run(held)
+        [welcome] = await parley.rows("SELECT id FROM outbox WHERE provider_id = ?", sid)
+        reports = [
+            (waiting, sid, "delivered"),  # the welcome's sid: the welcome's report only
+            (welcome["id"], "SM" + "7" * 32, "sent"),  # the welcome has its provider id
+            (999, "SM" + "8" * 32, "sent"),  # no such message
+            (waiting, "SM" + "9" * 32, "bogus"),  # no such state
+        ]
+        for outbox_id, reported, state in reports:
+            params = {"MessageSid": reported, "MessageStatus": state}
+            path = f"/twilio/status?outbox={outbox_id}"
+            assert (await parley.post_twilio(path, params)).status_code == 204
+        rows = await parley.rows(
+            "SELECT id, status, provider_id, attempts, delivery FROM outbox ORDER BY id"
+        )
+    assert rows == [
+        {
+            "id": welcome["id"],
+            "status": "sent",
+            "provider_id": sid,
+            "attempts": 1,
+            "delivery": "delivered",
+        },
+        {"id": waiting, "status": "queued", "provider_id": None, "attempts": 1, "delivery": None},
+    ]
+    assert len(fake.messages) == 1
