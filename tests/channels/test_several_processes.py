@@ -111,7 +111,10 @@ def shared_twilio() -> Iterator[tuple[SharedTwilio, list[str]]]:
     ]
 
     async def serve() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
+        try:
+            await asyncio.gather(*(server.serve() for server in servers))
+        finally:
+            await fake.close()
 
     thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
     thread.start()
@@ -414,6 +417,7 @@ async def test_webhooks_round_robin_over_three_lose_nothing_when_one_is_killed(
     total = RESIDENTS * MESSAGES
     async with fleet(tmp_path, twilio, env=env) as crew:
         victim = crew.parleys[1]
+        fake.status_to = crew.backends()  # its status reports, through the balancer
         timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
         connector = aiohttp.TCPConnector(limit=0)  # the balancer's own limit: CONNECTIONS
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
