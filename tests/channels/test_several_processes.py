@@ -259,7 +259,13 @@ async def _start(
     port = _free_port()
     log = folder / f"parley-{number}.log"
     log_file = log.open("wb")
+    # The processes run at a lower priority than this one: the fake provider stands in
+    # for Twilio's servers, which do not wait for a CPU behind the bot, so its clock
+    # (when a call arrived) is not held up by theirs on this 2-core machine.
     process = await asyncio.create_subprocess_exec(
+        "nice",
+        "-n",
+        "5",
         sys.executable,
         "-m",
         "bot",
@@ -502,12 +508,12 @@ def _recipients(tx: Tx) -> None:
         contacts.touch(tx, "sms", resident(number), "en", now)
 
 
-def busiest_second(times: list[float]) -> int:
-    """The most messages accepted within any one second (a window starting at each)."""
+def busiest_second(times: list[float], seconds: float = 1.0) -> int:
+    """The most messages accepted within any window of ``seconds`` (one ending at each)."""
     ordered = sorted(times)
     most, first = 0, 0
     for last, at in enumerate(ordered):
-        while ordered[first] <= at - 1.0:
+        while ordered[first] <= at - seconds:
             first += 1
         most = max(most, last - first + 1)
     return most
@@ -565,19 +571,25 @@ async def test_a_broadcast_is_sent_once_by_all_three_at_the_deployments_pace(
     # All three sent.
     by_process = fake.sent_by()
     assert set(by_process) == set(range(PROCESSES)), by_process
-    # The deployment's pace: at most RATE calls in any one-second window at the provider,
-    # +2 %. Slots are 1/RATE apart in the lanes table; a call reaches the provider a few
-    # milliseconds after its slot (the sleep's wake-up, the HTTP request), so one held up
-    # that long and the ones after it on time can share a window: 4 calls at 200/s are
-    # 20 ms of such slack. A process keeping its own pace, or slots booked twice, would
-    # show as hundreds over.
+    # The deployment's pace, at the provider: at most RATE calls in any one-second
+    # window, +2 % (slots are 1/RATE apart in the lanes table; a call reaches the
+    # provider a few milliseconds after its slot, so one held up that long and the ones
+    # after it on time can share a window: 4 calls at 200/s are 20 ms of such slack),
+    # plus the calls in flight at once: when the provider itself stalls (this fake
+    # shares the 2-core machine with the three processes; stalls of 24-33 ms were
+    # logged, then 4-7 calls accepted within half a millisecond, each sent on its
+    # slot), what the processes have in flight lands together, at most CONCURRENCY
+    # each. Over any five seconds the excess must not be there at all. A process
+    # keeping its own pace, or slots booked twice, would show as hundreds over.
     busiest = busiest_second(fake.accepted_at)
+    sustained = busiest_second(fake.accepted_at, seconds=5.0)
+    assert sustained <= 5 * RATE * (1 + RATE_TOLERANCE), sustained
     took = max(fake.accepted_at) - min(fake.accepted_at)
     print(
         f"\n{BROADCAST} sent in {took:.1f} s ({BROADCAST / took:.1f}/s against {RATE}/s),"
         f" busiest second {busiest}; per process {dict(by_process)}"
     )
-    assert busiest <= RATE * (1 + RATE_TOLERANCE), busiest
+    assert busiest <= RATE * (1 + RATE_TOLERANCE) + PROCESSES * CONCURRENCY, busiest
 
 
 # -- 3. a poll closes when its leader is killed ----------------------------------------
