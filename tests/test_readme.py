@@ -172,8 +172,15 @@ def readme_commands() -> list[Command]:
     ]
 
 
+# Commands the README gives for SQLite's file, not run when the suite runs on PostgreSQL.
+NOT_RUN_ON_POSTGRES: dict[str, str] = {
+    "parley backup": "backs up a SQLite file: PostgreSQL's is pg_dump (the README says so)",
+}
+
+
 def reason_not_run(command: Command) -> str | None:
-    return next((why for start, why in NOT_RUN.items() if command.text.startswith(start)), None)
+    skipped = {**NOT_RUN, **(NOT_RUN_ON_POSTGRES if databases.ON_POSTGRES else {})}
+    return next((why for start, why in skipped.items() if command.text.startswith(start)), None)
 
 
 def _printf(argument: str) -> str:

@@ -256,9 +256,11 @@ def _write(
 
 def _continue_identities(tx: Tx, tables_with_ids: list[str]) -> None:
     """New rows on PostgreSQL take ids after the copied ones (its identity columns do not
-    follow ids written explicitly, as SQLite's do)."""
+    follow ids written explicitly, as SQLite's do). The tables staff name by number have no
+    identity: they take max(id) + 1 anyway (migrations/postgresql/0014)."""
     for table in tables_with_ids:
         tx.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-            f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            f"SELECT setval(sequence, coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            f" FROM (SELECT pg_get_serial_sequence('{table}', 'id') AS sequence) found"
+            " WHERE sequence IS NOT NULL"
         )

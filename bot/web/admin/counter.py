@@ -78,15 +78,21 @@ class Counter:
             desk = self._desk(tx, staff, effects)
             stale = (desk.now - timedelta(days=1)).isoformat()
             tx.execute("DELETE FROM form_posts WHERE at < ?", (stale,))
-            done = tx.execute("SELECT location FROM form_posts WHERE token = ?", (token,))
-            row = done.fetchone()
-            if row is not None:
+            # The token is claimed before the work: on PostgreSQL the same form sent twice at
+            # once runs on two connections, and the second waits here for the first to end
+            # (its claim, rolled back with it, if its work failed), then goes where it went.
+            claimed = tx.execute(
+                "INSERT INTO form_posts (token, location, at) VALUES (?, '', ?)"
+                " ON CONFLICT (token) DO NOTHING RETURNING token",
+                (token, desk.now.isoformat()),
+            ).fetchone()
+            if claimed is None:
+                done = tx.execute("SELECT location FROM form_posts WHERE token = ?", (token,))
+                row = done.fetchone()
+                assert row is not None, "a form's claim is kept once made"
                 return str(row[0])
             location = work(desk)
-            tx.execute(
-                "INSERT INTO form_posts (token, location, at) VALUES (?, ?, ?)",
-                (token, location, desk.now.isoformat()),
-            )
+            tx.execute("UPDATE form_posts SET location = ? WHERE token = ?", (location, token))
             return location
 
         location = await self.app.database.run(run)
