@@ -164,6 +164,14 @@ class _ReadAhead:
     def fetchall(self) -> list[Any]:
         return list(self)
 
+    def close(self) -> None:
+        """Close the cursor now (a snapshot's end closes every one left open)."""
+        if self._coming is not None:
+            self._coming.result()  # the read under way finishes first
+            self._coming = None
+        self._done = True
+        self._cursor.close()
+
     def __iter__(self) -> _ReadAhead:
         return self
 
