@@ -325,7 +325,10 @@ async def test_a_writer_whose_lease_ran_out_stops_and_the_one_taking_over_finish
         written = await _written(first)
         assert len(written) == RESIDENTS
         assert set(written.values()) == {1}
-        assert "another process writes it now" in caplog.text
+        # Its next batch finds the lease gone; on a busy machine the first may write its
+        # last batch before the second takes over, and then it is its finish that does.
+        stopped = ("another process writes it now", "another process finishes writing it")
+        assert any(line in caplog.text for line in stopped), caplog.text
         [(status, recipients)] = await first.database.run(
             lambda tx: [
                 tuple(row) for row in tx.execute("SELECT status, recipients FROM broadcasts")
