@@ -55,6 +55,7 @@ T = TypeVar("T")
 
 POOL_SIZE = 4  # connections (and threads) per process; the server's max_connections bounds all
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer by then is unreachable
+LOCK_TIMEOUT = "5s"  # a unit waits this long for a row another holds, as SQLite's busy_timeout
 STREAM_ROWS = 2000  # rows fetched at a time by a snapshot's server-side cursors
 _MIGRATION_LOCK = 7_411_502_001  # pg_advisory_lock key while migrating (any fixed number)
 _LEADER_LOCK = 7_411_502_003  # pg_advisory_lock key of the leading process
@@ -136,6 +137,13 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
     connection.adapters.register_dumper(bool, _BoolAsInteger)
     connection.adapters.register_loader("numeric", _NumericAsNumber)
     connection.row_factory = _rows
+
+
+def _configure_pooled(connection: psycopg.Connection[Any]) -> None:
+    """A unit of work's connection: as any, and it never waits forever for a lock (a
+    migration's connection does wait, for another process migrating)."""
+    _configure(connection)
+    connection.execute("SELECT set_config('lock_timeout', %s, false)", (LOCK_TIMEOUT,))
 
 
 _READS = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
@@ -444,7 +452,7 @@ class PostgresDatabase(Database):
             min_size=1,
             max_size=POOL_SIZE,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-            configure=_configure,
+            configure=_configure_pooled,
             timeout=CONNECT_TIMEOUT,  # a webhook waits no longer for a connection: then 503
             # A lost connection is tried again after 1, 2, 4, 8, ... s (for 5 minutes
             # unless told): a server back after a long outage could wait a minute to be
@@ -476,6 +484,11 @@ class PostgresDatabase(Database):
                 if attempt == _RETRIES:
                     raise
                 time.sleep(0.005 * attempt)  # the other transaction finishes meanwhile
+            except pg_errors.LockNotAvailable as error:
+                raise DatabaseUnavailable(
+                    f"the {self.location.server} is busy: a row this needs was held"
+                    f" longer than {LOCK_TIMEOUT}"
+                ) from error
             except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
                 if isinstance(error, pg_errors.QueryCanceled):
                     raise

@@ -213,3 +213,32 @@ async def test_many_rows_inserted_on_postgresql_are_the_rows_sqlite_stores(tmp_p
     assert found[0] == found[1]
     assert len(found[0]) == 32
     assert found[0][0][4] == '{"ward": "St Mary\'s"}'
+
+
+@databases.needs_server
+async def test_a_unit_waits_for_a_held_row_no_longer_than_sqlite_would() -> None:
+    # A row held by a transaction that does not end (a stuck process, a person in psql)
+    # makes the unit that needs it give up as unavailable, as SQLite's busy_timeout does,
+    # rather than wait for ever with its webhook: then it is tried again and goes through.
+    import asyncio
+
+    import psycopg
+
+    from bot.errors import DatabaseUnavailable
+
+    location = databases.fresh_postgres()
+    with writing(location) as tx:
+        tx.execute(
+            "INSERT INTO contacts (channel, address, created_at, last_seen_at)"
+            " VALUES ('sms', '+447700900001', 't', 't')"
+        )
+    database = await Database.open(location)
+    touch = "UPDATE contacts SET last_seen_at = 'now' WHERE address = '+447700900001'"
+    try:
+        with psycopg.connect(location.url) as holder:  # a transaction, left open
+            holder.execute(touch)
+            with pytest.raises(DatabaseUnavailable, match="held longer than 5s"):
+                await asyncio.wait_for(database.run(lambda tx: tx.execute(touch)), 30)
+        await asyncio.wait_for(database.run(lambda tx: tx.execute(touch)), 30)
+    finally:
+        await database.close()
