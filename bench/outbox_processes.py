@@ -33,13 +33,13 @@ from bot.channels.base import Outbound
 from bot.channels.twilio import TwilioChannel
 from bot.outreach.outbox import Dispatcher, Lane, SharedPacer
 from bot.settings import TwilioSettings
-from bot.store import Database, contacts, messages
+from bot.store import Database
 from bot.store.location import Postgres
 from bot.store.postgres import PostgresTx, _configure
-from bot.store.sql import Tx
 from tests import databases
 from tests.fakes.servers import serving
 from tests.fakes.twilio_api import FakeTwilio
+from tests.outbox_kit import most_in_a_second, queue, queued
 
 SID, AUTH, FROM = "AC" + "b" * 32, "bench-auth", "+447700900999"
 CONTACTS = 500
@@ -51,31 +51,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _queue(database: Database, count: int) -> None:
-    now = _now()
-
-    def work(tx: Tx) -> None:
-        people = [
-            contacts.touch(tx, "sms", f"+44773{n:07d}", "en", now).id for n in range(CONTACTS)
-        ]
-        batch = [
-            messages.NewOutbound(people[n % CONTACTS], "sms", f"m{n}", "en", segments=1)
-            for n in range(count)
-        ]
-        messages.add_outbound_many(tx, batch, now)
-
-    await database.run(work)
-
-
-async def _queued(database: Database) -> int:
-    def count(tx: Tx) -> int:
-        return int(tx.execute("SELECT count(*) FROM outbox WHERE status = 'queued'").fetchone()[0])
-
-    return await database.run(count)
-
-
 async def _until_sent(database: Database) -> None:
-    while await _queued(database):  # noqa: ASYNC110 (another process's doing: no event)
+    while await queued(database):  # noqa: ASYNC110 (another process's doing: no event)
         await asyncio.sleep(0.05)
 
 
@@ -92,22 +69,13 @@ async def _running(dispatchers: list[Dispatcher], database: Database) -> float:
     return time.perf_counter() - started
 
 
-def _most_in_a_second(times: list[float]) -> int:
-    times, most, first = sorted(times), 0, 0
-    for last, at in enumerate(times):
-        while at - times[first] >= 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
-
-
 async def pace(count: int, rate: float, processes: int) -> None:
     location = databases.fresh_postgres()
     opened = [await Database.open(location) for _ in range(processes)]
     fake = FakeTwilio(SID, AUTH)
     channels = []
     try:
-        await _queue(opened[0], count)
+        await queue(opened[0], CONTACTS, count, "+44773")
         async with serving(fake.app()) as api:
             dispatchers = []
             for database in opened:
@@ -129,7 +97,7 @@ async def pace(count: int, rate: float, processes: int) -> None:
     achieved = (len(times) - 1) / (times[-1] - times[0])
     print(
         f"pace: {processes} dispatcher(s), lane {rate:g}/s, {count} messages: {achieved:.2f}/s"
-        f" ({achieved / rate:.1%}), most in any one second {_most_in_a_second(times)},"
+        f" ({achieved / rate:.1%}), most in any one second {most_in_a_second(times)},"
         f" sent twice {sum(n - 1 for n in sent.values())}, not sent {count - len(sent)}"
     )
 
@@ -145,7 +113,7 @@ async def claims(count: int, processes: int) -> None:
     location = databases.fresh_postgres()
     opened = [await Database.open(location) for _ in range(processes)]
     try:
-        await _queue(opened[0], count)
+        await queue(opened[0], CONTACTS, count, "+44773")
         dispatchers = [
             Dispatcher(database, {"sms": Instant()}, _now, [Lane("fast", ("sms",), 100_000.0)])
             for database in opened

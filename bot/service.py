@@ -11,9 +11,11 @@ by an older Parley, or a crash) is replayed at start-up by :meth:`resume_pending
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -108,6 +110,7 @@ class ConversationService:
         self._scheduled = False
         self.book = FlowBook(flows, env)  # the flow files' flows and the polls'
         self.free_text = erasure.free_text(flows)  # what erasing a resident blanks
+        self._in_turn = _InTurn()
 
     def _after_commit(self) -> None:
         self.on_queued()
@@ -128,7 +131,14 @@ class ConversationService:
         resident's row, which PostgreSQL then holds until the commit, so a message of
         theirs arriving at another process meanwhile waits, then sees this one handled:
         one resident's messages are handled one at a time, oldest first, everywhere.
+        Within a process a resident's messages go to the database in the order they
+        arrived (:class:`_InTurn`): the units of work run on several connections there,
+        which would otherwise race for the resident's row.
         """
+        async with self._in_turn.hold((message.channel, message.address)):
+            return await self._receive(message)
+
+    async def _receive(self, message: Inbound) -> bool:
         now = self.clock()
         hint = message.language_hint
         language = hint if hint in self.env.languages else self.settings.default_language
@@ -255,6 +265,28 @@ class ConversationService:
                 NewOutbound(contact.id, pending.channel, text, language, (), pending.id),
                 now,
             )
+
+
+class _InTurn:
+    """One lock per key (a resident's address), there only while someone holds or awaits
+    it; asyncio's locks are fair, so those waiting go in the order they came."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 @dataclass

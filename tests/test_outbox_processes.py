@@ -30,13 +30,14 @@ from bot.outreach.audience import Audience
 from bot.outreach.broadcast import fan_out
 from bot.outreach.outbox import Dispatcher, Lane
 from bot.settings import TwilioSettings, load_settings
-from bot.store import Database, broadcasts, contacts, messages
+from bot.store import Database, broadcasts, contacts
 from bot.store.broadcasts import NewBroadcast
 from bot.store.sql import Tx
 from tests import databases
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, PARLEY_NUMBER, until
 from tests.fakes.servers import serving
 from tests.fakes.twilio_api import FakeTwilio
+from tests.outbox_kit import most_in_a_second, queue, queued
 
 pytestmark = databases.needs_server
 
@@ -55,23 +56,6 @@ async def _fake() -> AsyncIterator[tuple[FakeTwilio, str]]:
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)  # no rate of its own: the test counts
     async with serving(fake.app()) as url:
         yield fake, url
-
-
-async def _queue(database: Database, contacts_count: int, per_contact: int) -> None:
-    """Each contact's messages queued in turn: message n goes to contact n % contacts."""
-    now = _now()
-
-    def work(tx: Tx) -> None:
-        people = [
-            contacts.touch(tx, "sms", f"+44770{n:07d}", "en", now).id for n in range(contacts_count)
-        ]
-        batch = [
-            messages.NewOutbound(people[n % contacts_count], "sms", f"m{n}", "en", segments=1)
-            for n in range(contacts_count * per_contact)
-        ]
-        messages.add_outbound_many(tx, batch, now)
-
-    await database.run(work)
 
 
 _channels: list[TwilioChannel] = []  # closed after each test
@@ -93,26 +77,6 @@ def _dispatcher(database: Database, api: str, claim_for: float = outbox.CLAIM) -
     )
 
 
-async def _queued(database: Database) -> int:
-    return int(
-        await database.run(
-            lambda tx: tx.execute("SELECT count(*) FROM outbox WHERE status = 'queued'").fetchone()[
-                0
-            ]
-        )
-    )
-
-
-def _most_in_a_second(times: list[float]) -> int:
-    """The most messages the provider accepted within any one second."""
-    times, most, first = sorted(times), 0, 0
-    for last, at in enumerate(times):
-        while at - times[first] >= 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
-
-
 def _in_order(fake: FakeTwilio) -> None:
     by_contact: defaultdict[str, list[int]] = defaultdict(list)
     for message in fake.messages:
@@ -126,7 +90,7 @@ async def test_three_dispatchers_send_each_message_once_in_order_at_the_lanes_ra
     location = databases.fresh_postgres()
     opened = [await Database.open(location) for _ in range(3)]
     try:
-        await _queue(opened[0], CONTACTS, PER_CONTACT)
+        await queue(opened[0], CONTACTS, CONTACTS * PER_CONTACT)
         async with _fake() as (fake, api):
             dispatchers = [_dispatcher(database, api) for database in opened]
             tasks = [asyncio.create_task(d.run()) for d in dispatchers]
@@ -150,11 +114,11 @@ async def test_three_dispatchers_send_each_message_once_in_order_at_the_lanes_ra
             # window holds the requests whose slots lie within it and up to that
             # lateness before it: measured 101-105 at 100/s; 10% allows 100 ms of it.
             # Three processes each at the lane's own rate would have sent 300.
-            assert _most_in_a_second(times) <= RATE * 1.1 + 1
+            assert most_in_a_second(times) <= RATE * 1.1 + 1
             elapsed = max(times) - min(times)
             assert elapsed >= (total - RATE * 1.1) / RATE  # the whole run at the rate, too
             for database in opened:
-                assert await _queued(database) == 0
+                assert await queued(database) == 0
     finally:
         for database in opened:
             await database.close()
@@ -162,7 +126,7 @@ async def test_three_dispatchers_send_each_message_once_in_order_at_the_lanes_ra
 
 async def until_nothing_queued(database: Database) -> None:
     for _ in range(500):
-        if await _queued(database) == 0:
+        if await queued(database) == 0:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("messages still queued")
@@ -195,7 +159,7 @@ async def test_a_dispatcher_dying_mid_call_leaves_claims_that_another_sends_once
     location = databases.fresh_postgres()
     opened = [await Database.open(location) for _ in range(2)]
     try:
-        await _queue(opened[0], contacts_count, per_contact)
+        await queue(opened[0], contacts_count, contacts_count * per_contact)
         async with _fake() as (fake, api):
             dying, surviving = (_dispatcher(db, api, claim_for=claim) for db in opened)
             hangs = Hangs(dying.channels["sms"], answered=20)

@@ -333,7 +333,7 @@ async def test_a_fan_out_cut_short_is_finished_by_resume_and_nobody_is_asked_twi
             raise Crash
 
     with monkeypatch.context() as patch:
-        patch.setattr(schedule, "fan_out", functools.partial(fan_out, batch=1))
+        patch.setattr(schedule, "fan_out", functools.partial(fan_out, batch=1, at_once=1))
         with pytest.raises(Crash):
             await harness.app.jobs.run_due(dies_after_two_batches)
     assert await status(harness, broadcast_id) == "sending"
@@ -715,7 +715,7 @@ async def test_at_start_up_the_scheduler_finishes_what_parley_missed_while_down_
     await join(app, utc_now(), ANNA, TOM)
     cut_short = await announce(app, utc_now())
     with monkeypatch.context() as patch:
-        patch.setattr(schedule, "fan_out", functools.partial(fan_out, batch=1))
+        patch.setattr(schedule, "fan_out", functools.partial(fan_out, batch=1, at_once=1))
         with pytest.raises(Crash):
             await app.jobs.run_due(_crash)
     assert await _count(app, "SELECT count(*) FROM outbox") == 1

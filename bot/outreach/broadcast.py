@@ -17,6 +17,7 @@ transaction, and stops if another process took it over (see
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from bot.store.sql import Tx
 
 BATCH = 2_000
 """Outbox rows written per transaction while fanning out."""
+PARALLEL_BATCHES = 2
+"""Batches written at once on a database server (on SQLite, one after another)."""
 
 
 @dataclass(frozen=True)
@@ -209,21 +212,38 @@ async def fan_out(
     progress: Callable[[int], None] = lambda done: None,
     batch: int = BATCH,
     lease: Callable[[Tx], bool] | None = None,
+    at_once: int | None = None,
 ) -> None:
     """Write the broadcast for ``recipients`` to the outbox, one transaction per batch;
     ``progress`` hears how many each batch wrote. ``lease`` renews the writer's lease in
     each batch's transaction: if it was lost, that batch is not written and
-    :class:`WritingLost` is raised, as the process that took over writes the rest."""
+    :class:`WritingLost` is raised, as the process that took over writes the rest.
 
-    def written(tx: Tx, part: Sequence[Recipient]) -> None:
+    On a database server ``at_once`` batches (:data:`PARALLEL_BATCHES`) are written at
+    once, on connections of their own: one is made here while the server stores another. The lease is renewed last in each, so
+    neither waits for the other's hold on the broadcast's row."""
+
+    def written(tx: Tx, part: Sequence[Recipient]) -> int:
+        write(tx, broadcast_id, part, rendering)
         if lease is not None and not lease(tx):
             raise WritingLost(f"broadcast {broadcast_id}: another process writes it now")
-        write(tx, broadcast_id, part, rendering)
+        return len(part)
 
-    for start in range(0, len(recipients), batch):
-        part = recipients[start : start + batch]
-        await database.run(partial(written, part=part))
-        progress(len(part))
+    if at_once is None:
+        at_once = PARALLEL_BATCHES if database.shared else 1
+    writing: set[asyncio.Task[int]] = set()
+    try:
+        for start in range(0, len(recipients), batch):
+            if len(writing) == at_once:
+                done, writing = await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    progress(task.result())
+            part = recipients[start : start + batch]
+            writing.add(asyncio.create_task(database.run(partial(written, part=part))))
+        for last in asyncio.as_completed(writing):
+            progress(await last)
+    finally:  # a batch that failed stops the rest; those under way end, written or not
+        await asyncio.gather(*writing, return_exceptions=True)
 
 
 def write(

@@ -93,6 +93,23 @@ def telegram_env(api_url: str, mode: str = "webhook") -> dict[str, str]:
     }
 
 
+def inbound_sms(sender: str, body: str, sid: str) -> dict[str, str]:
+    """The form Twilio posts for a resident's SMS to Parley's number."""
+    return {
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": PARLEY_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+def twilio_signature(path: str, params: dict[str, str]) -> str:
+    """X-Twilio-Signature for a form Twilio posts to ``path`` of the public URL."""
+    return str(RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, params))
+
+
 @dataclass
 class Live:
     """A running Parley and a client posting to it as the providers would."""
@@ -107,21 +124,14 @@ class Live:
     ) -> httpx.Response:
         """Post an inbound SMS the way Twilio does: a form signed for the public URL."""
         self._sids += 1
-        params = {
-            "MessageSid": sid or f"SMin{self._sids:030d}",
-            "AccountSid": ACCOUNT_SID,
-            "From": sender,
-            "To": PARLEY_NUMBER,
-            "Body": body,
-            "NumMedia": "0",
-        }
+        params = inbound_sms(sender, body, sid or f"SMin{self._sids:030d}")
         return await self.post_twilio("/twilio/sms", params, signature)
 
     async def post_twilio(
         self, path: str, params: dict[str, str], signature: str | None = None
     ) -> httpx.Response:
         if signature is None:
-            signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, params)
+            signature = twilio_signature(path, params)
         return await self.client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
     async def telegram(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:

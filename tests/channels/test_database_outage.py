@@ -32,8 +32,8 @@ from tests import databases
 from tests.channels.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    PARLEY_NUMBER,
     Live,
+    inbound_sms,
     live_settings,
     twilio_env,
     until,
@@ -82,14 +82,7 @@ class Provider:
     longest: float = 0.0  # seconds, the longest a post waited for its answer
 
     async def deliver(self, sender: str, sid: str, body: str) -> None:
-        params = {
-            "MessageSid": sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": sender,
-            "To": PARLEY_NUMBER,
-            "Body": body,
-            "NumMedia": "0",
-        }
+        params = inbound_sms(sender, body, sid)
         while True:
             self.posts += 1
             posted = time.monotonic()

@@ -29,9 +29,6 @@ from psycopg.conninfo import make_conninfo
 from bot.store import Database
 from tests import databases
 
-SERVER = databases.SERVER
-needs_postgres = databases.needs_server
-
 _MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # SQLite's declared column types, and what the PostgreSQL file makes of each.
 _TYPES = {"INTEGER": "bigint", "TEXT": "text", "REAL": "double precision", "BLOB": "bytea"}
@@ -107,19 +104,21 @@ def lite(sqlite_file: Path) -> Iterator[sqlite3.Connection]:
 def pg() -> Iterator[PgConnection]:
     """A fresh PostgreSQL database with every PostgreSQL migration applied, as the runner
     applies them (each file whole, in one transaction); dropped afterwards."""
-    if not SERVER:
+    if not databases.SERVER:
         pytest.skip("PARLEY_TEST_POSTGRES is not set")
     name = f"schema_test_{secrets.token_hex(4)}"
-    with psycopg.connect(SERVER, autocommit=True) as server:
+    with psycopg.connect(databases.SERVER, autocommit=True) as server:
         server.execute(f'CREATE DATABASE "{name}"'.encode())
     try:
-        with psycopg.connect(make_conninfo(SERVER, dbname=name), autocommit=True) as connection:
+        with psycopg.connect(
+            make_conninfo(databases.SERVER, dbname=name), autocommit=True
+        ) as connection:
             for _, entry in _postgres_migrations():
                 with connection.transaction():
                     connection.execute(entry.read_text(encoding="utf-8").encode())
             yield connection
     finally:
-        with psycopg.connect(SERVER, autocommit=True) as server:
+        with psycopg.connect(databases.SERVER, autocommit=True) as server:
             server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
@@ -178,12 +177,12 @@ def _default(text: str | None) -> str | None:
     return None if text is None else re.sub(r"::[a-z ]+$", "", text)
 
 
-@needs_postgres
+@databases.needs_server
 def test_same_tables(lite: sqlite3.Connection, pg: PgConnection) -> None:
     assert sorted(_pg_columns(pg)) == sorted(_sqlite_tables(lite))
 
 
-@needs_postgres
+@databases.needs_server
 def test_same_columns_in_the_same_order_and_nullability(
     lite: sqlite3.Connection, pg: PgConnection
 ) -> None:
@@ -193,7 +192,7 @@ def test_same_columns_in_the_same_order_and_nullability(
         assert [(one[0], one[2]) for one in postgres.get(table, [])] == expected, table
 
 
-@needs_postgres
+@databases.needs_server
 def test_same_types_defaults_and_collations(lite: sqlite3.Connection, pg: PgConnection) -> None:
     """INTEGER is bigint (the rowid an identity, but in NUMBERED's tables), TEXT text, REAL
     double precision; the same defaults; SQLite's COLLATE NOCASE columns are PostgreSQL's
@@ -222,7 +221,7 @@ def _sqlite_index_columns(lite: sqlite3.Connection, index: str) -> list[str | No
     return [row[2] for row in lite.execute(f'PRAGMA index_info("{index}")')]
 
 
-@needs_postgres
+@databases.needs_server
 def test_same_keys_and_references(lite: sqlite3.Connection, pg: PgConnection) -> None:
     """Primary keys, UNIQUE constraints, references (and what deleting does), and as many
     CHECK constraints per table."""
@@ -273,7 +272,7 @@ def test_same_keys_and_references(lite: sqlite3.Connection, pg: PgConnection) ->
         )
 
 
-@needs_postgres
+@databases.needs_server
 def test_same_indexes(lite: sqlite3.Connection, pg: PgConnection) -> None:
     """Every index SQLite's migrations create, by name and table, unique or not, partial or
     not, on the same columns (None: an expression). Those behind a key are compared above."""
@@ -300,7 +299,7 @@ def test_same_indexes(lite: sqlite3.Connection, pg: PgConnection) -> None:
     assert sorted(postgres) == sorted(sqlite)
 
 
-@needs_postgres
+@databases.needs_server
 def test_same_index_definitions(lite: sqlite3.Connection, pg: PgConnection) -> None:
     """Each index as PostgreSQL reads SQLite's own CREATE INDEX (with LIKE as ILIKE, as
     bot/store/postgres.py hands the app's LIKE over): the same columns, expressions and
@@ -329,7 +328,7 @@ EXPORT = (
 )
 
 
-@needs_postgres
+@databases.needs_server
 def test_numbered_tables_take_their_next_id_from_a_lock_of_their_own(pg: PgConnection) -> None:
     found: dict[str, str] = dict(
         pg.execute(
@@ -342,7 +341,7 @@ def test_numbered_tables_take_their_next_id_from_a_lock_of_their_own(pg: PgConne
     assert len(set(found.values())) == len(NUMBERED)  # one advisory lock key each
 
 
-@needs_postgres
+@databases.needs_server
 def test_a_rolled_back_number_is_given_again_as_on_sqlite(
     lite: sqlite3.Connection, pg: PgConnection
 ) -> None:
@@ -369,10 +368,10 @@ def test_a_rolled_back_number_is_given_again_as_on_sqlite(
     assert theirs == ours == [1, 1, 8]
 
 
-@needs_postgres
+@databases.needs_server
 def test_two_transactions_never_take_the_same_number(pg: PgConnection) -> None:
     """The second waits for the first's lock and, once the first has committed, sees its row."""
-    where = make_conninfo(SERVER, dbname=pg.info.dbname)
+    where = make_conninfo(databases.SERVER, dbname=pg.info.dbname)
     with psycopg.connect(where) as first, psycopg.connect(where) as second:
         try:
             mine = first.execute(EXPORT.encode()).fetchone()
@@ -445,7 +444,7 @@ EXTRACTS = [
 ]
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize(("doc", "path"), EXTRACTS)
 def test_json_extract(
     lite: sqlite3.Connection, pg: PgConnection, doc: str | None, path: str | None
@@ -454,7 +453,7 @@ def test_json_extract(
     assert _same(ours[0][0], theirs[0][0]), (ours, theirs)
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize("doc", ["not json", "", '{"a": }'])
 def test_json_extract_refuses_what_is_not_json(
     lite: sqlite3.Connection, pg: PgConnection, doc: str
@@ -465,7 +464,7 @@ def test_json_extract_refuses_what_is_not_json(
         pg.execute("SELECT json_extract(%s, '$.a')", (doc,))
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize("path", ["a", "$a", "$.", "$[x]"])
 def test_json_extract_refuses_a_bad_path(
     lite: sqlite3.Connection, pg: PgConnection, path: str
@@ -492,7 +491,7 @@ EACHES = [
 ]
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize("doc", EACHES)
 def test_json_each(lite: sqlite3.Connection, pg: PgConnection, doc: str | None) -> None:
     ours, theirs = _both(lite, pg, "SELECT j.key, j.value FROM json_each(?) j", doc)
@@ -502,7 +501,7 @@ def test_json_each(lite: sqlite3.Connection, pg: PgConnection, doc: str | None) 
         assert _same(value, pg_value), (ours, theirs)
 
 
-@needs_postgres
+@databases.needs_server
 def test_postgresql_json_each_still_takes_json(pg: PgConnection) -> None:
     """Ours takes text: a json argument still reaches PostgreSQL's own json_each."""
     found = "SELECT key, pg_typeof(value)::text, value FROM json_each(CAST(%s AS json))"
@@ -522,7 +521,7 @@ STATES = [
 ]
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize("state", STATES)
 def test_json_set_blanks_answers_as_retention_does(
     lite: sqlite3.Connection, pg: PgConnection, state: str | None
@@ -544,7 +543,7 @@ SETS = [
 ]
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize(("doc", "path", "value"), SETS)
 def test_json_set(
     lite: sqlite3.Connection, pg: PgConnection, doc: str, path: str, value: str
@@ -555,7 +554,7 @@ def test_json_set(
         assert pg.execute(sql, (doc, path, value)).fetchall() == ours, call
 
 
-@needs_postgres
+@databases.needs_server
 def test_json_set_sets_json_null_for_a_null_value(
     lite: sqlite3.Connection, pg: PgConnection
 ) -> None:
@@ -576,7 +575,7 @@ JSONS = [
 ]
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize("doc", JSONS)
 def test_json(lite: sqlite3.Connection, pg: PgConnection, doc: str | None) -> None:
     """json(text), as a text column reaches it: compact JSON text, SQLite's to the letter."""
@@ -584,7 +583,7 @@ def test_json(lite: sqlite3.Connection, pg: PgConnection, doc: str | None) -> No
     assert pg.execute("SELECT json(CAST(%s AS text))", (doc,)).fetchall() == ours
 
 
-@needs_postgres
+@databases.needs_server
 @pytest.mark.parametrize("doc", ["nope", "", '{"a": }', "{'a': 1}"])
 def test_json_refuses_what_is_not_json(
     lite: sqlite3.Connection, pg: PgConnection, doc: str
@@ -629,7 +628,7 @@ def _seed(execute: Any) -> None:
     )
 
 
-@needs_postgres
+@databases.needs_server
 def test_the_apps_json_statements_count_alike(lite: sqlite3.Connection, pg: PgConnection) -> None:
     """Ballots tallied through json_each (bot/store/budgeting.py), the contacts export's field
     names (bot/exports/tables.py), a field filter and the consent expression (audience.py),
@@ -675,7 +674,7 @@ def test_the_apps_json_statements_count_alike(lite: sqlite3.Connection, pg: PgCo
             )
 
 
-@needs_postgres
+@databases.needs_server
 def test_account_names_ignore_case(lite: sqlite3.Connection, pg: PgConnection) -> None:
     """SQLite's COLLATE NOCASE: one account per name whatever its case, found by any case."""
     add = (
