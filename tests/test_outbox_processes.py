@@ -15,7 +15,7 @@ import functools
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from bot.outreach.audience import Audience
 from bot.outreach.broadcast import fan_out
 from bot.outreach.outbox import Dispatcher, Lane
 from bot.settings import TwilioSettings, load_settings
-from bot.store import Database, broadcasts, contacts
+from bot.store import Database, broadcasts, contacts, messages
 from bot.store.broadcasts import NewBroadcast
 from bot.store.sql import Tx
 from tests import databases
@@ -68,10 +68,15 @@ async def _closing_channels() -> AsyncIterator[None]:
         await _channels.pop().close()
 
 
-def _dispatcher(database: Database, api: str, claim_for: float = outbox.CLAIM) -> Dispatcher:
+def _dispatcher(
+    database: Database,
+    api: str,
+    claim_for: float = outbox.CLAIM,
+    quiet: Callable[[], bool] | None = None,
+) -> Dispatcher:
     channel = TwilioChannel(TwilioSettings(ACCOUNT_SID, AUTH_TOKEN, PARLEY_NUMBER, api), None)
     _channels.append(channel)
-    lane = Lane("twilio", ("sms",), RATE, by_segments=True)
+    lane = Lane("twilio", ("sms",), RATE, by_segments=True, quiet=quiet)
     return Dispatcher(
         database, {"sms": channel}, _now, [lane], concurrency=CONCURRENCY, claim_for=claim_for
     )
@@ -202,6 +207,67 @@ async def test_a_dispatcher_dying_mid_call_leaves_claims_that_another_sends_once
             for message in fake.messages:
                 by_contact[message["To"]].append(int(message["Body"][1:]))
             assert all(numbers == sorted(numbers) for numbers in by_contact.values())
+    finally:
+        for database in opened:
+            await database.close()
+
+
+async def test_quiet_hours_and_a_paused_broadcast_hold_for_every_dispatcher() -> None:
+    """Three dispatchers on one database, in quiet hours: only replies go, by any of
+    them. After quiet hours, a broadcast paused from one place stays unsent by all three
+    while the other goes."""
+    location = databases.fresh_postgres()
+    opened = [await Database.open(location) for _ in range(3)]
+    quiet = True
+    now = _now()
+
+    def scene(tx: Tx) -> tuple[int, int]:
+        people = [contacts.touch(tx, "sms", f"+44775{n:07d}", "en", now).id for n in range(30)]
+        news, later = (
+            broadcasts.create(
+                tx,
+                NewBroadcast(broadcasts.MESSAGE, Audience().to_json(), texts=texts),
+                "queued",
+                now,
+            )
+            for texts in ({"en": "news"}, {"en": "later"})
+        )
+        batch = [
+            messages.NewOutbound(
+                person, "sms", f"{name}-{n}", "en", segments=1, broadcast_id=broadcast_id
+            )
+            for name, broadcast_id, group in (
+                ("news", news, people[:10]),
+                ("later", later, people[10:20]),
+                ("reply", None, people[20:]),
+            )
+            for n, person in enumerate(group)
+        ]
+        messages.add_outbound_many(tx, batch, now)
+        return news, later
+
+    def sent(fake: FakeTwilio, name: str) -> int:
+        return sum(message["Body"].startswith(name) for message in fake.messages)
+
+    try:
+        _, later = await opened[0].run(scene)
+        async with _fake() as (fake, api):
+            dispatchers = [_dispatcher(d, api, quiet=lambda: quiet) for d in opened]
+            tasks = [asyncio.create_task(d.run()) for d in dispatchers]
+            try:
+                await until(lambda: sent(fake, "reply") == 10, within=20)
+                await asyncio.sleep(2 * outbox.IDLE_POLL)  # each has looked again since
+                assert sent(fake, "news") == sent(fake, "later") == 0
+                await opened[1].run(lambda tx: broadcasts.set_paused(tx, later, True, _now()))
+                quiet = False
+                await until(lambda: sent(fake, "news") == 10, within=20)
+                await asyncio.sleep(2 * outbox.IDLE_POLL)
+                assert sent(fake, "later") == 0
+                assert len(fake.messages) == 20
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         for database in opened:
             await database.close()
