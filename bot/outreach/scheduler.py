@@ -37,7 +37,7 @@ from bot.store.database import Leadership, SoleProcess
 
 log = logging.getLogger(__name__)
 
-REARM_EVERY = 30.0
+REARM_EVERY = 10.0
 """Seconds between re-reading the jobs table."""
 RETRY_FIRST = 1.0
 RETRY_AT_MOST = 30.0
