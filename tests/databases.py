@@ -71,7 +71,8 @@ def fresh_postgres() -> Postgres:
     """A new, migrated database on the test server, dropped when the test ends."""
     _make_template()
     name = f"parley_test_{os.getpid()}_{next(_names)}"
-    _admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    # FILE_COPY: the template copied as files, half the time of writing it through the WAL
+    _admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
     _made.append(name)
     return Postgres(on(name))
 

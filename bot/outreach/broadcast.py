@@ -220,8 +220,9 @@ async def fan_out(
     :class:`WritingLost` is raised, as the process that took over writes the rest.
 
     On a database server ``at_once`` batches (:data:`PARALLEL_BATCHES`) are written at
-    once, on connections of their own: one is made here while the server stores another. The lease is renewed last in each, so
-    neither waits for the other's hold on the broadcast's row."""
+    once, on connections of their own: one is made here while the server stores another.
+    The lease is renewed last in each, so none waits for another's hold on the
+    broadcast's row."""
 
     def written(tx: Tx, part: Sequence[Recipient]) -> int:
         write(tx, broadcast_id, part, rendering)
