@@ -91,12 +91,11 @@ def active_among(tx: Tx, contact_ids: Sequence[int]) -> set[int]:
     so together they read that index once)."""
     if not contact_ids:
         return set()
-    wanted = set(contact_ids)
     rows = tx.execute(
         "SELECT contact_id FROM sessions WHERE status = 'active' AND contact_id BETWEEN ? AND ?",
         (min(contact_ids), max(contact_ids)),
     )
-    return {int(row[0]) for row in rows if int(row[0]) in wanted}
+    return set(contact_ids).intersection(int(row[0]) for row in rows)
 
 
 def create_many(
