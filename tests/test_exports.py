@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
@@ -36,6 +37,8 @@ from bot.engine.answers import Parsed, parse
 from bot.engine.flow import NumberQuestion, Value
 from bot.errors import ConfigError
 from bot.exports.cells import BOM, BOOLEAN_WORDS, MARK, Sheet, read_text, text_cell
+from bot.exports.pseudonyms import Pseudonyms, pseudonym
+from bot.exports.source import Source
 from bot.lang.pii import hide_contact_details
 from bot.settings import Settings, load_settings
 from bot.store import Database, contacts, polls, sessions
@@ -461,6 +464,99 @@ def test_a_question_answered_twice_shows_the_last_answer(tmp_path: Path) -> None
             services=("none", "None of these", "5"),
         ),
     }
+
+
+def _repeated(tx: Tx) -> None:
+    """The same answers again and again, by residents in two languages, as a large export
+    has them: choices, several at once, numbers, texts to mark, a phone number to hide."""
+    given: dict[str, tuple[Value, str]] = {
+        "top_issue": ("safety", "2"),
+        "services": (["gp", "library"], "1 3"),
+        "years": (12, "12"),
+        "more": ("=1+1", "=1+1"),
+    }
+    for number in range(6):
+        language = ("en", "pl")[number % 2]
+        at = NOW + timedelta(minutes=number)
+        contact = contacts.ensure(tx, "sms", f"+4477009001{number:02d}", language, at)
+        answered = dict(given)
+        if number % 3 == 0:
+            answered["more"] = ("call 07700 900 123", "call 07700 900 123")
+        store_run(tx, contact, answered, at)
+
+
+def _odd(tx: Tx) -> None:
+    """A stored answer no question gives, after the fifth run's first: the cells it has no
+    say in stay as that one left them (a FLOIP package cannot hold it)."""
+    run, contact_id, language = tx.execute(
+        "SELECT s.id, s.contact_id, c.language FROM sessions s JOIN contacts c"
+        " ON c.id = s.contact_id ORDER BY s.started_at LIMIT 1 OFFSET 4"
+    ).fetchone()
+    tx.execute(
+        "INSERT INTO answers (session_id, contact_id, flow_id, step_id, value, raw, language,"
+        " channel, answered_at) VALUES (?, ?, 'priorities', 'top_issue', '{\"odd\": 1}',"
+        " 'odd', ?, 'sms', ?)",
+        (run, contact_id, language, NOW.isoformat()),
+    )
+
+
+def test_answers_worked_out_once_give_the_same_files_as_worked_out_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The responses CSV and the FLOIP data remember the cells of answers seen before: with
+    nothing remembered, the files are the same, byte for byte."""
+    import bot.exports.floip
+    import bot.exports.responses
+
+    flags = ("responses", "--flow", "priorities")
+
+    def both(name: str) -> tuple[bytes, bytes]:
+        package = export(tmp_path, name, *flags, "--format", "floip")
+        return export(tmp_path, f"{name}.csv", *flags).read_bytes(), (
+            package / "data" / "responses.csv"
+        ).read_bytes()
+
+    def csv_file(name: str) -> bytes:
+        return export(tmp_path, name, *flags).read_bytes()
+
+    seed(tmp_path, _repeated)
+    remembered = both("a")
+    seed(tmp_path, _odd)
+    with_odd = csv_file("odd.csv")
+    monkeypatch.setattr(bot.exports.responses, "_KNOWN", 0)
+    monkeypatch.setattr(bot.exports.floip, "_KNOWN", 0)
+    assert csv_file("odd-again.csv") == with_odd
+    seed(tmp_path, lambda tx: tx.execute("DELETE FROM answers WHERE raw = 'odd'"))
+    assert both("b") == remembered
+    more = flow_header("priorities")[-1]
+    rows = records(tmp_path / "exports" / "odd.csv")
+    assert [row["language"] for row in rows] == ["en", "pl"] * 3
+    assert [row[more] for row in rows] == ["call [phone]", "=1+1", "=1+1"] * 2
+    for number, row in enumerate(rows):
+        assert row["top_issue (reply)"] == ("odd" if number == 4 else "2")
+        assert row["top_issue (label)"] == "Safety"  # the odd answer left it as it was
+    header, *cells = read_csv(tmp_path / "exports" / "odd.csv")
+    assert cells[1][header.index(more)] == MARK + "=1+1"
+
+
+@given(st.sampled_from(["sms", "telegram"]), st.text(), st.binary(min_size=1))
+def test_pseudonyms_never_need_a_mark(channel: str, address: str, key: bytes) -> None:
+    """The responses export writes pseudonyms without looking at them."""
+    assert text_cell(pseudonym(key, channel, address)) == pseudonym(key, channel, address)
+
+
+@given(st.datetimes(timezones=st.just(UTC)), st.sampled_from(["Europe/London", "Asia/Kolkata"]))
+def test_parleys_times_need_a_mark_only_with_an_offset_in_seconds(
+    moment: datetime, zone: str
+) -> None:
+    """Nor do its times, as stored (UTC, with or without microseconds) and shown in any
+    zone, unless the offset has seconds (local mean time, before time zones): the
+    responses export looks at their length alone."""
+    tx: Any = None  # times need no database
+    source = Source(tx, ZoneInfo(zone), Pseudonyms(b"k"), lambda _: None, region="GB")
+    shown = source.time(moment.isoformat())
+    assert shown is not None
+    assert (text_cell(shown) == shown) is (len(shown) == len("2026-11-02T18:00:00+00:00"))
 
 
 # -- 2. nothing runs as a formula, nothing turns into a number --------------------------------

@@ -137,7 +137,10 @@ class Maker:
         out: IO[str],
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        return Sheet(out, table.header, bom=request.bom).write_all(table.rows, progress)
+        sheet = Sheet(out, table.header, bom=request.bom)
+        if table.marked:
+            return sheet.write_marked(table.rows, progress)
+        return sheet.write_all(table.rows, progress)
 
     def write_floip(
         self,

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.engine.flow import ChoiceQuestion, Flow, Question, TextQuestion
 from bot.errors import ExportError
-from bot.exports.cells import Cell
+from bot.exports.cells import Cell, cell
 from bot.exports.source import Filters, Source, Table
 
 FIXED = ["run", "language", "channel", "started", "finished", "status"]
@@ -35,10 +35,6 @@ class _Slot:
     reply: int | None  # column of the raw reply (all but text questions)
     labels: dict[str, str]  # option id -> label in the flow's language
     end: int  # the column after its last
-    # (stored answer, reply, language) -> its cells, for all but text questions:
-    # residents send the same few replies, and each is worked out once per language
-    # (which decides whose phone numbers are hidden in the reply).
-    known: dict[tuple[str, str, str | None], list[Cell]] = field(default_factory=dict)
 
 
 def _one_line(text: str) -> str:
@@ -85,56 +81,84 @@ def table(source: Source, filters: Filters) -> Table:
     total = source.count(
         f"SELECT COUNT(*) FROM sessions s WHERE s.flow_id = ?{where}", [flow.id, *params]
     )
-    return Table([*fixed, *questions], _rows(source, flow, slots, len(fixed), where, params), total)
+    rows = _rows(source, flow, slots, where, params)
+    return Table([*fixed, *questions], rows, total, marked=True)
+
+
+# Cells remembered, and how long an answer may be to be remembered: memory stays bounded.
+_KNOWN, _KNOWN_LENGTH = 8192, 200
+_RESIDENTS = 65_536
+_TIME_LENGTH = len("2026-11-02T18:00:00+00:00")
 
 
 def _rows(
     source: Source,
     flow: Flow,
     slots: dict[str, _Slot],
-    fixed: int,
     where: str,
     params: list[object],
 ) -> Iterator[list[Cell]]:
-    width = fixed + sum(slot.end - slot.value for slot in slots.values())
+    """The rows, their cells already marked (see :func:`bot.exports.cells.cell`).
+
+    A million answers are a few thousand distinct ones (residents send the same few
+    replies): the cells of each (question, stored answer, reply, language) are worked
+    out once, phone numbers hidden and texts marked, and copied into each row having it.
+    """
+    blank = (None,) * sum(slot.end - slot.value for slot in slots.values())
     # Two queries over the same runs in the same order, read side by side, so that a
     # run's details come once rather than with each of its answers. Both follow indexes
     # (sessions_flow, then answers_session): nothing is sorted, whatever their number.
     runs = "FROM sessions s JOIN contacts c ON c.id = s.contact_id"
-    heads = source.tx.execute(
+    heads = source.rows(
         "SELECT s.id, s.contact_id, c.channel, c.address, c.language, s.status, s.started_at,"
         f" s.ended_at {runs} WHERE s.flow_id = ?{where} ORDER BY s.started_at, s.id",
         [flow.id, *params],
     )
-    answers = source.tx.execute(
+    answers = source.rows(
         "SELECT s.id, a.step_id, a.value, a.raw, a.language FROM sessions s"
         f" JOIN answers a ON a.session_id = s.id WHERE s.flow_id = ?{where}"
         " ORDER BY s.started_at, s.id, a.id",
         [flow.id, *params],
     )
+    time = source.time
+
+    def when(stamp: str | None) -> Cell:
+        """A stored time as shown: only one whose offset has seconds (local mean time,
+        before time zones) is longer, and only that one needs a mark."""
+        shown = time(stamp)
+        return cell(shown) if shown is not None and len(shown) > _TIME_LENGTH else shown
+
+    residents: dict[int, list[Cell]] = {}  # contact id -> their cells
+    word = _Words()  # languages, channels and statuses: their cells
 
     def start(head: Sequence[Any], language: str | None) -> list[Cell]:
         session_id, contact_id, channel, address, contact_language, status, started, ended = head
-        row: list[Cell] = [None] * width
-        resident = source.resident(contact_id, channel, address)
-        row[: len(resident)] = resident
-        at = len(resident)
-        row[at : at + 6] = [
+        resident = residents.get(contact_id)
+        if resident is None:
+            if len(residents) >= _RESIDENTS:
+                residents.clear()
+            # A pseudonym (R- and base 32) never needs a mark; an address may.
+            name, *shown = source.resident(contact_id, channel, address)
+            resident = residents[contact_id] = [name, *map(cell, shown)]
+        return [
+            *resident,
             session_id,
-            language or contact_language,
-            channel,
-            source.time(started),
-            source.time(ended),
-            STATUS.get(status, status),
+            word[language or contact_language],
+            word[channel],
+            when(started),
+            when(ended),
+            word[STATUS.get(status, status)],
+            *blank,
         ]
-        return row
 
-    row: list[Cell] | None = None
+    # (question, stored answer, reply, language) -> the columns it fills, and their cells
+    known: dict[tuple[str, str, str, str | None], tuple[slice, list[Cell]]] = {}
+    row: list[Cell] = []  # none yet (a row is never empty)
     current = None
     resident_language: str | None = None
     for session_id, step_id, value, raw, language in answers:
         if session_id != current:
-            if row is not None:
+            if row:
                 yield row
             for head in heads:  # runs without answers come first
                 if head[0] == session_id:
@@ -144,65 +168,66 @@ def _rows(
                 raise AssertionError(f"run {session_id} has answers but was not found")
             row, current = start(head, language), session_id
             resident_language = head[4]
-        assert row is not None
-        said_in = language or resident_language
-        slot = slots.get(step_id)
-        if slot is None:
-            continue  # a step the flow no longer asks
-        if slot.reply is None:  # a text question: seldom twice the same answer
-            _fill(row, slot, value, raw, source, said_in)
-            continue
-        cells = slot.known.get((value, raw, said_in))
-        if cells is None:
-            cells = _learn(slot, value, raw, source, width, said_in)
-            if cells is None:
-                _fill(row, slot, value, raw, source, said_in)
+        key = (step_id, value, raw, language or resident_language)
+        found = known.get(key)
+        if found is None:
+            slot = slots.get(step_id)
+            if slot is None:
+                continue  # a step the flow no longer asks
+            cells = _cells(slot, value, raw, source, key[3])
+            if _UNSET in cells:  # an odd stored value leaves a cell as it was
+                for at, shown in enumerate(cells, start=slot.value):
+                    if shown is not _UNSET:
+                        row[at] = shown
                 continue
-        row[slot.value : slot.end] = cells
-    if row is not None:
+            found = slice(slot.value, slot.end), cells
+            if len(known) < _KNOWN and len(value) + len(raw) <= _KNOWN_LENGTH:
+                known[key] = found
+        columns, cells = found
+        row[columns] = cells
+    if row:
         yield row
     for head in heads:
         yield start(head, None)
 
 
-_UNSET = object()
-# Answers remembered per question, and how long one may be: memory stays bounded.
-_KNOWN, _KNOWN_LENGTH = 2048, 200
+_UNSET: Any = object()
 
 
-def _learn(
-    slot: _Slot, value: str, raw: str, source: Source, width: int, language: str | None
-) -> list[Cell] | None:
-    """The cells an answer fills, remembered; None if it leaves one of its question's
-    cells as it was (an odd stored value), is long, or too many are remembered."""
-    if len(slot.known) >= _KNOWN or len(value) + len(raw) > _KNOWN_LENGTH:
-        return None
-    scratch: list[Any] = [_UNSET] * width
+class _Words(dict[str | None, Cell]):
+    """Cells of the few words a column holds (languages, channels, statuses)."""
+
+    def __missing__(self, text: str | None) -> Cell:
+        shown = self[text] = cell(text)
+        return shown
+
+
+def _cells(slot: _Slot, value: str, raw: str, source: Source, language: str | None) -> list[Any]:
+    """The cells one stored answer puts in its question's columns, marked; _UNSET where
+    it leaves a cell as it was. They depend on the stored answer, the reply and the
+    language alone (the language decides whose phone numbers are hidden)."""
+    scratch: list[Any] = [_UNSET] * (slot.end - slot.value)
     _fill(scratch, slot, value, raw, source, language)
-    cells = scratch[slot.value : slot.end]
-    if _UNSET in cells:
-        return None
-    slot.known[value, raw, language] = cells
-    return cells
+    return [shown if shown is _UNSET else cell(shown) for shown in scratch]
 
 
 def _fill(
     row: list[Any], slot: _Slot, value: str, raw: str, source: Source, language: str | None
 ) -> None:
-    """Put one stored answer in its question's columns: what it fills depends on the
-    stored answer, the reply and the language alone (see :func:`_learn`)."""
+    """Put one stored answer in its question's columns (counted from the first)."""
     text = source.text
     answer = _decoded(value)
+    first = slot.value
     if isinstance(answer, list):
         chosen = [str(a) for a in answer]
-        row[slot.value] = " ".join(chosen)
+        row[0] = " ".join(chosen)
         if slot.label is not None:
-            row[slot.label] = "; ".join(slot.labels.get(a, a) for a in chosen)
+            row[slot.label - first] = "; ".join(slot.labels.get(a, a) for a in chosen)
     elif isinstance(answer, str):
-        row[slot.value] = text(answer, language) if slot.reply is None else answer
+        row[0] = text(answer, language) if slot.reply is None else answer
         if slot.label is not None:
-            row[slot.label] = slot.labels.get(answer, answer)
+            row[slot.label - first] = slot.labels.get(answer, answer)
     elif isinstance(answer, int | float):
-        row[slot.value] = source.number(answer, raw, language)
+        row[0] = source.number(answer, raw, language)
     if slot.reply is not None:
-        row[slot.reply] = text(raw, language)
+        row[slot.reply - first] = text(raw, language)

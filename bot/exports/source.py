@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.engine import Flow
@@ -79,6 +81,9 @@ class Table:
     header: list[str]
     rows: Iterator[list[Cell]]
     total: int  # how many rows will come, for a progress bar
+    # Whether the rows' cells are already as a spreadsheet should get them (made with
+    # cells.cell, so a text cell carries its mark): written as they are.
+    marked: bool = False
 
 
 class Source:
@@ -157,6 +162,15 @@ class Source:
         ):
             return value
         return PHONE_HIDDEN
+
+    def rows(self, sql: str, params: Sequence[object]) -> Iterator[Sequence[Any]]:
+        """A query's rows for a large export, read by position: plain tuples on SQLite,
+        whose rows by name (sqlite3.Row) take a tenth of a large export's time. One
+        iterator: reading it in several loops carries on where the last stopped."""
+        cursor = self.tx.execute(sql, params)
+        if isinstance(cursor, sqlite3.Cursor):
+            cursor.row_factory = None  # read at each fetch: none is fetched yet
+        return iter(cursor)
 
     def count(self, sql: str, params: Sequence[object]) -> int:
         row = self.tx.execute(sql, params).fetchone()
