@@ -396,9 +396,13 @@ _HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])-([01]?[0-9]|2[0-3]):([0-
 
 
 def _region(text: str) -> str:
+    region = text.strip().upper()
+    if region == SETTINGS["region"].default:
+        # One phonenumbers knows: importing it (a fifth of a command's start) only to be
+        # told so is not worth it.
+        return region
     import phonenumbers
 
-    region = text.strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(
             f"PARLEY_REGION: '{text}' is not a country code like GB or PL (two letters, ISO 3166)"

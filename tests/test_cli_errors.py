@@ -84,7 +84,10 @@ def failed(result: Result, *named: str) -> str:
 def commands(
     group: click.Group = main, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the lazy ones too (imported by get_command)
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
         else:
@@ -244,7 +247,9 @@ def test_every_command_explains_a_bad_file_in_one_line(
     command: click.Command = main
     for word in path:
         assert isinstance(command, click.Group)
-        command = command.commands[word]
+        found = command.get_command(click.Context(command), word)
+        assert found is not None, path
+        command = found
     [param] = [p for p in command.params if p.name == name]
     values = bad_values(kind_of(param), param, tmp_path / "files")
     if case not in values:

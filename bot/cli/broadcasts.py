@@ -291,11 +291,7 @@ def _broadcast_action(name: str, help_text: str) -> click.Command:
     return action
 
 
-STAFF_COMMANDS = [
-    poll,
-    broadcast,
-    _broadcast_action("close", "Close a poll now (its result goes to voters if it says so)."),
-    _broadcast_action("pause", "Pause a broadcast: nothing more of it is sent until resumed."),
-    _broadcast_action("resume", "Resume a paused broadcast."),
-    _broadcast_action("cancel", "Cancel a broadcast: what is not yet sent never is."),
-]
+close = _broadcast_action("close", "Close a poll now (its result goes to voters if it says so).")
+pause = _broadcast_action("pause", "Pause a broadcast: nothing more of it is sent until resumed.")
+resume = _broadcast_action("resume", "Resume a paused broadcast.")
+cancel = _broadcast_action("cancel", "Cancel a broadcast: what is not yet sent never is.")

@@ -7,32 +7,35 @@ Every failure a person can cause ends as one ``Error: ...`` line and exit status
 never a traceback: :class:`Parley` (the ``parley`` group) turns what escapes a command
 (a file that cannot be read or written, text that is not UTF-8, broken YAML, a
 :class:`~bot.errors.ParleyError`, a database that cannot be opened) into that line.
+
+This module is imported by ``parley --help``: what it needs beyond click is imported
+where it is used, so that the help appears at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import errno
+import importlib
 import logging
 import os
-import sqlite3
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
-import yaml
 
-from bot.desk.lookup import SHOWN
 from bot.errors import FlowError, ParleyError
-from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger("bot.cli.main")
 
 
 def settings_of(ctx: click.Context) -> Settings:
+    from bot.settings import load_settings
+
     config: Path | None = ctx.obj.get("config") if ctx.obj else None
     try:
         return load_settings(config_file=config)
@@ -41,6 +44,8 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 def run_async(coroutine: Any) -> None:
+    import asyncio
+
     try:
         asyncio.run(coroutine)
     except ParleyError as error:
@@ -95,7 +100,51 @@ def name_values(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 class Parley(click.Group):
-    """The ``parley`` group: whatever a command lets escape becomes one line."""
+    """The ``parley`` group: whatever a command lets escape becomes one line.
+
+    Its commands named in ``lazy`` (name: ``(module:attribute, first sentence of its
+    help)``) are imported when first wanted, not for the list in ``parley --help``,
+    which shows the sentence given (click's documented lazy group, with the help kept).
+    """
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]] = {}, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name][0].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command), self.lazy[cmd_name]
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.NoSuchCommand as error:  # "Did you mean" among them all, not just loaded
+            raise click.NoSuchCommand(
+                error.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands, each with its one-line help, as click shows them, without
+        importing those not yet imported."""
+        shown = {name: command for name, command in self.commands.items() if not command.hidden}
+        for name, (_, sentence) in self.lazy.items():
+            shown.setdefault(name, click.Command(name, help=sentence))
+        if not shown:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in shown)
+        with formatter.section("Commands"):
+            formatter.write_dl(
+                [(name, shown[name].get_short_help_str(limit)) for name in sorted(shown)]
+            )
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -110,15 +159,20 @@ class Parley(click.Group):
             raise click.ClickException(
                 f"a file is not UTF-8 text (byte {error.start}: {error.reason})"
             ) from None
-        except yaml.YAMLError as error:
-            raise click.ClickException(yaml_problem("a YAML file", error)) from None
         except FlowError as error:  # already one ``file:line: what`` per problem
             raise click.ClickException(str(error)) from None
         except ParleyError as error:
             raise click.ClickException(one_line(str(error))) from None
-        except sqlite3.Error as error:
-            raise click.ClickException(f"the database (PARLEY_DATABASE): {error}") from None
-        except Exception as error:  # a bug: a line for the person, the trace with -v
+        except Exception as error:  # broken YAML, SQLite, or a bug
+            import sqlite3  # imported here, once something failed: not for every --help
+
+            import yaml
+
+            if isinstance(error, yaml.YAMLError):
+                raise click.ClickException(yaml_problem("a YAML file", error)) from None
+            if isinstance(error, sqlite3.Error):
+                raise click.ClickException(f"the database (PARLEY_DATABASE): {error}") from None
+            # a bug: a line for the person, the trace with -v
             if ctx.obj and ctx.obj.get("verbose"):
                 log.exception("unexpected failure")
             raise click.ClickException(
@@ -147,7 +201,7 @@ def os_problem(error: OSError) -> str:
     return f"{error.filename}: {what}"
 
 
-def yaml_problem(name: str, error: yaml.YAMLError) -> str:
+def yaml_problem(name: str, error: Exception) -> str:
     """``file:line: what`` for YAML that does not parse."""
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or "not valid YAML"
@@ -214,6 +268,8 @@ class OutputPath(click.Path):
 def _writable(folder: Path) -> bool:
     """Whether a file can be made in ``folder``, found by making one (and removing it):
     permission bits do not tell for root, read-only file systems or ACLs."""
+    import tempfile
+
     try:
         with tempfile.TemporaryFile(dir=folder):
             return True
@@ -237,6 +293,8 @@ def read_yaml(path: Path) -> Any:
 
 def unknown(kind: str, given: object, known: Sequence[str], plural: str = "") -> str:
     """``there is no poll 99; polls: 1, 2, 3`` (the latest few when there are many)."""
+    from bot.desk.lookup import SHOWN
+
     plural = plural or f"{kind}s"
     if not known:
         return f"there is no {kind} {given}; there are no {plural} yet"

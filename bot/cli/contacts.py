@@ -19,6 +19,7 @@ import click
 
 from bot.cli.common import check_languages, name_values, progress, settings_of
 from bot.cli.office import Office, at_office, echo
+from bot.cli.residents import RESIDENT_COMMANDS
 from bot.desk import Desk, Invalid, rehearse
 from bot.desk import contacts as desk_contacts
 from bot.desk.contacts import CHANNELS, Checked, ContactFilter, ContactRow, Imported
@@ -362,3 +363,7 @@ def set_contact(ctx: click.Context, contact_id: int, changes: tuple[str, ...]) -
         )
 
     at_office(ctx, work)
+
+
+for command in RESIDENT_COMMANDS:  # parley contacts report, forget: one resident's data
+    contacts.add_command(command)

@@ -1,4 +1,9 @@
-"""The ``parley`` command."""
+"""The ``parley`` command.
+
+Its commands are imported only when one is run (or its own help asked for): ``parley
+--help`` lists them all, each with its one-line help, from :data:`COMMANDS`, without
+importing the channels' SDKs, the web service or the desk that some of them need.
+"""
 
 from __future__ import annotations
 
@@ -7,50 +12,131 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot.cli.backup import backup
-from bot.cli.broadcasts import STAFF_COMMANDS
-from bot.cli.chat import chat, chat_log, logs_aside
 from bot.cli.common import Parley, TextFile, check_languages, run_async, settings_of
-from bot.cli.contacts import contacts
-from bot.cli.db import db
-from bot.cli.decisions import decision
-from bot.cli.exports import EXPORT_COMMANDS
-from bot.cli.flows import flows
-from bot.cli.ideas import ideas
-from bot.cli.listings import LISTING_COMMANDS
-from bot.cli.panels import panel
-from bot.cli.pb import pb
-from bot.cli.residents import RESIDENT_COMMANDS
-from bot.cli.results import results
-from bot.cli.retention import retention
-from bot.cli.rounds import ROUND_COMMANDS
-from bot.cli.staff import audit, staff
-from bot.settings import SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Each command of ``parley`` defined elsewhere: where it is (``module:name``) and its
+# help's first sentence, which is all ``parley --help`` shows of it (tests/test_cli_lazy.py
+# checks both against the command itself).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": (
+        "bot.cli.staff:audit",
+        "Every staff action, newest first: who, when, from which front, what.",
+    ),
+    "backup": (
+        "bot.cli.backup:backup",
+        "Copy the database to FILE, whole and consistent, while Parley keeps running.",
+    ),
+    "broadcast": (
+        "bot.cli.broadcasts:broadcast",
+        "Send a message, a survey flow or a poll to an audience: shows who gets it and what"
+        " it costs, asks, then writes it to the outbox (a running `parley run` sends it; one"
+        " set for later is sent by `parley run` when its time comes).",
+    ),
+    "broadcasts": (
+        "bot.cli.listings:broadcasts_command",
+        "The broadcasts, newest first: what, state, how far sending has got, and to whom.",
+    ),
+    "cancel": (
+        "bot.cli.broadcasts:cancel",
+        "Cancel a broadcast: what is not yet sent never is.",
+    ),
+    "close": (
+        "bot.cli.broadcasts:close",
+        "Close a poll now (its result goes to voters if it says so).",
+    ),
+    "contacts": (
+        "bot.cli.contacts:contacts",
+        "Residents: import them from a CSV file, list, show, set their fields.",
+    ),
+    "db": (
+        "bot.cli.db:db",
+        "The database Parley runs on (PARLEY_DATABASE): its schema, and moving it.",
+    ),
+    "decision": (
+        "bot.cli.decisions:decision",
+        "Decisions sent back to everyone who took part: record, update, reach.",
+    ),
+    "export": (
+        "bot.cli.exports:export",
+        "Export responses, votes, ideas, decisions, contacts or messages.",
+    ),
+    "exports": (
+        "bot.cli.exports:exports_log",
+        "The record of exports: what, how many rows, by whom, and which carried addresses.",
+    ),
+    "flows": ("bot.cli.flows:flows", "Flow files."),
+    "ideas": (
+        "bot.cli.ideas:ideas",
+        "Moderate residents' ideas: list, approve, reject, merge, shortlist into a poll.",
+    ),
+    "panel": (
+        "bot.cli.panels:panel",
+        "Resident panels chosen by lot: invite, select, notify, vote.",
+    ),
+    "pause": (
+        "bot.cli.broadcasts:pause",
+        "Pause a broadcast: nothing more of it is sent until resumed.",
+    ),
+    "pb": (
+        "bot.cli.pb:pb",
+        "Participatory budgeting: rounds, bids, ballots and the count.",
+    ),
+    "poll": (
+        "bot.cli.broadcasts:poll",
+        "Make a poll (send it with `parley broadcast --poll N`).",
+    ),
+    "polls": (
+        "bot.cli.listings:polls_command",
+        "The polls, newest first: state, closing time, residents asked and voters.",
+    ),
+    "results": (
+        "bot.cli.results:results",
+        "Results of a poll (by number) or a survey (by flow id): counts, percentages and a"
+        " breakdown; live while a poll is open.",
+    ),
+    "resume": ("bot.cli.broadcasts:resume", "Resume a paused broadcast."),
+    "retention": (
+        "bot.cli.retention:retention",
+        "How long residents' data is kept (the retention_* settings) and what the next daily"
+        " run, at 03:00, will erase.",
+    ),
+    "staff": (
+        "bot.cli.staff:staff",
+        "Staff web accounts: who may sign in at /admin, as organiser or worker.",
+    ),
+}
 
-def _names(*settings: str) -> str:
-    return ", ".join(SETTINGS[name].env_name(name) for name in settings)
 
+def no_provider() -> str:
+    """What ``parley run`` says when no provider is configured and nobody is at a terminal."""
+    from bot.settings import SETTINGS
 
-NO_PROVIDER = (
-    "no provider is configured, and with no terminal there is no simulator to start."
-    f" For SMS set {_names('twilio_account_sid', 'twilio_auth_token', 'twilio_from')}"
-    f" and {_names('public_url')}; for Telegram set {_names('telegram_bot_token')}"
-    f" (with {_names('public_url', 'telegram_secret')}, or {_names('telegram_mode')}=polling);"
-    " in the environment or in parley.toml (lowercase, like twilio_from)."
-    " To try Parley without them: parley chat"
-)
+    def names(*settings: str) -> str:
+        return ", ".join(SETTINGS[name].env_name(name) for name in settings)
+
+    return (
+        "no provider is configured, and with no terminal there is no simulator to start."
+        f" For SMS set {names('twilio_account_sid', 'twilio_auth_token', 'twilio_from')}"
+        f" and {names('public_url')}; for Telegram set {names('telegram_bot_token')}"
+        f" (with {names('public_url', 'telegram_secret')}, or {names('telegram_mode')}=polling);"
+        " in the environment or in parley.toml (lowercase, like twilio_from)."
+        " To try Parley without them: parley chat"
+    )
+
 
 SIMULATED_ADDRESSES = {"sms": "+447700900123", "telegram": "1000001"}
 
 
-@click.group(cls=Parley)
+@click.group(cls=Parley, lazy=COMMANDS)
 @click.option(
     "--config",
     type=TextFile(),
@@ -94,6 +180,8 @@ def _chat(
     language: str | None,
     web: bool = False,
 ) -> None:
+    from bot.cli.chat import chat, chat_log, logs_aside
+
     settings = settings_of(ctx)
     if language is not None:
         check_languages(settings, [language], "--lang")
@@ -125,7 +213,7 @@ def run(ctx: click.Context, channel: str, address: str | None, language: str | N
         check_languages(settings, [language], "--lang")
     if not settings.has_provider:
         if not sys.stdin.isatty():  # a service or a container: nobody to chat with
-            raise click.ClickException(NO_PROVIDER)
+            raise click.ClickException(no_provider())
         _chat(ctx, channel, address, language, web=True)
         return
     from bot.server import serve
@@ -203,28 +291,3 @@ def _check_flow(settings: Settings, flow_id: str) -> None:
             " (a poll's flow is poll-N)",
             param_hint="--flow",
         )
-
-
-main.add_command(flows)
-for command in ROUND_COMMANDS:
-    pb.add_command(command)
-for command in RESIDENT_COMMANDS:
-    contacts.add_command(command)
-
-for command in [
-    *STAFF_COMMANDS,
-    results,
-    *LISTING_COMMANDS,
-    ideas,
-    panel,
-    decision,
-    pb,
-    *EXPORT_COMMANDS,
-    contacts,
-    staff,
-    audit,
-    retention,
-    backup,
-    db,
-]:
-    main.add_command(command)

@@ -14,6 +14,7 @@ import click
 
 from bot.civic.budgeting import pabulib
 from bot.civic.budgeting.count import RULES, Election, Outcome, Rule, Share, both, count
+from bot.cli.rounds import ROUND_COMMANDS
 
 NAME_WIDTH = 28
 RULE_TITLES = {"greedy": "Greedy", "mes": "Equal Shares"}
@@ -145,3 +146,7 @@ def _money(amount: Fraction) -> str:
     if amount == whole:
         return f"{whole:,}"
     return f"{float(amount):,.2f}"
+
+
+for command in ROUND_COMMANDS:  # parley pb open, bid, ...: the rounds of a deployment
+    pb.add_command(command)
