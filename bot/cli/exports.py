@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -86,12 +86,11 @@ async def _export(settings: Settings, request: Request, output: Path | None) -> 
     from bot.desk import Actor, Desk, Front, Role
     from bot.desk import exports as desk_exports
     from bot.exports import Maker
-    from bot.service import utc_now
     from bot.store import Database, exports
     from bot.store.database import snapshot
 
     flows, env = load_content(settings)
-    now = utc_now()
+    now = datetime.now(UTC)  # not bot.service's clock: it would import the bot's every part
     database = await Database.open(settings.database)
     try:
         # Checked first: an export asked for wrongly leaves no record and no file.
