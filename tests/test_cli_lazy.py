@@ -1,7 +1,8 @@
 """``parley``'s commands are imported only when one is run: ``parley --help`` and ``parley
 answers`` start without the channels' SDKs, the web service, the desk or the exports
 (issue 22: both within 0.3 s), and the help lists every command as the command itself
-would (bench/startup.py has the figures; nothing here is timed)."""
+would (bench/startup.py has the figures; nothing here is timed). Nor is the hash a
+missing staff account is checked against made before it is needed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import click
 from click.testing import CliRunner
 
 from bot.cli.main import COMMANDS, main
+from bot.desk import accounts
 from tests import databases
 
 # Libraries and parts of Parley that some commands need, and neither of these starts.
@@ -102,3 +104,10 @@ def test_a_mistyped_command_is_matched_among_the_commands_not_yet_imported() -> 
     assert result.exit_code == 2
     assert "No such command 'brodcast'" in result.output
     assert "(Did you mean one of: 'broadcast', 'broadcasts'?)" in result.output
+
+
+def test_no_account_matches_no_password_not_even_the_unusable_hashs_own() -> None:
+    phrase = "no account has this password: it is only ever compared with"
+    assert accounts.verify(accounts.unusable(), phrase)  # what a missing account is timed by
+    assert not accounts.verify(None, phrase)
+    assert not accounts.verify(None, "a password of ten or more")

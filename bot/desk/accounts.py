@@ -5,6 +5,7 @@ before the transaction, never inside it."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,17 +53,23 @@ def password(text: str, field: str = "password") -> Password:
     return Password(_HASHER.hash(text))
 
 
-def verify(hashed: str, text: str) -> bool:
-    """Whether ``text`` is the password ``hashed`` was made from (slow, as hashing is)."""
+def verify(hashed: str | None, text: str) -> bool:
+    """Whether ``text`` is the password ``hashed`` was made from (slow, as hashing is).
+    ``None`` (no such account) is never matched, and takes as long as a wrong password:
+    it is checked against :func:`unusable`, so a wrong name does not tell who has an
+    account."""
     try:
-        return _HASHER.verify(hashed, text)
+        return _HASHER.verify(unusable() if hashed is None else hashed, text) and bool(hashed)
     except (VerificationError, InvalidHashError):
         return False
 
 
-UNUSABLE = _HASHER.hash("no account has this password: it is only ever compared with")
-"""Checked against when the name is unknown, so a wrong name takes as long as a wrong
-password and does not tell who has an account."""
+@functools.cache
+def unusable() -> str:
+    """A hash no password is ever checked to match (see :func:`verify`). Made when first
+    needed, not at import: Argon2 takes 64 MB and a tenth of a second to make it, which
+    every ``parley`` command and the service's start would pay for."""
+    return _HASHER.hash("no account has this password: it is only ever compared with")
 
 
 def _shown(account: Account) -> StaffAccount:

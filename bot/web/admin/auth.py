@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.desk import Role
-from bot.desk.accounts import UNUSABLE, verify
+from bot.desk.accounts import verify
 from bot.store import audit, staff
 from bot.store.sql import Tx
 from bot.store.staff import FAILURE_WINDOW
@@ -115,7 +115,7 @@ async def sign_in(web: Web, request: Request) -> Response:
         form.error("name" if not name else "password", "Give your name and your password.")
         return web.render(request, "login.html", 400, form=form)
     account = await database.run(lambda tx: staff.get(tx, name))
-    hashed = account.password if account is not None else UNUSABLE
+    hashed = account.password if account is not None else None  # timed all the same
     matches = await asyncio.to_thread(verify, hashed, password)
     if account is None or not matches:
         await database.run(lambda tx: staff.failed(tx, name, address, now))
