@@ -164,11 +164,13 @@ class ConversationService:
             if inbound_id is None:
                 log.info("duplicate delivery ignored (contact %s)", contact.id)
                 return False
+            known: Contact | None = contact  # as the database now has it
             if contact.is_new or not contact.consented:
                 # Texting in first is consenting to be answered: kept with the keyword.
                 how = self._consent_how(message.text, message.channel)
                 contacts.record(tx, contact.id, "consent", now, how, now)
-            self._handle_pending(tx, contact.id, now)
+                known = None  # its consent is on record now: read it again
+            self._handle_pending(tx, contact.id, now, last=inbound_id, known=known)
             return True
 
         stored = await self.database.run(work)
@@ -233,15 +235,27 @@ class ConversationService:
 
         await self.database.run(work)
 
-    def _handle_pending(self, tx: Tx, contact_id: int, now: datetime) -> None:
-        """Act on the contact's unhandled messages in order, each all or nothing.
+    def _handle_pending(
+        self,
+        tx: Tx,
+        contact_id: int,
+        now: datetime,
+        last: int | None = None,
+        known: Contact | None = None,
+    ) -> None:
+        """Act on the contact's unhandled messages in order, each all or nothing, up to
+        and including message ``last`` (the one just stored: none of theirs is newer,
+        so looking for another would be a query for nothing); ``known`` is the contact
+        as the database has it now, saving reading it again.
 
         Every unit of database work runs whole on the database thread, one after
         another, so no other handling of this contact can interleave with this one."""
         while (pending := messages.next_pending(tx, contact_id)) is not None:
             tx.execute("SAVEPOINT handling")
             try:
-                handling = _Handling(self, tx, contacts.get(tx, contact_id), pending, now)
+                contact = known if known is not None else contacts.get(tx, contact_id)
+                known = None  # handling a message may change the contact
+                handling = _Handling(self, tx, contact, pending, now)
                 handling.handle()
                 messages.mark_handled(tx, pending.id, now)
             except Exception as error:
@@ -251,6 +265,8 @@ class ConversationService:
                 log.exception("inbound message %s failed (contact %s)", pending.id, contact_id)
                 self._record_failure(tx, pending, type(error).__name__, now)
             tx.execute("RELEASE handling")
+            if pending.id == last:
+                return
 
     def _record_failure(self, tx: Tx, pending: StoredInbound, failure: str, now: datetime) -> None:
         contact = contacts.get(tx, pending.contact_id)

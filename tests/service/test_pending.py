@@ -1,0 +1,38 @@
+"""A message stored but never acted on (stored by an older Parley, or before a crash) is
+acted on before the resident's next one, in one unit of work with it, and that one is
+acted on with the contact as it stands after the first."""
+
+from __future__ import annotations
+
+from bot.store import contacts, messages
+from bot.store.sql import Tx
+from tests.conftest import Harness
+
+RESIDENT = "+447700900001"
+
+
+async def test_a_message_left_unhandled_is_handled_first_then_the_new_one(
+    harness: Harness,
+) -> None:
+    await harness.send("hi", RESIDENT)  # the welcome asks for a language
+
+    def stored_not_handled(tx: Tx) -> None:
+        contact = contacts.find(tx, "sms", RESIDENT)
+        assert contact is not None
+        messages.add_inbound(tx, contact.id, "sms", "left-behind", "1", harness.clock())
+
+    await harness.app.database.run(stored_not_handled)
+    await harness.send("yes", RESIDENT)
+
+    inbound = await harness.rows("SELECT id, text, handled_at, error FROM inbound ORDER BY id")
+    assert [(row["text"], row["error"]) for row in inbound] == [
+        ("hi", None),
+        ("1", None),
+        ("yes", None),
+    ]
+    assert all(row["handled_at"] is not None for row in inbound)
+    replies = await harness.rows("SELECT reply_to FROM outbox ORDER BY id")
+    assert [row["reply_to"] for row in replies] == [row["id"] for row in inbound]
+    # "1" chose English, so "yes" answered the welcome's next question, not the menu.
+    answered = await harness.rows("SELECT step_id, raw FROM answers ORDER BY id")
+    assert [row["raw"] for row in answered][-2:] == ["1", "yes"]
