@@ -11,15 +11,19 @@ once the previous is answered); many residents at once.
 
 - Throughput: every message sent as fast as the service takes them; the clock stops
   when the last one has been *acted on* (its reply is in the outbox), not when the
-  webhooks were answered. Parley's CPU time per message (every thread's) is printed
-  beside it: on a machine shared with other work it is steadier than the rate.
-- Latency: webhooks offered at a steady 200 per second (open loop, timed from when
-  each was due, so a stall cannot hide); p50/p99 of the time to the TwiML answer, once
-  quiet and once with one core busy (a process spinning on it meanwhile, as another
-  program on the server would).
+  webhooks were answered. Measured once Parley has sent its first reply (a few
+  residents' first messages before), so that what a process loads once is not in it.
+  Parley's CPU time per message (every thread's) is printed beside it: on a machine
+  shared with other work it is steadier than the rate.
+- Latency: webhooks offered at a steady 200 per second to a fresh Parley (open loop,
+  timed from when each was due, so a stall cannot hide); p50/p99 of the time to the
+  TwiML answer, once quiet and once with one core busy (a process spinning on it
+  meanwhile, as another program on the server would).
 - Baseline: the same load against a bare Starlette app (same uvicorn, same form
   parsing) that inserts each message into SQLite and answers, measured in the same run,
-  with its CPU time per request.
+  with its CPU time per request. Parley and the bare app take turns (``--rounds``, new
+  residents each round) and the best round of each is compared: on a machine shared
+  with other work, the least disturbed.
 - Calibration: bench/engine.py's figure (engine steps per second on one core), measured
   for two seconds first, to scale the figures to another machine.
 
@@ -43,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -201,11 +206,18 @@ def bare_app(database: Path) -> Starlette:
     return Starlette(routes=[Route("/twilio/sms", sms, methods=["POST"])], lifespan=lifespan)
 
 
+ACCEPTED: list[int] = []
+"""The messages the fake Twilio API accepted, in this process."""
+
+WARM_UP = 8  # residents whose first message starts a Parley before it is measured
+
+
 def fake_twilio_api() -> Starlette:
     count = iter(range(1, 10**9))
 
     async def create(request: Request) -> Response:
         await request.body()
+        ACCEPTED.append(1)
         return JSONResponse({"sid": f"SM{next(count):032x}", "status": "queued"}, 201)
 
     path = "/2010-04-01/Accounts/{sid}/Messages.json"
@@ -303,35 +315,100 @@ def _one_core_busy() -> Iterator[None]:
         spinner.wait()
 
 
+def _warm_up(base: str) -> int:
+    """A few residents' first message, and then until Parley's first reply has reached
+    the fake API: the Twilio SDK's modules Parley loads at its first send (a third of a
+    second of CPU, once a process) are not counted in a throughput of a few seconds.
+    Returns the messages sent."""
+    before = len(ACCEPTED)
+    asyncio.run(closed_loop(base, _requests(WARM_UP, 5 * 10**6, CONVERSATION[:1])))
+    deadline = time.perf_counter() + 30
+    while len(ACCEPTED) == before:
+        if time.perf_counter() > deadline:
+            raise RuntimeError("Parley sent no reply to the fake Twilio API")
+        time.sleep(0.02)
+    return WARM_UP
+
+
 def _percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=1000)[int(share * 1000) - 1]
+
+
+@dataclass
+class Throughput:
+    """One closed-loop run: messages, seconds until the last was acted on, the
+    server's CPU seconds meanwhile, seconds until the last webhook was answered."""
+
+    messages: int
+    seconds: float
+    cpu: float
+    answered: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu / self.messages
+
+
+def _parley_round(parley: _Process, database: Location, residents: int, first: int) -> Throughput:
+    total = residents * len(CONVERSATION)
+    with inbound_counts(database) as counts:
+        already, _ = counts()
+    cpu = _cpu_seconds(parley.process.pid)
+    started = time.perf_counter()
+    answered = asyncio.run(closed_loop(parley.base, _requests(residents, first)))
+    finished = _wait_acted_on(database, already + total)
+    cpu = _cpu_seconds(parley.process.pid) - cpu
+    return Throughput(total, finished - started, cpu, answered)
+
+
+def _bare_round(bare: _Process, residents: int, first: int) -> Throughput:
+    cpu = _cpu_seconds(bare.process.pid)
+    elapsed = asyncio.run(closed_loop(bare.base, _requests(residents, first)))
+    cpu = _cpu_seconds(bare.process.pid) - cpu
+    return Throughput(residents * len(CONVERSATION), elapsed, cpu, elapsed)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=400, help="for the throughput run")
     parser.add_argument(
+        "--rounds", type=int, default=2, help="throughput runs of each, in turns (the best kept)"
+    )
+    parser.add_argument(
         "--no-busy", action="store_true", help="skip the latency run with one core busy"
     )
     args = parser.parse_args()
-    total = args.residents * len(CONVERSATION)
     from bench import engine  # the flows and catalogs: not for the bare app's process
 
     steps, seconds = engine.run(2.0)
     with tempfile.TemporaryDirectory() as tmp, _fake_api() as api:
         folder = Path(tmp)
 
+        # Parley and the bare app in turns, each round new residents, the best of each
+        # kept: on a machine shared with other work, the least disturbed.
         (folder / "a").mkdir()
+        (folder / "c").mkdir()
         parley, database = _parley(folder / "a", api)
+        ours: list[Throughput] = []
+        theirs: list[Throughput] = []
         try:
-            cpu = _cpu_seconds(parley.process.pid)
-            started = time.perf_counter()
-            answered = asyncio.run(closed_loop(parley.base, _requests(args.residents, 0)))
-            finished = _wait_acted_on(database, total)
-            cpu = _cpu_seconds(parley.process.pid) - cpu
+            _warm_up(parley.base)
+            bare, _ = _bare(folder / "c")
+            try:
+                for round_ in range(args.rounds):
+                    first = round_ * 10**5
+                    ours.append(_parley_round(parley, database, args.residents, first))
+                    theirs.append(_bare_round(bare, args.residents, first))
+            finally:
+                bare.stop()
         finally:
             parley.stop()
-        rate = total / (finished - started)
+        best = max(ours, key=lambda run: run.rate)
+        bare_best = max(theirs, key=lambda run: run.rate)
 
         (folder / "b").mkdir()
         parley, database = _parley(folder / "b", api)
@@ -346,23 +423,14 @@ def main() -> None:
         finally:
             parley.stop()
 
-        (folder / "c").mkdir()
-        bare, _ = _bare(folder / "c")
-        try:
-            bare_cpu = _cpu_seconds(bare.process.pid)
-            bare_elapsed = asyncio.run(closed_loop(bare.base, _requests(args.residents, 0)))
-            bare_cpu = _cpu_seconds(bare.process.pid) - bare_cpu
-        finally:
-            bare.stop()
-        bare_rate = total / bare_elapsed
-
     print(f"engine calibration: {steps / seconds:,.0f} steps/s (bench/engine.py, 2 s)")
-    verdict = "meets" if rate >= TARGET_RATE else "MISSES"
+    verdict = "meets" if best.rate >= TARGET_RATE else "MISSES"
+    rates = ", ".join(f"{run.rate:,.0f}" for run in ours)
     print(
-        f"throughput: {total} messages acted on in {finished - started:.2f} s:"
-        f" {rate:,.0f} messages/s ({verdict} the {TARGET_RATE:,} target);"
-        f" webhooks all answered after {answered:.2f} s;"
-        f" Parley's CPU {1000 * cpu / total:.3f} ms a message"
+        f"throughput: {best.messages} messages acted on in {best.seconds:.2f} s:"
+        f" {best.rate:,.0f} messages/s ({verdict} the {TARGET_RATE:,} target; rounds {rates});"
+        f" webhooks all answered after {best.answered:.2f} s;"
+        f" Parley's CPU {best.cpu_ms:.3f} ms a message"
     )
     for name, latencies in (("quiet", quiet), ("one core busy", busy)):
         if not latencies:
@@ -373,12 +441,14 @@ def main() -> None:
             f"latency at {OFFERED}/s offered, {name} ({len(latencies)} webhooks):"
             f" p50 {p50:.1f} ms, p99 {p99:.1f} ms ({verdict} the {TARGET_P99_MS:.0f} ms target)"
         )
-    share = rate / bare_rate
+    share = best.rate / bare_best.rate
     verdict = "meets" if share >= TARGET_SHARE else "MISSES"
+    rates = ", ".join(f"{run.rate:,.0f}" for run in theirs)
     print(
-        f"bare Starlette + one SQLite insert: {bare_rate:,.0f} requests/s,"
-        f" CPU {1000 * bare_cpu / total:.3f} ms a request;"
-        f" Parley's full path runs at {share:.0%} of it ({verdict} the {TARGET_SHARE:.0%} target)"
+        f"bare Starlette + one SQLite insert: {bare_best.rate:,.0f} requests/s (rounds {rates}),"
+        f" CPU {bare_best.cpu_ms:.3f} ms a request;"
+        f" Parley's full path runs at {share:.0%} of it ({verdict} the {TARGET_SHARE:.0%} target;"
+        f" {best.cpu_ms / bare_best.cpu_ms:.1f} times its CPU a message)"
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.lang.bidi import for_display
 
@@ -134,10 +135,15 @@ SEGMENTED_CHANNELS = frozenset({"sms"})
 """Channels billed per segment."""
 
 
+@lru_cache(maxsize=512)
 def as_sent(text: str, channel: str) -> tuple[str, int | None]:
     """Exactly what goes out on ``channel``, and its segments when billed per segment:
     lines that would run the wrong way marked with their direction (right-to-left text);
-    on SMS, typographic punctuation made plain if that saves."""
+    on SMS, typographic punctuation made plain if that saves.
+
+    Remembered for the last few hundred texts: replies are mostly the same questions in
+    a few languages, and reading a long one character by character (its directions, its
+    segments) cost a sixth of the work of acting on a message."""
     text = for_display(text)
     if channel not in SEGMENTED_CHANNELS:
         return text, None
