@@ -7,21 +7,26 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot import staff_text
-from bot.engine import Env
+from bot.civic.polls import as_flow, options_from_labels
+from bot.content import load_content
+from bot.engine import Env, Start, advance
 from bot.outreach.audience import Audience, Recipient, count, select
-from bot.outreach.broadcast import Message, Preview, Rendering, fan_out, preview
+from bot.outreach.broadcast import Message, Preview, Rendering, Survey, fan_out, preview
 from bot.settings import Settings
-from bot.store import Database, broadcasts, contacts, messages
+from bot.store import Database, broadcasts, contacts, messages, polls, sessions
+from bot.store.polls import NewPoll
 from bot.store.sql import Tx
 from tests import databases
 from tests.test_cli import parley
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # midday in London: not quiet
 TEXTS = {"en": "The panel meets on Tuesday at 6pm.", "pl": "Panel spotyka się we wtorek."}
+QUESTION = {"en": "Which evening should the youth club open?", "pl": "Który wieczór?"}
 
 
 @pytest.fixture
@@ -216,6 +221,133 @@ async def test_sending_writes_the_outbox_in_batches_in_each_language(
     assert texts[3] == TEXTS["en"]  # Arabic: no translation, the source text
     assert 8 not in texts  # opted out
     assert 9 not in texts  # blocked the bot
+
+
+def _many_more(tx: Tx) -> None:
+    """500 more residents, languages and channels interleaved (some language unknown)."""
+    languages = ("en", "pl", "ar", None)
+    channels = ("sms", "telegram", "whatsapp")
+    for n in range(500):
+        contacts.touch(tx, channels[n % 3], f"+4477011{n:05d}", languages[n % 4], NOW)
+
+
+def _by_batch(rows: list[Any], recipients: list[Recipient], batch: int) -> list[Any]:
+    """Outbox rows (contact id first), read in the outbox's order, put batch by batch:
+    on a database server two batches are written at once, so their rows may come
+    interleaved; within each, the order is the residents' (a stable sort keeps it)."""
+    position = {recipient.contact_id: n for n, recipient in enumerate(recipients)}
+    return sorted(rows, key=lambda row: position[row[0]] // batch)
+
+
+async def test_every_row_is_what_its_resident_is_sent_in_the_residents_order(
+    database: Database, settings: Settings
+) -> None:
+    """Each language and channel is rendered once and a batch goes to the database in a
+    few statements (bot/store/bulk.py): still each row is exactly what that resident is
+    sent, and the rows follow the residents' order, within and across statements and
+    batches (the dispatcher sends in the outbox's order)."""
+    await database.run(_many_more)
+    recipients, _ = await choose(database, Audience(), TEXTS, settings)
+    assert len(recipients) == 508
+    broadcast_id = await send(database, recipients, TEXTS, settings, batch=300)
+    rows = await database.run(
+        lambda tx: tx.execute(
+            "SELECT contact_id, channel, kind, text, buttons, language, reply_to, segments,"
+            " broadcast_id, created_at, status FROM outbox ORDER BY id"
+        ).fetchall()
+    )
+    rendering = _rendering(TEXTS, settings)
+    expected = []
+    for recipient in recipients:
+        language = recipient.language or settings.default_language
+        sent = rendering.outgoing(language, recipient.channel)
+        stored = (sent.text, None, language, None, sent.segments, broadcast_id, NOW.isoformat())
+        expected.append((recipient.contact_id, recipient.channel, "reply", *stored, "queued"))
+    assert _by_batch([tuple(row) for row in rows], recipients, 300) == expected
+    assert {row[5] for row in rows} == {"en", "pl", "ar", "ro", "ur"}
+    assert {row[7] for row in rows} == {1, None}  # SMS segments; none on Telegram
+
+
+async def test_a_poll_gives_each_resident_its_row_and_session_in_their_language(
+    database: Database, settings: Settings
+) -> None:
+    """A poll's rows carry its buttons, and each resident new to it gets a session in
+    their language, many in one statement; one in another survey has it wait under the
+    poll, one asked the poll already (not yet answered) is asked again, no second
+    session."""
+    await database.run(_many_more)
+    _, env = load_content(settings)
+    new_poll = NewPoll(QUESTION, options_from_labels(["Monday", "Friday"], "en"), "en")
+    poll = await database.run(lambda tx: polls.get(tx, polls.create(tx, new_poll, NOW)))
+    assert poll is not None
+    flow = as_flow(poll, env)
+    rendering = Rendering(Survey(flow), env, settings.default_language, NOW)
+    asked_before = advance(flow, None, Start("pl"), NOW, env).session
+
+    def earlier(tx: Tx) -> int:
+        other = tx.execute(
+            "INSERT INTO sessions (contact_id, flow_id, status, state, started_at, updated_at)"
+            " VALUES (1, 'priorities', 'active', ?, 'x', 'x') RETURNING id",
+            (asked_before.evolve(flow_id="priorities").to_json(),),
+        ).fetchone()[0]
+        sessions.create(tx, 2, asked_before, NOW)
+        return int(other)
+
+    other = await database.run(earlier)
+    recipients = await database.run(lambda tx: select(tx, Audience()))
+    new = broadcasts.NewBroadcast(
+        broadcasts.POLL, Audience().to_json(), flow_id=poll.flow_id, poll_id=poll.id
+    )
+    broadcast_id = await database.run(lambda tx: broadcasts.create(tx, new, "sending", NOW))
+    await fan_out(database, broadcast_id, recipients, rendering, batch=300)
+
+    rows = await database.run(
+        lambda tx: tx.execute(
+            "SELECT contact_id, channel, text, buttons, language, segments FROM outbox"
+            " WHERE broadcast_id = ? ORDER BY id",
+            (broadcast_id,),
+        ).fetchall()
+    )
+    opened = await database.run(
+        lambda tx: {
+            row[0]: tuple(row[1:])
+            for row in tx.execute(
+                "SELECT contact_id, flow_id, status, state, parent_id, broadcast_id,"
+                " started_at, updated_at, ended_at FROM sessions WHERE flow_id = ?",
+                (poll.flow_id,),
+            )
+        }
+    )
+    rows = _by_batch(rows, recipients, 300)
+    assert [row[0] for row in rows] == [r.contact_id for r in recipients]
+    assert len(opened) == len(recipients) == 508
+    for row, recipient in zip(rows, recipients, strict=True):
+        language = recipient.language or settings.default_language
+        sent = rendering.outgoing(language, recipient.channel)
+        buttons = messages.stored_buttons(sent.buttons)
+        assert buttons is not None
+        assert "Friday" in buttons
+        if recipient.contact_id != 2:  # asked again: as a resumed turn words it
+            assert tuple(row[1:]) == (
+                recipient.channel,
+                sent.text,
+                buttons,
+                language,
+                sent.segments,
+            )
+        if recipient.contact_id not in (1, 2):
+            state = rendering.start(language).session.to_json()
+            when = NOW.isoformat()
+            assert opened[recipient.contact_id] == (
+                (poll.flow_id, "active", state, None, broadcast_id, when, when, None)
+            )
+    assert (opened[1][1], opened[1][3]) == ("active", other)  # the other survey waits under it
+    status = await database.run(
+        lambda tx: tx.execute("SELECT status FROM sessions WHERE id = ?", (other,)).fetchone()
+    )
+    assert status[0] == "interrupted"
+    assert opened[2][1] == "active"  # the same session, asked again
+    assert opened[2][4] is None  # not opened by this broadcast: it was there before
 
 
 async def test_a_broadcast_is_sent_once_nothing_of_it_waits_in_the_outbox(

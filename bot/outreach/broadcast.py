@@ -88,6 +88,8 @@ class Rendering:
         self.prefix: Mapping[str, str] = {}  # language -> a line sent before the content
         self._turns: dict[str, Turn] = {}
         self._sent: dict[tuple[str, str], Outgoing] = {}
+        self._queued: dict[tuple[str, str], messages.QueuedAs] = {}
+        self._does_more: dict[str, bool] = {}
 
     def start(self, language: str) -> Turn:
         """A survey's first turn in ``language`` (the same for everyone who speaks it)."""
@@ -109,6 +111,26 @@ class Rendering:
                 sent = self.of_turn(self.start(language), language, channel)
             self._sent[key] = sent
         return sent
+
+    def queued_as(self, language: str, channel: str) -> messages.QueuedAs:
+        """The outbox row of what :meth:`outgoing` sends, as stored, but for whom it
+        goes to: made once, shared by every resident it is for."""
+        key = (language, channel)
+        queued = self._queued.get(key)
+        if queued is None:
+            queued = _queued_as(self.outgoing(language, channel), language, channel)
+            self._queued[key] = queued
+        return queued
+
+    def starts_with_more(self, language: str) -> bool:
+        """Whether a survey's first turn in ``language`` does more than ask (ends the
+        survey, or sets a field): then each recipient's session is opened on its own."""
+        does_more = self._does_more.get(language)
+        if does_more is None:
+            turn = self.start(language)
+            does_more = any(not isinstance(event, MessageOut) for event in turn.events)
+            self._does_more[language] = does_more
+        return does_more
 
     def of_turn(self, turn: Turn, language: str, channel: str) -> Outgoing:
         said = turn.messages
@@ -253,41 +275,32 @@ def write(
     recipients: Sequence[Recipient],
     rendering: Rendering,
 ) -> None:
-    """Give each recipient the broadcast: an outbox row, and for a survey its session."""
-    source, now = rendering.source, rendering.now
+    """Give each recipient the broadcast: an outbox row, and for a survey its session.
+    What residents of one language and channel are sent is rendered (and made into its
+    row's values) once; each resident adds only their contact id to it."""
+    source = rendering.source
     flow = rendering.content.flow if isinstance(rendering.content, Survey) else None
     busy = sessions.active_among(tx, [r.contact_id for r in recipients]) if flow else set()
     fresh: dict[str, list[int]] = {}  # language -> contacts starting the survey afresh
-    rows = []
+    rows: list[messages.BroadcastRow] = []
     for recipient in recipients:
+        contact_id, channel = recipient.contact_id, recipient.channel
         language = recipient.language or source
-        if flow is None:
-            sent = rendering.outgoing(language, recipient.channel)
-        elif recipient.contact_id in busy or _starts_with_more(rendering.start(language)):
-            sent = _open_session(tx, recipient, flow, language, broadcast_id, rendering)
-        else:
-            fresh.setdefault(language, []).append(recipient.contact_id)
-            sent = rendering.outgoing(language, recipient.channel)
-        rows.append(
-            messages.NewOutbound(
-                recipient.contact_id,
-                recipient.channel,
-                sent.text,
-                language,
-                sent.buttons,
-                segments=sent.segments,
-                broadcast_id=broadcast_id,
-            )
-        )
+        if flow is not None:
+            if contact_id in busy or rendering.starts_with_more(language):
+                sent = _open_session(tx, recipient, flow, language, broadcast_id, rendering)
+                rows.append((contact_id, *_queued_as(sent, language, channel)))
+                continue
+            fresh.setdefault(language, []).append(contact_id)
+        rows.append((contact_id, *rendering.queued_as(language, channel)))
     for language, contact_ids in fresh.items():
         state = rendering.start(language).session
-        sessions.create_many(tx, contact_ids, state, now, broadcast_id)
-    messages.add_outbound_many(tx, rows, now)
+        sessions.create_many(tx, contact_ids, state, rendering.now, broadcast_id)
+    messages.add_broadcast_batch(tx, broadcast_id, rows, rendering.now)
 
 
-def _starts_with_more(turn: Turn) -> bool:
-    """Whether a survey's first turn does more than ask (ends it, or sets a field)."""
-    return any(not isinstance(event, MessageOut) for event in turn.events)
+def _queued_as(sent: Outgoing, language: str, channel: str) -> messages.QueuedAs:
+    return channel, sent.text, messages.stored_buttons(sent.buttons), language, sent.segments
 
 
 def _open_session(

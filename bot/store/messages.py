@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine import Button, ButtonKind
+from bot.store import bulk
 from bot.store.sql import Row, Tx
 
 
@@ -92,7 +93,7 @@ def add_outbound(tx: Tx, message: NewOutbound, now: datetime) -> int:
             message.channel,
             message.kind,
             message.text,
-            _buttons(message.buttons),
+            stored_buttons(message.buttons),
             message.language,
             message.reply_to,
             message.segments,
@@ -118,7 +119,7 @@ def add_outbound_many(tx: Tx, batch: Sequence[NewOutbound], now: datetime) -> No
                 m.channel,
                 m.kind,
                 m.text,
-                _buttons(m.buttons),
+                stored_buttons(m.buttons),
                 m.language,
                 m.reply_to,
                 m.segments,
@@ -130,7 +131,29 @@ def add_outbound_many(tx: Tx, batch: Sequence[NewOutbound], now: datetime) -> No
     )
 
 
-def _buttons(buttons: tuple[Button, ...]) -> str | None:
+QueuedAs = tuple[str, str, str | None, str | None, int | None]
+"""A broadcast message as the outbox keeps it, but for whom it is: (channel, text,
+buttons as :func:`stored_buttons` gives them, language, SMS segments)."""
+BroadcastRow = tuple[int, str, str, str | None, str | None, int | None]
+"""A broadcast message to one resident: their contact id, then :data:`QueuedAs`."""
+
+
+def add_broadcast_batch(
+    tx: Tx, broadcast_id: int, rows: Sequence[BroadcastRow], now: datetime
+) -> None:
+    """Queue a batch of a broadcast's messages: as fast as the database takes many rows
+    (:mod:`bot.store.bulk`), with no object made for each."""
+    bulk.insert(
+        tx,
+        "outbox",
+        ("contact_id", "channel", "text", "buttons", "language", "segments"),
+        rows,
+        {"broadcast_id": broadcast_id, "created_at": now.isoformat()},
+    )
+
+
+def stored_buttons(buttons: tuple[Button, ...]) -> str | None:
+    """Buttons as the outbox keeps them (JSON), None for none."""
     if not buttons:
         return None
     rows = [

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.engine import Session
+from bot.store import bulk
 from bot.store.sql import Row, Tx
 
 
@@ -105,12 +106,22 @@ def create_many(
     now: datetime,
     broadcast_id: int | None = None,
 ) -> None:
-    """Open the same new session for many contacts (a survey sent to an audience)."""
-    when, flow_id, json_state = now.isoformat(), state.flow_id, state.to_json()
-    tx.executemany(
-        "INSERT INTO sessions (contact_id, flow_id, status, state, broadcast_id, started_at,"
-        " updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?)",
-        [(cid, flow_id, json_state, broadcast_id, when, when) for cid in contact_ids],
+    """Open the same new session for many contacts (a survey sent to an audience), as
+    fast as the database takes many rows (:mod:`bot.store.bulk`)."""
+    when = now.isoformat()
+    bulk.insert(
+        tx,
+        "sessions",
+        ("contact_id",),
+        [(contact_id,) for contact_id in contact_ids],
+        {
+            "flow_id": state.flow_id,
+            "status": Status.ACTIVE.value,
+            "state": state.to_json(),
+            "broadcast_id": broadcast_id,
+            "started_at": when,
+            "updated_at": when,
+        },
     )
 
 
