@@ -280,10 +280,10 @@ def test_a_broadcast_file_of_broken_yaml_names_file_and_line(tmp_path: Path) -> 
     text = tmp_path / "message.yaml"
     text.write_text("en: Hello\n\tpl: Dzień dobry\n", encoding="utf-8")
     line = failed(parley(tmp_path, "broadcast", "--file", str(text), "--yes"))
-    assert line.startswith(f"Error: {text}:2: not valid YAML: found character '\\t'")
+    assert line.startswith(f"Error: {text}:2: not valid YAML: found a tab character")
     text.write_text("en: Hello\npl: [Dzień dobry\n", encoding="utf-8")
     line = failed(parley(tmp_path, "broadcast", "--file", str(text), "--yes"))
-    assert line.startswith(f"Error: {text}:3: not valid YAML: expected ',' or ']'")
+    assert line.startswith(f"Error: {text}:3: not valid YAML: did not find expected ',' or ']'")
 
 
 def exports_recorded(home: Path) -> list[tuple[object, ...]]:

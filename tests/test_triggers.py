@@ -350,7 +350,7 @@ IDEA = "triggers:\n  - flow: idea\n    words:\n"
         ),
         pytest.param(
             "triggers:\n  - flow: idea\n  words:\n      en: [idea]\n",
-            f"{PATH}:3: not valid YAML: expected <block end>, but found '?'",
+            f"{PATH}:3: not valid YAML: did not find expected '-' indicator",
             id="bad yaml",
         ),
     ],

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 50
@@ -53,38 +53,16 @@ class LineList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(yaml.CSafeLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false, so 'on', 'yes' and 'No' stay
-    text; refusing aliases and deep nesting while the document is composed, before any
-    of it is built."""
-
-    _depth = 0
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        if self.check_event(yaml.AliasEvent):
-            raise Refused(
-                None,
-                None,
-                "aliases (*name) are not allowed here: write the value out in full",
-                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-            )
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise Refused(
-                    None,
-                    None,
-                    f"nested more than {MAX_DEPTH} levels deep",
-                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+    text. The text is scanned and composed by libyaml (C, about ten times faster than
+    PyYAML's own parser: every flow is read at each start); :func:`load_yaml` refuses
+    aliases and deep nesting from libyaml's events before anything is composed."""
 
 
 _LineLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
 }
 _LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
@@ -130,7 +108,38 @@ def load_yaml(text: str) -> Any:
     :class:`Refused` on what Parley will not load."""
     if len(text) > MAX_BYTES:
         raise Refused(None, None, f"larger than {MAX_BYTES} bytes", None)
+    _check_events(text)
     return yaml.load(text, Loader=_LineLoader)
+
+
+def _check_events(text: str) -> None:
+    """Refuse an alias or nesting deeper than ``MAX_DEPTH`` from the document's events,
+    before it is composed (a few lines of aliases can expand to gigabytes)."""
+    depth = 0
+    try:
+        events = list(yaml.parse(text, Loader=yaml.CSafeLoader))
+    except yaml.MarkedYAMLError as error:
+        if "maximum nesting depth" in str(error.problem):  # libyaml's own limit, 1,000
+            raise Refused(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", error.problem_mark
+            ) from None
+        raise
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            raise Refused(
+                None,
+                None,
+                "aliases (*name) are not allowed here: write the value out in full",
+                event.start_mark,
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Refused(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def read_source(path: Path) -> str:

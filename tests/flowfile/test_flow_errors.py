@@ -707,8 +707,7 @@ def test_invalid_yaml() -> None:
         + " bad: [\n"
     )
     assert problems_of(text) == [
-        "flows/demo.yaml:9: not valid YAML:"
-        " expected <block end>, but found '<block mapping start>'"
+        "flows/demo.yaml:9: not valid YAML: did not find expected key"
         " (check the indentation of this line and the one above)",
     ]
 
