@@ -53,7 +53,11 @@ class LineList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _LineLoader(yaml.CSafeLoader):
+# libyaml comes with PyYAML's wheels; a build without it reads the same, only slower.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader with YAML 1.2 booleans: only true/false, so 'on', 'yes' and 'No' stay
     text. The text is scanned and composed by libyaml (C, about ten times faster than
     PyYAML's own parser: every flow is read at each start); :func:`load_yaml` refuses
@@ -62,7 +66,7 @@ class _LineLoader(yaml.CSafeLoader):
 
 _LineLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
 }
 _LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
@@ -95,7 +99,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 def _construct_int(loader: _LineLoader, node: ScalarNode) -> int:
     try:
-        return loader.construct_yaml_int(node)
+        return int(loader.construct_yaml_int(node))
     except ValueError:  # more digits than Python converts
         raise ConstructorError(None, None, "this number is too long", node.start_mark) from None
 
@@ -117,29 +121,28 @@ def _check_events(text: str) -> None:
     before it is composed (a few lines of aliases can expand to gigabytes)."""
     depth = 0
     try:
-        events = list(yaml.parse(text, Loader=yaml.CSafeLoader))
+        events = list(yaml.parse(text, Loader=_SafeLoader))
     except yaml.MarkedYAMLError as error:
         if "maximum nesting depth" in str(error.problem):  # libyaml's own limit, 1,000
-            raise Refused(
-                None, None, f"nested more than {MAX_DEPTH} levels deep", error.problem_mark
+            raise _refused(
+                f"nested more than {MAX_DEPTH} levels deep", error.problem_mark
             ) from None
         raise
     for event in events:
         if isinstance(event, yaml.AliasEvent):
-            raise Refused(
-                None,
-                None,
-                "aliases (*name) are not allowed here: write the value out in full",
-                event.start_mark,
-            )
+            what = "aliases (*name) are not allowed here: write the value out in full"
+            raise _refused(what, event.start_mark)
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise Refused(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
-                )
+                raise _refused(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+
+
+def _refused(what: str, mark: Any) -> Refused:
+    """A refusal at ``mark`` (libyaml's marks are their own class, alike in use)."""
+    return Refused(None, None, what, mark)
 
 
 def read_source(path: Path) -> str:
