@@ -138,8 +138,8 @@ class Maker:
         progress: Callable[[int], None] | None = None,
     ) -> int:
         sheet = Sheet(out, table.header, bom=request.bom)
-        if table.marked:
-            return sheet.write_marked(table.rows, progress)
+        if table.lines is not None:
+            return sheet.write_lines(table.lines, progress)
         return sheet.write_all(table.rows, progress)
 
     def write_floip(

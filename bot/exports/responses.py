@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.engine.flow import ChoiceQuestion, Flow, Question, TextQuestion
 from bot.errors import ExportError
-from bot.exports.cells import Cell, cell
+from bot.exports.cells import CsvText, cell, text_cell
 from bot.exports.source import Filters, Source, Table
 
 FIXED = ["run", "language", "channel", "started", "finished", "status"]
@@ -81,8 +81,8 @@ def table(source: Source, filters: Filters) -> Table:
     total = source.count(
         f"SELECT COUNT(*) FROM sessions s WHERE s.flow_id = ?{where}", [flow.id, *params]
     )
-    rows = _rows(source, flow, slots, where, params)
-    return Table([*fixed, *questions], rows, total, marked=True)
+    lines = _lines(source, flow, slots, where, params)
+    return Table([*fixed, *questions], iter(()), total, lines=lines)
 
 
 # Cells remembered, and how long an answer may be to be remembered: memory stays bounded.
@@ -91,20 +91,26 @@ _RESIDENTS = 65_536
 _TIME_LENGTH = len("2026-11-02T18:00:00+00:00")
 
 
-def _rows(
+def _lines(
     source: Source,
     flow: Flow,
     slots: dict[str, _Slot],
     where: str,
     params: list[object],
-) -> Iterator[list[Cell]]:
-    """The rows, their cells already marked (see :func:`bot.exports.cells.cell`).
+) -> Iterator[str]:
+    """The rows as CSV text, their cells already marked (see :func:`bot.exports.cells.cell`).
 
-    A million answers are a few thousand distinct ones (residents send the same few
-    replies): the cells of each (question, stored answer, reply, language) are worked
-    out once, phone numbers hidden and texts marked, and copied into each row having it.
+    A row is put together from parts already CSV text: the run's own cells, then each
+    question's. A million answers are a few thousand distinct ones (residents send the
+    same few replies): the text of each (question, stored answer, reply, language) is
+    worked out once, phone numbers hidden, texts marked and quoted, and put in each row
+    having it; so are each resident's, and each word's (languages, channels, statuses).
     """
-    blank = (None,) * sum(slot.end - slot.value for slot in slots.values())
+    text = CsvText()
+    # Where each question's part goes in a row (the run's cells are the first part), and
+    # a question not reached: as many empty cells as it has columns.
+    part = {step_id: at for at, step_id in enumerate(slots, start=1)}
+    blank = tuple(text([None] * (slot.end - slot.value)) for slot in slots.values())
     # Two queries over the same runs in the same order, read side by side, so that a
     # run's details come once rather than with each of its answers. Both follow indexes
     # (sessions_flow, then answers_session): nothing is sorted, whatever their number.
@@ -122,48 +128,46 @@ def _rows(
     )
     time = source.time
 
-    def when(stamp: str | None) -> Cell:
+    def when(stamp: str | None) -> str:
         """A stored time as shown: only one whose offset has seconds (local mean time,
-        before time zones) is longer, and only that one needs a mark."""
+        before time zones) is longer, and only that one needs a mark. Digits, dashes,
+        colons and a plus sign: never quoted."""
         shown = time(stamp)
-        return cell(shown) if shown is not None and len(shown) > _TIME_LENGTH else shown
+        if shown is None:
+            return ""
+        return text_cell(shown) if len(shown) > _TIME_LENGTH else shown
 
-    residents: dict[int, list[Cell]] = {}  # contact id -> their cells
-    word = _Words()  # languages, channels and statuses: their cells
+    residents: dict[int, str] = {}  # contact id -> their cells
+    word = _Words(text)  # languages, channels and statuses: their cells
 
-    def start(head: Sequence[Any], language: str | None) -> list[Cell]:
+    def start(head: Sequence[Any], language: str | None) -> list[str]:
         session_id, contact_id, channel, address, contact_language, status, started, ended = head
         resident = residents.get(contact_id)
         if resident is None:
             if len(residents) >= _RESIDENTS:
                 residents.clear()
-            # A pseudonym (R- and base 32) never needs a mark; an address may.
             name, *shown = source.resident(contact_id, channel, address)
-            resident = residents[contact_id] = [name, *map(cell, shown)]
+            resident = residents[contact_id] = text([name, *map(cell, shown)])
         return [
-            *resident,
-            session_id,
-            word[language or contact_language],
-            word[channel],
-            when(started),
-            when(ended),
-            word[STATUS.get(status, status)],
+            f"{resident},{session_id},{word[language or contact_language]},{word[channel]},"
+            f"{when(started)},{when(ended)},{word[STATUS.get(status, status)]}",
             *blank,
         ]
 
-    # (question, stored answer, reply, language) -> the columns it fills, and their cells
-    known: dict[tuple[str, str, str, str | None], tuple[slice, list[Cell]]] = {}
-    row: list[Cell] = []  # none yet (a row is never empty)
+    # (question, stored answer, reply, language) -> the part it fills, and its text
+    known: dict[tuple[str, str, str, str | None], tuple[int, str]] = {}
+    row: list[str] = []  # none yet (a row is never empty)
+    join = ",".join
     current = None
     resident_language: str | None = None
     for session_id, step_id, value, raw, language in answers:
         if session_id != current:
             if row:
-                yield row
+                yield join(row)
             for head in heads:  # runs without answers come first
                 if head[0] == session_id:
                     break
-                yield start(head, None)
+                yield join(start(head, None))
             else:
                 raise AssertionError(f"run {session_id} has answers but was not found")
             row, current = start(head, language), session_id
@@ -174,31 +178,34 @@ def _rows(
             slot = slots.get(step_id)
             if slot is None:
                 continue  # a step the flow no longer asks
+            at = part[step_id]
             cells = _cells(slot, value, raw, source, key[3])
             if _UNSET in cells:  # an odd stored value leaves a cell as it was
-                for at, shown in enumerate(cells, start=slot.value):
-                    if shown is not _UNSET:
-                        row[at] = shown
+                was = text.cells(row[at], len(cells))
+                row[at] = text([b if a is _UNSET else a for a, b in zip(cells, was, strict=True)])
                 continue
-            found = slice(slot.value, slot.end), cells
+            found = at, text(cells)
             if len(known) < _KNOWN and len(value) + len(raw) <= _KNOWN_LENGTH:
                 known[key] = found
-        columns, cells = found
-        row[columns] = cells
+        row[found[0]] = found[1]
     if row:
-        yield row
+        yield join(row)
     for head in heads:
-        yield start(head, None)
+        yield join(start(head, None))
 
 
 _UNSET: Any = object()
 
 
-class _Words(dict[str | None, Cell]):
-    """Cells of the few words a column holds (languages, channels, statuses)."""
+class _Words(dict[str | None, str]):
+    """Cells of the few words a column holds (languages, channels, statuses), as text."""
 
-    def __missing__(self, text: str | None) -> Cell:
-        shown = self[text] = cell(text)
+    def __init__(self, text: CsvText) -> None:
+        super().__init__()
+        self._text = text
+
+    def __missing__(self, word: str | None) -> str:
+        shown = self[word] = self._text([cell(word)])
         return shown
 
 

@@ -81,9 +81,10 @@ class Table:
     header: list[str]
     rows: Iterator[list[Cell]]
     total: int  # how many rows will come, for a progress bar
-    # Whether the rows' cells are already as a spreadsheet should get them (made with
-    # cells.cell, so a text cell carries its mark): written as they are.
-    marked: bool = False
+    # Or the rows already as CSV text (cells.CsvText, each without its line end), their
+    # cells as a spreadsheet should get them (made with cells.cell, a text cell carrying
+    # its mark): written as they are, in place of ``rows``.
+    lines: Iterator[str] | None = None
 
 
 class Source:
