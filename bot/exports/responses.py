@@ -89,6 +89,7 @@ def table(source: Source, filters: Filters) -> Table:
 _KNOWN, _KNOWN_LENGTH = 8192, 200
 _RESIDENTS = 65_536
 _TIME_LENGTH = len("2026-11-02T18:00:00+00:00")
+_SEPARATOR = "\x1f"  # ASCII's unit separator
 
 
 def _lines(
@@ -120,11 +121,14 @@ def _lines(
         f" s.ended_at {runs} WHERE s.flow_id = ?{where} ORDER BY s.started_at, s.id",
         [flow.id, *params],
     )
+    # An answer as one text, its language, step, stored value and reply: one string to
+    # make and hash a row, not four. Only the reply, last, may hold the separator (ids,
+    # language codes and JSON as Parley writes it hold no control character).
     answers = source.rows(
-        "SELECT s.id, a.step_id, a.value, a.raw, a.language FROM sessions s"
-        f" JOIN answers a ON a.session_id = s.id WHERE s.flow_id = ?{where}"
+        "SELECT s.id, a.language || ? || a.step_id || ? || a.value || ? || a.raw"
+        f" FROM sessions s JOIN answers a ON a.session_id = s.id WHERE s.flow_id = ?{where}"
         " ORDER BY s.started_at, s.id, a.id",
-        [flow.id, *params],
+        [_SEPARATOR, _SEPARATOR, _SEPARATOR, flow.id, *params],
     )
     time = source.time
 
@@ -154,13 +158,13 @@ def _lines(
             *blank,
         ]
 
-    # (question, stored answer, reply, language) -> the part it fills, and its text
-    known: dict[tuple[str, str, str, str | None], tuple[int, str]] = {}
+    # An answer (as read) -> the part it fills, and its text
+    known: dict[str, tuple[int, str]] = {}
     row: list[str] = []  # none yet (a row is never empty)
     join = ",".join
     current = None
-    resident_language: str | None = None
-    for session_id, step_id, value, raw, language in answers:
+    resident_language = ""
+    for session_id, answer in answers:
         if session_id != current:
             if row:
                 yield join(row)
@@ -170,23 +174,25 @@ def _lines(
                 yield join(start(head, None))
             else:
                 raise AssertionError(f"run {session_id} has answers but was not found")
-            row, current = start(head, language), session_id
-            resident_language = head[4]
-        key = (step_id, value, raw, language or resident_language)
-        found = known.get(key)
+            row, current = start(head, answer.partition(_SEPARATOR)[0] or None), session_id
+            resident_language = head[4] or ""
+        if answer[0] == _SEPARATOR:  # stored without a language: in the resident's
+            answer = resident_language + answer
+        found = known.get(answer)
         if found is None:
+            language, step_id, value, raw = answer.split(_SEPARATOR, 3)
             slot = slots.get(step_id)
             if slot is None:
                 continue  # a step the flow no longer asks
             at = part[step_id]
-            cells = _cells(slot, value, raw, source, key[3])
+            cells = _cells(slot, value, raw, source, language or None)
             if _UNSET in cells:  # an odd stored value leaves a cell as it was
                 was = text.cells(row[at], len(cells))
                 row[at] = text([b if a is _UNSET else a for a, b in zip(cells, was, strict=True)])
                 continue
             found = at, text(cells)
             if len(known) < _KNOWN and len(value) + len(raw) <= _KNOWN_LENGTH:
-                known[key] = found
+                known[answer] = found
         row[found[0]] = found[1]
     if row:
         yield join(row)
