@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 MIN_LETTERS = 8
 MAX_CHARS = 1000  # the guess reads no further: a long text costs no more than this
@@ -102,9 +102,10 @@ def _load_model(path: Path, languages: Iterable[str]) -> tuple[Any, ...]:
     """py3langid's model (as its ``modelio.load_model`` reads it: an LZMA-compressed
     ``.npz``) with only the columns of ``languages`` in its table (all of them if it
     knows none), read frugally: the whole table (28 MB) is let go before the state
-    machine (39 MB) is read, and that is read straight into the array it is kept in,
-    not through a NumPy copy of it. py3langid's own load and ``set_languages`` hold
-    all three at once: ``parley run``'s peak memory, at start, went 55 MB higher."""
+    machine (39 MB) is read, and that is copied to a file and mapped (see
+    :func:`_mapped_array`), not read into the process's heap through a NumPy copy.
+    py3langid's own load and ``set_languages`` hold all three at once: ``parley
+    run``'s peak memory, at start, went 55 MB higher."""
     import lzma
     import shutil
     import tempfile
@@ -121,30 +122,92 @@ def _load_model(path: Path, languages: Iterable[str]) -> tuple[Any, ...]:
             kept = [i for i, code in enumerate(classes) if code in wanted] or list(
                 range(len(classes))
             )
-            ptc = data["ptc"][:, kept]
+            ptc = _read_columns(data.zip, "ptc.npy", kept)
             pc = data["pc"][kept]
-            nextmove = _read_array(data.zip, "nextmove.npy")
+            nextmove = _mapped_array(data.zip, "nextmove.npy")
             row = _read_array(data.zip, "nextmove_row.npy")
             output = data["out_feat"].tolist()
     return ptc, pc, [classes[i] for i in kept], nextmove, row, output
 
 
-def _read_array(package: Any, member: str) -> array[int]:
-    """A one-dimensional array of unsigned integers of an ``.npz``, as a stdlib array."""
+def _read_columns(package: Any, member: str, kept: list[int]) -> Any:
+    """The ``kept`` columns of a two-dimensional array of an ``.npz``, read a thousand
+    rows at a time: never the whole table (28 MB) in memory beside them."""
+    import numpy as np
     from numpy.lib import format as npy
 
     with package.open(member) as stored:
         header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
-        (length,), _, dtype = header[npy.read_magic(stored)](stored)
-        if dtype.kind != "u" or not dtype.isnative or dtype.itemsize not in (2, 4, 8):
-            raise ValueError(f"{member}: not unsigned integers of this machine ({dtype})")
-        found = array({2: "H", 4: "I", 8: "L"}[dtype.itemsize], bytes(dtype.itemsize)) * length
-        view = memoryview(found).cast("B")
-        done = 0
-        while done < len(view):
-            chunk = stored.read(min(1 << 20, len(view) - done))
+        (rows, width), fortran, dtype = header[npy.read_magic(stored)](stored)
+        if fortran or dtype.hasobject:
+            raise ValueError(f"{member}: not a table of numbers by rows ({dtype})")
+        found = np.empty((rows, len(kept)), dtype=dtype)
+        for start in range(0, rows, 1000):
+            count = min(1000, rows - start)
+            chunk = stored.read(count * width * dtype.itemsize)
+            if len(chunk) != count * width * dtype.itemsize:
+                raise ValueError(f"{member}: the model file ends early")
+            found[start : start + count] = np.frombuffer(chunk, dtype).reshape(count, width)[
+                :, kept
+            ]
+    return found
+
+
+def _read_array(package: Any, member: str) -> array[int]:
+    """A one-dimensional array of unsigned integers of an ``.npz``, as a stdlib array."""
+    with package.open(member) as stored:
+        length, itemsize = _npy_header(member, stored)
+        found = array(_TYPECODES[itemsize], bytes(itemsize)) * length
+        _copy(member, stored, memoryview(found).cast("B"))
+    return found
+
+
+def _mapped_array(package: Any, member: str) -> memoryview:
+    """A one-dimensional array of unsigned integers of an ``.npz``, copied to a file of
+    its own (a temporary one, gone with the process) and mapped read-only, indexed as
+    the stdlib array it replaces, as fast. Its pages are the file's: none is in the
+    process's memory until a guess reads it, and those read are clean pages the kernel
+    drops under pressure (reading them again from the file) rather than memory it must
+    keep or swap. A guess reads a few rows, but the kernel maps a file's page cache in
+    large blocks: after a few guesses most of the 39 MB is resident again, as file
+    pages."""
+    import mmap
+    import tempfile
+
+    with package.open(member) as stored, tempfile.TemporaryFile() as copy:
+        length, itemsize = _npy_header(member, stored)
+        left = length * itemsize
+        while left:
+            chunk = stored.read(min(1 << 20, left))
             if not chunk:
                 raise ValueError(f"{member}: the model file ends early")
-            view[done : done + len(chunk)] = chunk
-            done += len(chunk)
-    return found
+            copy.write(chunk)
+            left -= len(chunk)
+        copy.flush()
+        mapped = mmap.mmap(copy.fileno(), length * itemsize, access=mmap.ACCESS_READ)
+        mapped.madvise(mmap.MADV_RANDOM)  # rows are read here and there: no read-ahead
+    return memoryview(mapped).cast(_TYPECODES[itemsize])
+
+
+_TYPECODES: dict[int, Literal["H", "I", "L"]] = {2: "H", 4: "I", 8: "L"}
+
+
+def _npy_header(member: str, stored: Any) -> tuple[int, int]:
+    """The length and item size of the ``.npy`` array ``stored`` is positioned at."""
+    from numpy.lib import format as npy
+
+    header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+    (length,), _, dtype = header[npy.read_magic(stored)](stored)
+    if dtype.kind != "u" or not dtype.isnative or dtype.itemsize not in _TYPECODES:
+        raise ValueError(f"{member}: not unsigned integers of this machine ({dtype})")
+    return int(length), int(dtype.itemsize)
+
+
+def _copy(member: str, stored: Any, view: memoryview) -> None:
+    done = 0
+    while done < len(view):
+        chunk = stored.read(min(1 << 20, len(view) - done))
+        if not chunk:
+            raise ValueError(f"{member}: the model file ends early")
+        view[done : done + len(chunk)] = chunk
+        done += len(chunk)
