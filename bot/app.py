@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.channels.base import Channel
-from bot.channels.telegram import TelegramChannel
-from bot.channels.twilio import TwilioChannel
 from bot.content import load_content
 from bot.flowfile.triggers import load_triggers
 from bot.lang.guess import LanguageGuesser
@@ -21,9 +20,14 @@ from bot.settings import Settings
 from bot.store import Database
 from bot.store.database import Held, run_lock
 
+if TYPE_CHECKING:  # each provider's SDK is imported only where its channel is made
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.twilio import TwilioChannel
+
 TWILIO_SMS_PATH = "/twilio/sms"
 TWILIO_STATUS_PATH = "/twilio/status"
 TELEGRAM_PATH = "/telegram"
+TWILIO_CHANNELS = ("sms", "whatsapp")  # TwilioChannel.names, without importing Twilio's SDK
 
 
 def lanes_for(
@@ -37,7 +41,7 @@ def lanes_for(
     lanes = []
     if "telegram" in channels:
         lanes.append(Lane("telegram", ("telegram",), pace.telegram_rate, pace.telegram_chat_rate))
-    twilio = tuple(name for name in TwilioChannel.names if name in channels)
+    twilio = tuple(name for name in TWILIO_CHANNELS if name in channels)
     if twilio:
         lanes.append(
             Lane(
@@ -137,11 +141,15 @@ def _providers(
     channels: dict[str, Channel] = {}
     twilio = telegram = None
     if settings.twilio is not None:
+        from bot.channels.twilio import TwilioChannel
+
         status_url = f"{settings.public_url}{TWILIO_STATUS_PATH}" if settings.public_url else None
         twilio = TwilioChannel(settings.twilio, status_url)
         for name in TwilioChannel.names:
             channels[name] = twilio
     if settings.telegram is not None:
+        from bot.channels.telegram import TelegramChannel
+
         telegram = TelegramChannel(settings.telegram, settings.dispatch.concurrency)
         channels["telegram"] = telegram
     return channels, twilio, telegram

@@ -9,11 +9,9 @@ import logging
 import signal
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from telegram import Update
-from telegram.error import InvalidToken, TelegramError
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.app import TELEGRAM_PATH, App
@@ -24,6 +22,9 @@ from bot.service import utc_now
 from bot.settings import Settings
 from bot.web.app import build as build_web
 from bot.web.webhooks import Intake, spawn
+
+if TYPE_CHECKING:  # Telegram's SDK is imported only where a Telegram channel is made
+    from telegram import Update
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,8 @@ class Server:
 
 async def _telegram_start(call: Coroutine[Any, Any, None]) -> None:
     """Telegram refusing Parley at start-up is a settings problem, not a crash."""
+    from telegram.error import InvalidToken, TelegramError
+
     try:
         await call
     except InvalidToken:
