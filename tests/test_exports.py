@@ -557,6 +557,7 @@ def test_pseudonyms_are_the_first_60_bits_of_the_keyed_hash_in_base_32(
     digest = hmac.new(key, f"{channel}:{address}".encode(), hashlib.sha256).digest()
     made = "R-" + base64.b32encode(digest[:10]).decode("ascii")[:12]
     assert pseudonym(key, channel, address) == made
+    assert Pseudonyms(key).of(1, channel, address) == made  # the hash with the key taken in
     assert pseudonym(b"k", "sms", "+447700900123") == "R-WSSYKTH43KOZ"
 
 
