@@ -214,6 +214,9 @@ class _Residents:
         self._text = text
         self._known: dict[int, _Resident] = {}  # contact id -> theirs
         self._channels = _Words(text)
+        # Always as many ids (0 is no one's): one statement, prepared once.
+        marks = ", ".join("?" * _BATCH)
+        self._query = f"SELECT id, channel, address, language FROM contacts WHERE id IN ({marks})"
 
     def runs(self, heads: Iterator[Sequence[Any]]) -> Iterator[tuple[Sequence[Any], _Resident]]:
         """Each run, and its resident's (a run whose resident is gone is left out)."""
@@ -232,11 +235,8 @@ class _Residents:
 
     def _read(self, contact_ids: list[int]) -> None:
         source, text, channels = self._source, self._text, self._channels
-        marks = ", ".join("?" * len(contact_ids))
-        found = source.tx.execute(
-            f"SELECT id, channel, address, language FROM contacts WHERE id IN ({marks})",
-            contact_ids,
-        )
+        padded = [*contact_ids, *[0] * (_BATCH - len(contact_ids))]
+        found = source.tx.execute(self._query, padded)
         for contact_id, channel, address, language in found:
             name, *shown = source.resident(contact_id, channel, address)
             # A pseudonym (R- and base 32) needs neither a mark nor quotes; an address may.
