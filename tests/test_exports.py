@@ -529,10 +529,9 @@ def test_answers_worked_out_once_give_the_same_files_as_worked_out_each_time(
     monkeypatch.setattr(bot.exports.responses, "_KNOWN", 0)
     monkeypatch.setattr(bot.exports.floip, "_KNOWN", 0)
     assert csv_file("odd-again.csv") == with_odd
-    # Residents read two runs at a time, and forgotten at each batch: the same file.
-    monkeypatch.setattr(bot.exports.responses, "_BATCH", 2)
+    # Residents forgotten at each run: the same file.
     monkeypatch.setattr(bot.exports.responses, "_RESIDENTS", 1)
-    assert csv_file("odd-batched.csv") == with_odd
+    assert csv_file("odd-forgotten.csv") == with_odd
     seed(tmp_path, lambda tx: tx.execute("DELETE FROM answers WHERE raw = 'odd'"))
     assert both("b") == remembered
     more = flow_header("priorities")[-1]

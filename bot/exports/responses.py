@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from bot.engine.flow import ChoiceQuestion, Flow, Question, TextQuestion
@@ -116,9 +115,10 @@ def _lines(
     # Two queries over the same runs in the same order, read side by side, so that a
     # run's details come once rather than with each of its answers. Both follow indexes
     # (sessions_flow, then answers_session): nothing is sorted, whatever their number.
+    runs = "FROM sessions s JOIN contacts c ON c.id = s.contact_id"
     heads = source.rows(
-        "SELECT s.id, s.contact_id, s.status, s.started_at, s.ended_at FROM sessions s"
-        f" WHERE s.flow_id = ?{where} ORDER BY s.started_at, s.id",
+        "SELECT s.id, s.contact_id, c.channel, c.address, c.language, s.status, s.started_at,"
+        f" s.ended_at {runs} WHERE s.flow_id = ?{where} ORDER BY s.started_at, s.id",
         [flow.id, *params],
     )
     # An answer as one text, its language, step, stored value and reply: one string to
@@ -130,7 +130,6 @@ def _lines(
         " ORDER BY s.started_at, s.id, a.id",
         [_SEPARATOR, _SEPARATOR, _SEPARATOR, flow.id, *params],
     )
-    runs = _Residents(source, text).runs(heads)
     time = source.time
 
     def when(stamp: str | None) -> str:
@@ -142,13 +141,21 @@ def _lines(
             return ""
         return text_cell(shown) if len(shown) > _TIME_LENGTH else shown
 
-    word = _Words(text)  # languages and statuses: their cells
+    residents: dict[int, str] = {}  # contact id -> their cells
+    word = _Words(text)  # languages, channels and statuses: their cells
 
-    def start(head: Sequence[Any], resident: _Resident, language: str | None) -> list[str]:
-        session_id, _, status, started, ended = head
-        cells, channel, contact_language = resident
+    def start(head: Sequence[Any], language: str | None) -> list[str]:
+        session_id, contact_id, channel, address, contact_language, status, started, ended = head
+        resident = residents.get(contact_id)
+        if resident is None:
+            if len(residents) >= _RESIDENTS:
+                residents.clear()
+            name, *shown = source.resident(contact_id, channel, address)
+            # A pseudonym (R- and base 32) needs neither a mark nor quotes; an address may.
+            cells = text([name, *map(cell, shown)]) if shown else str(name)
+            resident = residents[contact_id] = cells
         return [
-            f"{cells},{session_id},{word[language or contact_language]},{channel},"
+            f"{resident},{session_id},{word[language or contact_language]},{word[channel]},"
             f"{when(started)},{when(ended)},{word[STATUS.get(status, status)]}",
             *blank,
         ]
@@ -163,15 +170,14 @@ def _lines(
         if session_id != current:
             if row:
                 yield join(row)
-            for head, resident in runs:  # runs without answers come first
+            for head in heads:  # runs without answers come first
                 if head[0] == session_id:
                     break
-                yield join(start(head, resident, None))
+                yield join(start(head, None))
             else:
                 raise AssertionError(f"run {session_id} has answers but was not found")
-            language = answer.partition(_SEPARATOR)[0] or None
-            row, current = start(head, resident, language), session_id
-            resident_language = resident[2] or ""
+            row, current = start(head, answer.partition(_SEPARATOR)[0] or None), session_id
+            resident_language = head[4] or ""
         if answer[0] == _SEPARATOR:  # stored without a language: in the resident's
             answer = resident_language + answer
         found = known.get(answer)
@@ -192,56 +198,11 @@ def _lines(
         row[found[0]] = found[1]
     if row:
         yield join(row)
-    for head, resident in runs:
-        yield join(start(head, resident, None))
+    for head in heads:
+        yield join(start(head, None))
 
 
 _UNSET: Any = object()
-
-
-_Resident = tuple[str, str, str | None]  # their cells, their channel's cell, their language
-_BATCH = 1000  # runs whose residents are read at once
-
-
-class _Residents:
-    """Residents' cells as CSV text, and their languages, for runs read in order: each
-    batch of runs' residents not yet seen read by one query. A join with the contacts
-    table would look each run's resident up again (three runs each on average); that
-    took a tenth of the time the runs and answers take to read."""
-
-    def __init__(self, source: Source, text: CsvText) -> None:
-        self._source = source
-        self._text = text
-        self._known: dict[int, _Resident] = {}  # contact id -> theirs
-        self._channels = _Words(text)
-        # Always as many ids (0 is no one's): one statement, prepared once.
-        marks = ", ".join("?" * _BATCH)
-        self._query = f"SELECT id, channel, address, language FROM contacts WHERE id IN ({marks})"
-
-    def runs(self, heads: Iterator[Sequence[Any]]) -> Iterator[tuple[Sequence[Any], _Resident]]:
-        """Each run, and its resident's (a run whose resident is gone is left out)."""
-        known = self._known
-        while batch := list(islice(heads, _BATCH)):
-            missing = {head[1] for head in batch}.difference(known)
-            if len(known) + len(missing) > _RESIDENTS:  # memory stays bounded
-                known.clear()
-                missing = {head[1] for head in batch}
-            if missing:
-                self._read(sorted(missing))
-            for head in batch:
-                resident = known.get(head[1])
-                if resident is not None:
-                    yield head, resident
-
-    def _read(self, contact_ids: list[int]) -> None:
-        source, text, channels = self._source, self._text, self._channels
-        padded = [*contact_ids, *[0] * (_BATCH - len(contact_ids))]
-        found = source.tx.execute(self._query, padded)
-        for contact_id, channel, address, language in found:
-            name, *shown = source.resident(contact_id, channel, address)
-            # A pseudonym (R- and base 32) needs neither a mark nor quotes; an address may.
-            cells = text([name, *map(cell, shown)]) if shown else str(name)
-            self._known[contact_id] = cells, channels[channel], language
 
 
 class _Words(dict[str | None, str]):
