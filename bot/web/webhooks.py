@@ -34,7 +34,6 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 from telegram import Update
 
 from bot.app import TELEGRAM_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH, App
@@ -202,28 +201,12 @@ def routes(app: App) -> list[Route]:
     served = [Route("/healthz", healthz, methods=["GET"])]
     if app.twilio is not None:
         served += [
-            Route(TWILIO_SMS_PATH, _Direct(twilio_sms), methods=["POST"]),
+            Route(TWILIO_SMS_PATH, twilio_sms, methods=["POST"]),
             Route(TWILIO_STATUS_PATH, twilio_status, methods=["POST"]),
         ]
     if app.telegram is not None and settings.telegram and settings.telegram.mode == "webhook":
         served.append(Route(TELEGRAM_PATH, telegram, methods=["POST"]))
     return served
-
-
-class _Direct:
-    """``endpoint`` as the ASGI app Starlette's ``request_response`` makes of it, less
-    its second layer of exception handling (and two coroutines each time it resumes): a
-    refusal raised in it goes to the same handlers, :data:`EXCEPTION_HANDLERS`, one
-    layer out, in the application's own exception middleware. For the webhook that
-    providers call for every message. (An object, not a function: Starlette wraps a
-    function in ``request_response``.)"""
-
-    def __init__(self, endpoint: Callable[[Request], Coroutine[Any, Any, Response]]) -> None:
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.endpoint(Request(scope, receive, send))
-        await response(scope, receive, send)
 
 
 async def _refused(request: Request, refusal: Refusal) -> Response:
