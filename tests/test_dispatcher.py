@@ -186,3 +186,19 @@ async def test_in_quiet_hours_a_lane_holds_broadcasts_and_sends_replies(
         await asyncio.sleep(0.3)
     assert held == ["reply"]
     assert channel.sent == ["reply", "broadcast"]
+
+
+async def test_a_lane_woken_as_it_is_stopped_stops(database: Database) -> None:
+    """A message queued in the same moment as ``parley run`` stops must not keep the
+    idle lane going: the stop would then wait for ever (Python 3.11's wait_for lost
+    such a cancel)."""
+    lane = Lane("sms", ("sms",), 1000.0)
+    dispatcher = Dispatcher(database, {"sms": Slow()}, lambda: datetime.now(UTC), [lane])
+    for _ in range(5):
+        task = asyncio.create_task(dispatcher.run())
+        await asyncio.sleep(0.05)  # the queue is empty: the lane is idle, waiting
+        dispatcher.wake()
+        task.cancel()  # in the same turn of the loop as the wake
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+        assert task.cancelled()

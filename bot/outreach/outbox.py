@@ -338,9 +338,12 @@ class Dispatcher:
                 await asyncio.sleep(IDLE_POLL)
 
     async def _idle(self, lane: Lane, seconds: float) -> None:
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that comes in
+        # the same turn as the wake, and the lane would then never stop.
         wake = self._wakes[lane.name]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await wake.wait()
         wake.clear()
 
     def _claim(self, outbox_id: int, tx: Tx, broadcasts: bool) -> QueuedMessage | None:

@@ -92,7 +92,8 @@ class FakeTelegram:
         if not waiting and float(params.get("timeout", "0")) > 0:
             self._news.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._news.wait(), POLL_WAIT)
+                async with asyncio.timeout(POLL_WAIT):
+                    await self._news.wait()
             waiting = [u for u in self.updates if u["update_id"] >= offset]
         return waiting
 
