@@ -24,3 +24,14 @@ def test_importing_the_app_imports_no_providers_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "[]"
+
+
+def test_the_webhooks_import_telegrams_sdk_only_for_a_telegram_update() -> None:
+    code = (
+        "import sys, bot.server, bot.web.webhooks; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'telegram'}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"

@@ -27,21 +27,22 @@ import math
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from telegram import Update
 
 from bot.app import TELEGRAM_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH, App
-from bot.channels import telegram as tg
 from bot.channels import twilio as tw
 from bot.errors import ChannelError, DatabaseUnavailable
 from bot.store import contacts, erasure, messages
 from bot.store.sql import Tx
+
+if TYPE_CHECKING:
+    from telegram import Update
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class Intake:
     async def telegram_update(
         self, update: Update
     ) -> Callable[[], Coroutine[Any, Any, None]] | None:
+        from bot.channels import telegram as tg
+
         blocked = tg.blocked_chat(update)
         if blocked is not None:
             await self.app.service.recipient_refused("telegram", blocked, "unreachable")
@@ -176,6 +179,8 @@ def routes(app: App) -> list[Route]:
             data = json.loads(body)
             if not isinstance(data, dict):
                 raise TypeError("not an object")
+            from telegram import Update
+
             update = Update.de_json(data, app.telegram.bot)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             raise Refusal(400, "a Telegram post that is not an update") from None
