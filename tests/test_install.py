@@ -98,6 +98,19 @@ def test_the_image_ships_compiled_bytecode() -> None:
     assert "PYTHONDONTWRITEBYTECODE" not in dockerfile.split("FROM python:3.11-slim\n")[-1]
 
 
+def test_the_systemd_install_compiles_bytecode() -> None:
+    """The service may not write under /opt (ProtectSystem=strict), so what is not compiled
+    at install is compiled at every start: the Twilio SDK's modules at the first reply,
+    a stall of a few tenths of a second for the residents then (bench/inbound.py)."""
+    systemd = README[README.index("### Running with systemd") : README.index("### Checking")]
+    syncs = [line for line in _fenced(systemd) if LOCKED_SYNC.search(line)]
+    assert len(syncs) == 2  # installing and updating
+    assert all("--compile-bytecode" in line.split() for line in syncs)
+    service = (ROOT / "deploy" / "parley.service").read_text(encoding="utf-8")
+    assert "ProtectSystem=strict" in service
+    assert "--compile-bytecode" in service
+
+
 def test_licence_is_the_full_text_of_the_agpl_v3() -> None:
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert text.lstrip().startswith("GNU AFFERO GENERAL PUBLIC LICENSE")
