@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import engine
+from bench import engine, run_from_bytecode
 from bench.databases import add_option, fresh_postgres, setting
 from bot.content import load_content
 from bot.engine import AnswerRecorded, Env, Flow, Reply, Session, Start, advance
@@ -476,9 +476,7 @@ def parley(folder: Path, database: Location, *arguments: str) -> Measured:
         **os.environ,
         "PARLEY_CONFIG": str(folder / "parley.toml"),
         "PARLEY_DATABASE": setting(database),
-        "PYTHONPYCACHEPREFIX": str(folder / "bytecode"),  # compiled once, then read
     }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, "-c", _TIMED, sys.executable, "-m", "bot", *arguments]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     seconds, cpu, peak_kb, status = done.stdout.split()
@@ -526,6 +524,7 @@ def main() -> int:
     add_option(parser)
     args = parser.parse_args()
     with _database(args.keep) as (folder, database):
+        run_from_bytecode(folder)  # the commands run as installed
         built = None
         if not database.exists():
             started = time.perf_counter()

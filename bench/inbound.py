@@ -5,7 +5,7 @@ the outbox), against a bare Starlette app doing one SQLite insert per request.
     .venv/bin/python bench/inbound.py [--residents 400] [--no-busy]
 
 Parley runs as ``parley run`` in its own process, from compiled bytecode as installed
-(see :func:`run_from_bytecode`), on a fresh SQLite file, with Twilio
+(see :func:`bench.run_from_bytecode`), on a fresh SQLite file, with Twilio
 configured and its sends going to a small fake API in this process. Each resident sends
 the 11 messages of the welcome and the priorities survey, one after another (the next
 once the previous is answered); many residents at once.
@@ -60,6 +60,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from bench import run_from_bytecode
 from bench.databases import inbound_counts, setting
 from bot.store.location import Location
 
@@ -275,18 +276,6 @@ def _bare(folder: Path) -> tuple[_Process, Path]:
     )
     root = str(Path(__file__).resolve().parent.parent)
     return _Process([sys.executable, "-c", code], {"PYTHONPATH": root}, port), database
-
-
-def run_from_bytecode(folder: Path) -> None:
-    """Every process started from now on runs from compiled bytecode, as an installed
-    Parley does (the image's ``uv sync --compile-bytecode``): written to a cache folder of
-    this run (PYTHONPYCACHEPREFIX) by the first process that imports a module, so neither
-    the source tree nor the environment is written to. Without it, where the environment
-    was installed without bytecode and may not write it (PYTHONDONTWRITEBYTECODE), each
-    new Parley compiles the Twilio SDK's modules at its first send, a stall of 0.2-0.4 s
-    no installed Parley has."""
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(folder / "bytecode")
 
 
 @contextlib.contextmanager

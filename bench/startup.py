@@ -40,7 +40,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import engine
+from bench import engine, run_from_bytecode
 from bench.inbound import _fake_api, _parley
 
 TARGET_SECONDS = 0.3
@@ -126,8 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "parley.toml").write_text("[parley]\n", encoding="utf-8")
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(folder / "bytecode")  # parley run's too
+        run_from_bytecode(folder)  # parley run's too
         env = {
             **os.environ,
             "PARLEY_CONFIG": str(folder / "parley.toml"),

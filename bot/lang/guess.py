@@ -15,7 +15,7 @@ from __future__ import annotations
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -134,11 +134,9 @@ def _read_columns(package: Any, member: str, kept: list[int]) -> Any:
     """The ``kept`` columns of a two-dimensional array of an ``.npz``, read a thousand
     rows at a time: never the whole table (28 MB) in memory beside them."""
     import numpy as np
-    from numpy.lib import format as npy
 
     with package.open(member) as stored:
-        header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
-        (rows, width), fortran, dtype = header[npy.read_magic(stored)](stored)
+        (rows, width), fortran, dtype = _header(stored)
         if fortran or dtype.hasobject:
             raise ValueError(f"{member}: not a table of numbers by rows ({dtype})")
         found = np.empty((rows, len(kept)), dtype=dtype)
@@ -176,13 +174,8 @@ def _mapped_array(package: Any, member: str) -> memoryview:
 
     with package.open(member) as stored, tempfile.TemporaryFile() as copy:
         length, itemsize = _npy_header(member, stored)
-        left = length * itemsize
-        while left:
-            chunk = stored.read(min(1 << 20, left))
-            if not chunk:
-                raise ValueError(f"{member}: the model file ends early")
+        for chunk in _chunks(member, stored, length * itemsize):
             copy.write(chunk)
-            left -= len(chunk)
         copy.flush()
         mapped = mmap.mmap(copy.fileno(), length * itemsize, access=mmap.ACCESS_READ)
         mapped.madvise(mmap.MADV_RANDOM)  # rows are read here and there: no read-ahead
@@ -192,12 +185,19 @@ def _mapped_array(package: Any, member: str) -> memoryview:
 _TYPECODES: dict[int, Literal["H", "I", "L"]] = {2: "H", 4: "I", 8: "L"}
 
 
-def _npy_header(member: str, stored: Any) -> tuple[int, int]:
-    """The length and item size of the ``.npy`` array ``stored`` is positioned at."""
+def _header(stored: Any) -> tuple[tuple[int, ...], bool, Any]:
+    """The shape, order (Fortran's or not) and dtype of the ``.npy`` array ``stored`` is
+    positioned at, read as far as the array's first byte."""
     from numpy.lib import format as npy
 
     header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
-    (length,), _, dtype = header[npy.read_magic(stored)](stored)
+    shape, fortran, dtype = header[npy.read_magic(stored)](stored)
+    return shape, fortran, dtype
+
+
+def _npy_header(member: str, stored: Any) -> tuple[int, int]:
+    """The length and item size of the ``.npy`` array ``stored`` is positioned at."""
+    (length,), _, dtype = _header(stored)
     if dtype.kind != "u" or not dtype.isnative or dtype.itemsize not in _TYPECODES:
         raise ValueError(f"{member}: not unsigned integers of this machine ({dtype})")
     return int(length), int(dtype.itemsize)
@@ -205,9 +205,16 @@ def _npy_header(member: str, stored: Any) -> tuple[int, int]:
 
 def _copy(member: str, stored: Any, view: memoryview) -> None:
     done = 0
-    while done < len(view):
-        chunk = stored.read(min(1 << 20, len(view) - done))
-        if not chunk:
-            raise ValueError(f"{member}: the model file ends early")
+    for chunk in _chunks(member, stored, len(view)):
         view[done : done + len(chunk)] = chunk
         done += len(chunk)
+
+
+def _chunks(member: str, stored: Any, size: int) -> Iterator[bytes]:
+    """The next ``size`` bytes of ``stored``, a megabyte at a time."""
+    while size:
+        chunk = stored.read(min(1 << 20, size))
+        if not chunk:
+            raise ValueError(f"{member}: the model file ends early")
+        yield chunk
+        size -= len(chunk)
