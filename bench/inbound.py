@@ -25,6 +25,11 @@ once the previous is answered); many residents at once.
   with its CPU time per request. Parley and the bare app take turns (``--rounds``, new
   residents each round) and the best round of each is compared: on a machine shared
   with other work, the least disturbed.
+- Floor of Parley's own path: the same conversations handed to ``service.receive``
+  in this process, no HTTP at all (no server, form, signature or socket), on a fresh
+  SQLite file: what storing a message, the engine's turn and the reply in the outbox
+  cost by themselves, CPU time a message (this process's, every thread's), beside the
+  bare app's whole request.
 - Calibration: bench/engine.py's figure (engine steps per second on one core), measured
   for two seconds first, to scale the figures to another machine.
 
@@ -374,6 +379,41 @@ def _bare_round(bare: _Process, residents: int, first: int) -> Throughput:
     return Throughput(residents * len(CONVERSATION), elapsed, cpu, elapsed)
 
 
+async def _service_alone(folder: Path, residents: int) -> float:
+    """Parley's CPU ms a message with no HTTP: each resident's conversation handed to
+    ``service.receive`` directly, 64 residents at a time, as the load generator does."""
+    from bot.app import App
+    from bot.channels.base import Inbound
+    from bot.channels.simulator import SimulatorChannel
+    from bot.settings import load_settings
+
+    (folder / "parley.toml").write_text("[parley]\n", encoding="utf-8")
+    environ = {"PARLEY_DATABASE": str(folder / "parley.db")}
+    settings = load_settings(environ, config_file=folder / "parley.toml")
+    app = await App.open(settings, {"sms": SimulatorChannel("sms", lambda message: None)})
+    try:
+
+        async def converse(resident: int) -> None:
+            for n, text in enumerate(CONVERSATION):
+                await app.service.receive(
+                    Inbound("sms", sender(resident), text, f"SM{resident}-{n}")
+                )
+
+        await asyncio.gather(*(converse(r) for r in range(WARM_UP)))  # what loads once
+        at_once = asyncio.Semaphore(64)
+
+        async def limited(resident: int) -> None:
+            async with at_once:
+                await converse(resident)
+
+        cpu = time.process_time()
+        await asyncio.gather(*(limited(r) for r in range(WARM_UP, WARM_UP + residents)))
+        cpu = time.process_time() - cpu
+    finally:
+        await app.close()
+    return 1000 * cpu / (residents * len(CONVERSATION))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=400, help="for the throughput run")
@@ -412,6 +452,9 @@ def main() -> None:
             parley.stop()
         best = max(ours, key=lambda run: run.rate)
         bare_best = max(theirs, key=lambda run: run.rate)
+
+        (folder / "s").mkdir()
+        alone = asyncio.run(_service_alone(folder / "s", args.residents))
 
         (folder / "b").mkdir()
         parley, database = _parley(folder / "b", api)
@@ -452,6 +495,10 @@ def main() -> None:
         f" CPU {bare_best.cpu_ms:.3f} ms a request;"
         f" Parley's full path runs at {share:.0%} of it ({verdict} the {TARGET_SHARE:.0%} target;"
         f" {best.cpu_ms / bare_best.cpu_ms:.1f} times its CPU a message)"
+    )
+    print(
+        f"Parley's service alone, no HTTP (service.receive in process): CPU {alone:.3f} ms"
+        f" a message, {alone / bare_best.cpu_ms:.1f} times the bare app's whole request"
     )
 
 
