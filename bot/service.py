@@ -4,9 +4,11 @@ For each message, in one transaction on the database thread: store it (dropping 
 provider's duplicate) → act on the contact's unhandled messages, oldest first: global
 keywords first (STOP, START, HELP, LANGUAGE in any shipped language), else the engine →
 write answers, contact changes, session and one reply to the outbox → mark the message
-handled. Units of database work run one at a time, so a contact's messages are handled
-one by one, in the order received; anything stored but not handled (a message stored
-by an older Parley, or a crash) is replayed at start-up by :meth:`resume_pending`.
+handled (when none of the contact's messages was waiting, the usual case, it is stored
+handled already: the transaction commits both or neither). Units of database work run
+one at a time, so a contact's messages are handled one by one, in the order received;
+anything stored but not handled (a message stored by an older Parley, or a crash) is
+replayed at start-up by :meth:`resume_pending`.
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ class ConversationService:
 
         One transaction, one trip to the database thread: the message is inserted
         first, then the contact's unhandled messages are acted on, oldest first, each
-        under a savepoint. A message whose handling fails stays stored, marked with the
+        under a savepoint (when none was waiting, the message goes in handled and is
+        the one acted on). A message whose handling fails stays stored, marked with the
         error, and the resident gets a plain apology. Were the process to die before
         the commit, nothing is stored and the provider, not yet answered, sends again.
 
@@ -152,6 +155,9 @@ class ConversationService:
                 guessed = self.guess(message.text)
                 if guessed is not None and guessed in self.env.languages:
                     contact = contacts.update(tx, contact, {"language": guessed})
+            # Usually none of theirs waits: this one is then stored already handled (it
+            # is, once this transaction commits), one write instead of two.
+            waiting = not contact.is_new and messages.next_pending(tx, contact.id) is not None
             inbound_id = messages.add_inbound(
                 tx,
                 contact.id,
@@ -160,6 +166,7 @@ class ConversationService:
                 message.text,
                 now,
                 message.pressed,
+                handled=not waiting,
             )
             if inbound_id is None:
                 log.info("duplicate delivery ignored (contact %s)", contact.id)
@@ -170,7 +177,13 @@ class ConversationService:
                 how = self._consent_how(message.text, message.channel)
                 contacts.record(tx, contact.id, "consent", now, how, now)
                 known = None  # its consent is on record now: read it again
-            self._handle_pending(tx, contact.id, now, last=inbound_id, known=known)
+            if waiting:
+                self._handle_pending(tx, contact.id, now, last=inbound_id, known=known)
+            else:
+                stored = StoredInbound(
+                    inbound_id, contact.id, message.channel, message.text, message.pressed
+                )
+                self._handle_one(tx, stored, now, known, marked=True)
             return True
 
         stored = await self.database.run(work)
@@ -251,22 +264,34 @@ class ConversationService:
         Every unit of database work runs whole on the database thread, one after
         another, so no other handling of this contact can interleave with this one."""
         while (pending := messages.next_pending(tx, contact_id)) is not None:
-            tx.execute("SAVEPOINT handling")
-            try:
-                contact = known if known is not None else contacts.get(tx, contact_id)
-                known = None  # handling a message may change the contact
-                handling = _Handling(self, tx, contact, pending, now)
-                handling.handle()
-                messages.mark_handled(tx, pending.id, now)
-            except Exception as error:
-                # Nothing of the failed attempt is kept. Record the failure, tell the
-                # resident plainly, and move on so one bad message cannot block the next.
-                tx.execute("ROLLBACK TO handling")
-                log.exception("inbound message %s failed (contact %s)", pending.id, contact_id)
-                self._record_failure(tx, pending, type(error).__name__, now)
-            tx.execute("RELEASE handling")
+            self._handle_one(tx, pending, now, known)
+            known = None  # handling a message may change the contact
             if pending.id == last:
                 return
+
+    def _handle_one(
+        self,
+        tx: Tx,
+        pending: StoredInbound,
+        now: datetime,
+        known: Contact | None,
+        marked: bool = False,
+    ) -> None:
+        """Act on one stored message, all or nothing; ``marked``: it was stored handled
+        already (see :func:`messages.add_inbound`)."""
+        tx.execute("SAVEPOINT handling")
+        try:
+            contact = known if known is not None else contacts.get(tx, pending.contact_id)
+            _Handling(self, tx, contact, pending, now).handle()
+            if not marked:
+                messages.mark_handled(tx, pending.id, now)
+        except Exception as error:
+            # Nothing of the failed attempt is kept. Record the failure, tell the
+            # resident plainly, and move on so one bad message cannot block the next.
+            tx.execute("ROLLBACK TO handling")
+            log.exception("inbound message %s failed (contact %s)", pending.id, pending.contact_id)
+            self._record_failure(tx, pending, type(error).__name__, now)
+        tx.execute("RELEASE handling")
 
     def _record_failure(self, tx: Tx, pending: StoredInbound, failure: str, now: datetime) -> None:
         contact = contacts.get(tx, pending.contact_id)

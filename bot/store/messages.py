@@ -31,12 +31,19 @@ def add_inbound(
     text: str,
     now: datetime,
     pressed: str | None = None,
+    *,
+    handled: bool = False,
 ) -> int | None:
-    """Store an inbound message; None when the provider already delivered this id."""
+    """Store an inbound message; None when the provider already delivered this id.
+
+    ``handled``: it is acted on in the same transaction, so it goes in handled (at
+    ``now``), rather than pending and then marked handled by a second write."""
+    stamp = now.isoformat()
     row = tx.execute(
-        "INSERT INTO inbound (contact_id, channel, provider_id, text, received_at, pressed)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id",
-        (contact_id, channel, provider_id, text, now.isoformat(), pressed),
+        "INSERT INTO inbound"
+        " (contact_id, channel, provider_id, text, received_at, pressed, handled_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id",
+        (contact_id, channel, provider_id, text, stamp, pressed, stamp if handled else None),
     ).fetchone()
     return int(row[0]) if row else None
 

@@ -4,7 +4,12 @@ acted on with the contact as it stands after the first."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from bot.store import contacts, messages
+from bot.store.database import SqliteDatabase
 from bot.store.sql import Tx
 from tests.conftest import Harness
 
@@ -36,3 +41,29 @@ async def test_a_message_left_unhandled_is_handled_first_then_the_new_one(
     # "1" chose English, so "yes" answered the welcome's next question, not the menu.
     answered = await harness.rows("SELECT step_id, raw FROM answers ORDER BY id")
     assert [row["raw"] for row in answered][-2:] == ["1", "yes"]
+
+
+async def test_with_none_waiting_a_message_is_stored_handled_in_one_write(
+    harness: Harness,
+) -> None:
+    """The usual message, none of the resident's waiting: it goes into the inbound table
+    handled already (its transaction commits it and its effects together), never
+    inserted pending and then updated."""
+    database = harness.app.database
+    if not isinstance(database, SqliteDatabase):
+        pytest.skip("statements are traced on SQLite")
+    await harness.send("hi", RESIDENT)
+    seen: list[str] = []
+    await database.run(lambda tx: tx.set_trace_callback(seen.append))
+    try:
+        await harness.send("1", RESIDENT)
+    finally:
+        await database.run(lambda tx: tx.set_trace_callback(None))
+    writes = [
+        sql.split(" (")[0] for sql in seen if re.match(r"(INSERT INTO|UPDATE) inbound\b", sql)
+    ]
+    assert writes == ["INSERT INTO inbound"]
+    inbound = await harness.rows("SELECT text, received_at, handled_at, error FROM inbound")
+    assert [(row["text"], row["error"]) for row in inbound] == [("hi", None), ("1", None)]
+    assert all(row["handled_at"] == row["received_at"] for row in inbound)
+    assert len(await harness.rows("SELECT id FROM answers")) == 1
