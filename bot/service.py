@@ -180,10 +180,10 @@ class ConversationService:
             if waiting:
                 self._handle_pending(tx, contact.id, now, last=inbound_id, known=known)
             else:
-                stored = StoredInbound(
+                this = StoredInbound(
                     inbound_id, contact.id, message.channel, message.text, message.pressed
                 )
-                self._handle_one(tx, stored, now, known, marked=True)
+                self._handle_one(tx, this, now, known, marked=True)
             return True
 
         stored = await self.database.run(work)
