@@ -5,6 +5,9 @@ acted on with the contact as it stands after the first."""
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -54,11 +57,11 @@ async def test_with_none_waiting_a_message_is_stored_handled_in_one_write(
         pytest.skip("statements are traced on SQLite")
     await harness.send("hi", RESIDENT)
     seen: list[str] = []
-    await database.run(lambda tx: tx.set_trace_callback(seen.append))
+    await database.run(partial(_trace, seen.append))
     try:
         await harness.send("1", RESIDENT)
     finally:
-        await database.run(lambda tx: tx.set_trace_callback(None))
+        await database.run(partial(_trace, None))
     writes = [
         sql.split(" (")[0] for sql in seen if re.match(r"(INSERT INTO|UPDATE) inbound\b", sql)
     ]
@@ -67,3 +70,8 @@ async def test_with_none_waiting_a_message_is_stored_handled_in_one_write(
     assert [(row["text"], row["error"]) for row in inbound] == [("hi", None), ("1", None)]
     assert all(row["handled_at"] == row["received_at"] for row in inbound)
     assert len(await harness.rows("SELECT id FROM answers")) == 1
+
+
+def _trace(callback: Callable[[str], object] | None, tx: Tx) -> None:
+    assert isinstance(tx, sqlite3.Connection)
+    tx.set_trace_callback(callback)
