@@ -291,7 +291,7 @@ def settings_for(database: Path, config: Path) -> Settings:
     return load_settings({"PARLEY_DATABASE": str(database)}, config_file=config)
 
 
-async def open_app(settings: Settings, clock: Clock) -> App:
+async def open_app(settings: Settings, clock: Callable[[], datetime]) -> App:
     """Parley on the database, its providers the simulator (nothing is sent: the
     dispatcher and the scheduler are not started)."""
 

@@ -382,15 +382,12 @@ def _bare_round(bare: _Process, residents: int, first: int) -> Throughput:
 async def _service_alone(folder: Path, residents: int) -> float:
     """Parley's CPU ms a message with no HTTP: each resident's conversation handed to
     ``service.receive`` directly, 64 residents at a time, as the load generator does."""
-    from bot.app import App
+    from bench.admin import open_app, settings_for
     from bot.channels.base import Inbound
-    from bot.channels.simulator import SimulatorChannel
-    from bot.settings import load_settings
+    from bot.service import utc_now
 
     (folder / "parley.toml").write_text("[parley]\n", encoding="utf-8")
-    environ = {"PARLEY_DATABASE": str(folder / "parley.db")}
-    settings = load_settings(environ, config_file=folder / "parley.toml")
-    app = await App.open(settings, {"sms": SimulatorChannel("sms", lambda message: None)})
+    app = await open_app(settings_for(folder / "parley.db", folder / "parley.toml"), utc_now)
     try:
 
         async def converse(resident: int) -> None:

@@ -191,8 +191,7 @@ def _header(stored: Any) -> tuple[tuple[int, ...], bool, Any]:
     from numpy.lib import format as npy
 
     header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
-    shape, fortran, dtype = header[npy.read_magic(stored)](stored)
-    return shape, fortran, dtype
+    return header[npy.read_magic(stored)](stored)
 
 
 def _npy_header(member: str, stored: Any) -> tuple[int, int]:
