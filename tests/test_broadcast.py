@@ -213,7 +213,9 @@ async def test_sending_writes_the_outbox_in_batches_in_each_language(
     status = await database.run(
         lambda tx: tx.execute("SELECT status, recipients FROM broadcasts").fetchone()
     )
-    assert progress == [3, 3, 2]
+    # Batches of 3, the last the 2 left; on a database server two are written at once,
+    # so they may finish in either order.
+    assert sorted(progress) == [2, 3, 3]
     assert tuple(status) == ("queued", 8)
     assert {broadcast for _, _, broadcast in rows} == {broadcast_id}
     texts = {contact: text for contact, text, _ in rows}
