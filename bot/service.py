@@ -123,7 +123,7 @@ class ConversationService:
     async def receive(self, message: Inbound) -> bool:
         """Store ``message`` and act on it; False when it was a duplicate delivery.
 
-        One transaction, one trip to the database thread: the message is inserted
+        One transaction, one unit of work for the database: the message is inserted
         first, then the contact's unhandled messages are acted on, oldest first, each
         under a savepoint (when none was waiting, the message goes in handled and is
         the one acted on). A message whose handling fails stays stored, marked with the
@@ -186,7 +186,10 @@ class ConversationService:
                 self._handle_one(tx, this, now, known, marked=True)
             return True
 
-        stored = await self.database.run(work)
+        # A staff member's commands may read or write much (an export, a broadcast):
+        # their messages go to the database thread; a resident's is a small unit.
+        small = (message.channel, message.address) not in self.settings.staff
+        stored = await self.database.run(work, small=small)
         self._after_commit()
         return stored
 

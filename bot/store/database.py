@@ -18,6 +18,15 @@ one round trip between threads per statement: under load each round trip waits f
 GIL, and a message's dozen statements would cost milliseconds rather than microseconds.
 Units arriving together share one commit (see :meth:`Database.run`).
 
+A resident's message is a small unit: a dozen indexed statements, most of its time the
+engine's Python, which holds the GIL on either thread. Handed to the database thread,
+each statement releases the GIL and waits to take it back from a busy event loop, which
+costs more than the statement. So small units run on a second connection the event loop
+owns, batched per turn of the loop, and never wait there: that connection gives up at
+once when another writer holds the database (a staff command in another process, a
+broadcast's batch on the thread), and the batch goes to the thread to wait its turn;
+it never checkpoints (the fsync is the thread's, every thousand units).
+
 The database holds residents' phone numbers: it is created readable by its owner only
 (0600), and SQLite gives its -wal, -shm and -journal files the database file's mode.
 
@@ -57,6 +66,7 @@ T = TypeVar("T")
 
 PRIVATE = 0o600
 SIDE_FILES = ("-wal", "-shm", "-journal")
+CHECKPOINT_EVERY = 1000  # small units committed on the loop between the thread's checkpoints
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -145,8 +155,10 @@ class Database(abc.ABC):
         return await SqliteDatabase.open_file(location)
 
     @abc.abstractmethod
-    async def run(self, work: Callable[[Tx], T]) -> T:
-        """Run ``work(tx)`` atomically; its result (or its error)."""
+    async def run(self, work: Callable[[Tx], T], *, small: bool = False) -> T:
+        """Run ``work(tx)`` atomically; its result (or its error). ``small``: the
+        caller knows it to be a handful of indexed statements (a resident's message),
+        which SQLite runs without a hop to its thread when it can."""
 
     @abc.abstractmethod
     def snapshot(self) -> contextlib.AbstractContextManager[Tx]:
@@ -298,6 +310,10 @@ class SqliteDatabase(Database):
         self._lock = asyncio.Lock()
         self._waiting: list[tuple[Callable[[Tx], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._inline: sqlite3.Connection | None = None  # the event loop's (small units)
+        self._small: list[tuple[Callable[[Tx], Any], asyncio.Future[Any]]] = []
+        self._unchecked = 0  # small units committed since the thread last checkpointed
+        self._checkpointer: asyncio.Task[None] | None = None
         self.path = path
         self.location: Path = path
 
@@ -316,6 +332,7 @@ class SqliteDatabase(Database):
             await connection.execute("PRAGMA secure_delete = ON")
             database = cls(connection, path)
             await database._migrate()
+            database._inline = _inline_connection(path)
         except BaseException:  # not a database, say: its thread must not keep us running
             await connection.close()
             raise
@@ -353,19 +370,32 @@ class SqliteDatabase(Database):
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def run(self, work: Callable[[Tx], T]) -> T:
+    async def run(self, work: Callable[[Tx], T], *, small: bool = False) -> T:
         """Run ``work(tx)`` atomically on the database thread; its result (or its error).
 
         Group commit: units of work that arrive while the thread is busy are run
         together in the next transaction, each under its own savepoint, so one that
         fails is undone alone and the others still commit. Every caller resumes only
         once the transaction holding its work has committed. A quiet moment means a
-        batch of one; a busy one means one commit, and one write to disk, for many."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((work, future))
+        batch of one; a busy one means one commit, and one write to disk, for many.
+
+        A ``small`` unit runs the same way on the event loop's connection instead, with
+        the others that arrive in the same turn of the loop (see the module's docstring)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if small and self._inline is not None:
+            if not self._small:
+                loop.call_soon(self._commit_small)
+            self._small.append((work, future))
+        else:
+            self._hand_over([(work, future)])
+        return await future
+
+    def _hand_over(self, batch: list[tuple[Callable[[Tx], Any], asyncio.Future[Any]]]) -> None:
+        """Queue units for the database thread's next transaction."""
+        self._waiting += batch
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        return await future
 
     async def _flush(self) -> None:
         while self._waiting:
@@ -376,43 +406,61 @@ class SqliteDatabase(Database):
                     # no public way to run a function there (its own methods use it).
                     outcomes = await self._connection._execute(self._commit_all, batch)  # type: ignore[no-untyped-call]
             except BaseException as error:  # the commit itself failed: so did every unit
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                _settle(batch, error)
                 if not isinstance(error, Exception):
                     raise
                 continue
-            for (_, future), (result, failure) in zip(batch, outcomes, strict=True):
-                if future.done():  # its caller gave up waiting
-                    continue
-                if failure is not None:
-                    future.set_exception(failure)
-                else:
-                    future.set_result(result)
+            _resolve(batch, outcomes)
 
     def _commit_all(
         self, batch: list[tuple[Callable[[Tx], Any], Any]]
     ) -> list[tuple[Any, Exception | None]]:
         connection: sqlite3.Connection = self._connection._conn
-        outcomes: list[tuple[Any, Exception | None]] = []
         connection.execute("BEGIN IMMEDIATE")
+        return _commit_units(connection, batch)
+
+    def _commit_small(self) -> None:
+        """Run the small units of this turn of the loop in one transaction on the loop's
+        connection; to the thread instead if another writer holds the database now."""
+        batch, self._small = self._small, []
+        connection = self._inline
+        if not batch:
+            return
+        if connection is None:  # closed meanwhile
+            self._hand_over(batch)
+            return
         try:
-            for work, _ in batch:
-                connection.execute("SAVEPOINT unit")
-                try:
-                    outcomes.append((work(connection), None))
-                except Exception as failure:
-                    connection.execute("ROLLBACK TO unit")
-                    outcomes.append((None, failure))
-                connection.execute("RELEASE unit")
-            connection.execute("COMMIT")
-        except BaseException:
-            # Whatever failed (a unit's BaseException, or COMMIT itself: busy, disk
-            # full), leave no transaction open behind; SQLite may have rolled back already.
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        return outcomes
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as busy:
+            if busy.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                _settle(batch, busy)
+                return
+            self._hand_over(batch)  # the thread waits for the lock, the loop never does
+            return
+        try:
+            outcomes = _commit_units(connection, batch)
+        except BaseException as error:  # the commit itself failed: so did every unit
+            _settle(batch, error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        _resolve(batch, outcomes)
+        self._unchecked += len(batch)
+        if self._unchecked >= CHECKPOINT_EVERY and (
+            self._checkpointer is None or self._checkpointer.done()
+        ):
+            self._unchecked = 0
+            self._checkpointer = asyncio.create_task(self._checkpoint_passively())
+
+    async def _checkpoint_passively(self) -> None:
+        """Copy what the loop's connection wrote into the database file, on the thread
+        (the fsync is there), writers carrying on meanwhile."""
+        checkpoint = "PRAGMA wal_checkpoint(PASSIVE)"
+        try:
+            async with self._lock, self._connection.execute(checkpoint) as cursor:
+                await cursor.fetchone()
+        except sqlite3.Error as error:  # the next one will do it
+            log.warning("checkpoint failed: %s", error)
 
     def snapshot(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return read_only(self.path)
@@ -427,7 +475,79 @@ class SqliteDatabase(Database):
         return row is not None and int(row[0]) == 0
 
     async def close(self) -> None:
-        if self._flusher is not None:  # what was handed over is committed before closing
+        self._commit_small()  # what was handed over is committed before closing
+        if self._flusher is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        if self._checkpointer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         await self._connection.close()
+
+
+def _inline_connection(path: Path) -> sqlite3.Connection:
+    """The event loop's connection for small units (see the module's docstring): the
+    thread's settings, but it never waits for a lock and never checkpoints."""
+    connection = sqlite3.connect(path, isolation_level=None, timeout=0)
+    connection.row_factory = sqlite3.Row
+    try:
+        for pragma in (
+            "foreign_keys = ON",
+            "synchronous = NORMAL",
+            "busy_timeout = 0",
+            "secure_delete = ON",
+            "wal_autocheckpoint = 0",
+        ):
+            connection.execute(f"PRAGMA {pragma}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _commit_units(
+    connection: sqlite3.Connection, batch: list[tuple[Callable[[Tx], Any], Any]]
+) -> list[tuple[Any, Exception | None]]:
+    """Run each unit of ``batch`` under its own savepoint in the transaction just begun
+    on ``connection``, then commit: each unit's result or error."""
+    outcomes: list[tuple[Any, Exception | None]] = []
+    try:
+        for work, _ in batch:
+            connection.execute("SAVEPOINT unit")
+            try:
+                outcomes.append((work(connection), None))
+            except Exception as failure:
+                connection.execute("ROLLBACK TO unit")
+                outcomes.append((None, failure))
+            connection.execute("RELEASE unit")
+        connection.execute("COMMIT")
+    except BaseException:
+        # Whatever failed (a unit's BaseException, or COMMIT itself: busy, disk
+        # full), leave no transaction open behind; SQLite may have rolled back already.
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _settle(batch: list[tuple[Any, asyncio.Future[Any]]], error: BaseException) -> None:
+    """Fail every unit of a batch whose transaction failed."""
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
+
+
+def _resolve(
+    batch: list[tuple[Any, asyncio.Future[Any]]], outcomes: list[tuple[Any, Exception | None]]
+) -> None:
+    """Give each unit's caller its result or error (unless it gave up waiting)."""
+    for (_, future), (result, failure) in zip(batch, outcomes, strict=True):
+        if future.done():
+            continue
+        if failure is not None:
+            future.set_exception(failure)
+        else:
+            future.set_result(result)

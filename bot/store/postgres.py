@@ -468,8 +468,9 @@ class PostgresDatabase(Database):
     def snapshot(self) -> contextlib.AbstractContextManager[Tx]:
         return snapshot(self.location)
 
-    async def run(self, work: Callable[[Tx], T]) -> T:
-        """Run ``work(tx)`` in one transaction on a pooled connection; its result or error."""
+    async def run(self, work: Callable[[Tx], T], *, small: bool = False) -> T:
+        """Run ``work(tx)`` in one transaction on a pooled connection; its result or error
+        (``small`` or not: every unit is a round trip to the server from a thread)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, self._unit, work)
 

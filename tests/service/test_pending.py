@@ -8,13 +8,15 @@ import re
 import sqlite3
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import pytest
 
 from bot.store import contacts, messages
 from bot.store.database import SqliteDatabase
 from bot.store.sql import Tx
-from tests.conftest import Harness
+from tests.conftest import Clock, Harness
+from tests.test_polls import staffed
 
 RESIDENT = "+447700900001"
 
@@ -57,11 +59,13 @@ async def test_with_none_waiting_a_message_is_stored_handled_in_one_write(
         pytest.skip("statements are traced on SQLite")
     await harness.send("hi", RESIDENT)
     seen: list[str] = []
-    await database.run(partial(_trace, seen.append))
+    for small in (False, True):  # on both connections: the thread's and the loop's
+        await database.run(partial(_trace, seen.append), small=small)
     try:
         await harness.send("1", RESIDENT)
     finally:
-        await database.run(partial(_trace, None))
+        for small in (False, True):
+            await database.run(partial(_trace, None), small=small)
     writes = [
         sql.split(" (")[0] for sql in seen if re.match(r"(INSERT INTO|UPDATE) inbound\b", sql)
     ]
@@ -75,3 +79,30 @@ async def test_with_none_waiting_a_message_is_stored_handled_in_one_write(
 def _trace(callback: Callable[[str], object] | None, tx: Tx) -> None:
     assert isinstance(tx, sqlite3.Connection)
     tx.set_trace_callback(callback)
+
+
+async def test_a_residents_message_runs_on_the_event_loop_a_staff_members_on_the_thread(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """A resident's message is a small unit (see bot/store/database.py); a staff member's
+    command may be an export or a broadcast, so whatever staff send goes to the thread."""
+    async with staffed(tmp_path, clock, "sms:+447700900900=organiser") as harness:
+        database = harness.app.database
+        if not isinstance(database, SqliteDatabase):
+            pytest.skip("SQLite's connections")
+        where: list[tuple[bool, str]] = []
+        for small in (False, True):
+            record = partial(_where, where.append, small)
+            await database.run(partial(_trace, record), small=small)
+        try:
+            await harness.send("hi", RESIDENT)
+            await harness.send("/help", "+447700900900")
+        finally:
+            for small in (False, True):
+                await database.run(partial(_trace, None), small=small)
+    inserted = [small for small, sql in where if sql.startswith("INSERT INTO inbound ")]
+    assert inserted == [True, False]
+
+
+def _where(record: Callable[[tuple[bool, str]], object], small: bool, sql: str) -> None:
+    record((small, sql))
