@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Iterator
@@ -206,6 +207,10 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stopping.set)
     try:
         await server.start()
+        # What start-up made (modules, flows, catalogs, the web app) lives as long as the
+        # process: set aside, the collector's full passes no longer walk it each time,
+        # which under load was a tenth of a message's CPU (py-spy: gc_collect_main).
+        gc.freeze()
         stop = asyncio.create_task(stopping.wait())
         running = asyncio.create_task(server.wait())
         await asyncio.wait((stop, running), return_when=asyncio.FIRST_COMPLETED)

@@ -330,6 +330,9 @@ class SqliteDatabase(Database):
             await connection.execute("PRAGMA busy_timeout = 5000")
             # Erased text is overwritten, not left behind in the file's free space.
             await connection.execute("PRAGMA secure_delete = ON")
+            # The journal of each unit's savepoint (group commit) in memory: written to a
+            # temporary file, it was a fifth of a unit's time.
+            await connection.execute("PRAGMA temp_store = MEMORY")
             database = cls(connection, path)
             await database._migrate()
             database._inline = _inline_connection(path)
@@ -500,6 +503,7 @@ def _inline_connection(path: Path) -> sqlite3.Connection:
             "busy_timeout = 0",
             "secure_delete = ON",
             "wal_autocheckpoint = 0",
+            "temp_store = MEMORY",
         ):
             connection.execute(f"PRAGMA {pragma}")
     except BaseException:
