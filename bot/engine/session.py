@@ -38,7 +38,7 @@ class Session:
         return copy
 
     def to_json(self) -> str:
-        return json.dumps(_to_dict(self), ensure_ascii=False, separators=(",", ":"))
+        return _ENCODE(_to_dict(self))
 
     @classmethod
     def from_json(cls, text: str) -> Session:
@@ -46,6 +46,7 @@ class Session:
 
 
 _FIELDS = frozenset(f.name for f in fields(Session))
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 def _to_dict(session: Session) -> dict[str, Any]:

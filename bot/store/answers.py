@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.engine import Value
-from bot.store.sql import Tx
+from bot.store.sql import Tx, stored_json
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def record(tx: Tx, answer: NewAnswer, now: datetime) -> None:
             answer.inbound_id,
             answer.flow_id,
             answer.step_id,
-            json.dumps(answer.value, ensure_ascii=False),
+            stored_json(answer.value),
             answer.raw,
             answer.language,
             answer.channel,

@@ -59,12 +59,16 @@ def touch(tx: Tx, channel: str, address: str, language: str | None, now: datetim
     an id on PostgreSQL (a sequence is not rolled back), and contact numbers are what
     staff name residents by."""
     stamp = now.isoformat()
+    # unreachable_at is set apart: named in the SET, it would move the contact's entry
+    # in the reachable-audience index (a JSON expression) at every message.
     row = tx.execute(
-        "UPDATE contacts SET previous_seen_at = last_seen_at, last_seen_at = ?,"
-        " unreachable_at = NULL WHERE channel = ? AND address = ? RETURNING *",
+        "UPDATE contacts SET previous_seen_at = last_seen_at, last_seen_at = ?"
+        " WHERE channel = ? AND address = ? RETURNING *",
         (stamp, channel, address),
     ).fetchone()
     if row is not None:
+        if row["unreachable_at"] is not None:
+            tx.execute("UPDATE contacts SET unreachable_at = NULL WHERE id = ?", (row["id"],))
         return _contact(row)
     row = tx.execute(  # new, or made meanwhile by another process
         "INSERT INTO contacts (channel, address, language, created_at, last_seen_at,"

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.engine import Button, ButtonKind
 from bot.store import bulk
-from bot.store.sql import Row, Tx
+from bot.store.sql import Row, Tx, stored_json
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def add_outbound(tx: Tx, message: NewOutbound, now: datetime) -> int:
             message.segments,
             message.broadcast_id,
             now.isoformat(),
-            json.dumps(attachment, ensure_ascii=False) if attachment is not None else None,
+            stored_json(attachment) if attachment is not None else None,
             message.replaces,
         ),
     ).fetchone()
@@ -167,7 +167,7 @@ def stored_buttons(buttons: tuple[Button, ...]) -> str | None:
         [b.label, b.reply] if b.kind is ButtonKind.REPLY else [b.label, b.reply, b.kind.value]
         for b in buttons
     ]
-    return json.dumps(rows, ensure_ascii=False)
+    return stored_json(rows)
 
 
 def withdraw_unsent(tx: Tx, broadcast_id: int, contact_id: int, reason: str) -> bool:

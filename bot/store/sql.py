@@ -9,8 +9,15 @@ statements. Rows answer to both ``row[0]`` and ``row["name"]``, and ``dict(row)`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
+
+stored_json: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False
+).encode
+"""A value as Parley stores it in a JSON column (as ``json.dumps(value, ensure_ascii=False)``
+writes it, by one encoder made once, not one a call: a message stores several)."""
 
 
 class Cursor(Protocol):
