@@ -8,9 +8,10 @@ picks the database PARLEY_DATABASE names.
 The rest of this module is SQLite: one connection, numbered migrations, explicit
 transactions.
 
-SQLite allows one writer at a time, so Parley keeps one connection and serialises
-transactions on it with an asyncio lock: a transaction is ``BEGIN IMMEDIATE`` …
-``COMMIT``, rolled back whole on any error, so nothing is ever half-written.
+SQLite allows one writer at a time, so Parley keeps a connection for most work and
+serialises transactions on it with an asyncio lock (and one for small units, below): a
+transaction is ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back whole on any error, so
+nothing is ever half-written.
 
 The connection lives on aiosqlite's thread. :meth:`Database.run` hands that thread a
 whole unit of work (a plain function of the connection) and awaits it once, instead of
