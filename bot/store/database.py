@@ -436,7 +436,7 @@ class SqliteDatabase(Database):
         try:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as busy:
-            if busy.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            if busy.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # (or an extended BUSY_)
                 _settle(batch, busy)
                 return
             self._hand_over(batch)  # the thread waits for the lock, the loop never does
