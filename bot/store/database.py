@@ -67,6 +67,16 @@ T = TypeVar("T")
 
 PRIVATE = 0o600
 SIDE_FILES = ("-wal", "-shm", "-journal")
+PRAGMAS = (
+    "foreign_keys = ON",
+    "synchronous = NORMAL",
+    # Erased text is overwritten, not left behind in the file's free space.
+    "secure_delete = ON",
+    # The journal of each unit's savepoint (group commit) in memory: written to a
+    # temporary file, it was a fifth of a unit's time.
+    "temp_store = MEMORY",
+)
+"""Both connections' settings (each then says how long it waits for a lock)."""
 CHECKPOINT_EVERY = 1000  # small units committed on the loop between the thread's checkpoints
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -326,14 +336,8 @@ class SqliteDatabase(Database):
         try:
             connection.row_factory = aiosqlite.Row
             await connection.execute("PRAGMA journal_mode = WAL")
-            await connection.execute("PRAGMA foreign_keys = ON")
-            await connection.execute("PRAGMA synchronous = NORMAL")
-            await connection.execute("PRAGMA busy_timeout = 5000")
-            # Erased text is overwritten, not left behind in the file's free space.
-            await connection.execute("PRAGMA secure_delete = ON")
-            # The journal of each unit's savepoint (group commit) in memory: written to a
-            # temporary file, it was a fifth of a unit's time.
-            await connection.execute("PRAGMA temp_store = MEMORY")
+            for pragma in (*PRAGMAS, "busy_timeout = 5000"):
+                await connection.execute(f"PRAGMA {pragma}")
             database = cls(connection, path)
             await database._migrate()
             database._inline = _inline_connection(path)
@@ -411,8 +415,6 @@ class SqliteDatabase(Database):
                     outcomes = await self._connection._execute(self._commit_all, batch)  # type: ignore[no-untyped-call]
             except BaseException as error:  # the commit itself failed: so did every unit
                 _settle(batch, error)
-                if not isinstance(error, Exception):
-                    raise
                 continue
             _resolve(batch, outcomes)
 
@@ -445,8 +447,6 @@ class SqliteDatabase(Database):
             outcomes = _commit_units(connection, batch)
         except BaseException as error:  # the commit itself failed: so did every unit
             _settle(batch, error)
-            if not isinstance(error, Exception):
-                raise
             return
         _resolve(batch, outcomes)
         self._unchecked += len(batch)
@@ -498,14 +498,7 @@ def _inline_connection(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, timeout=0)
     connection.row_factory = sqlite3.Row
     try:
-        for pragma in (
-            "foreign_keys = ON",
-            "synchronous = NORMAL",
-            "busy_timeout = 0",
-            "secure_delete = ON",
-            "wal_autocheckpoint = 0",
-            "temp_store = MEMORY",
-        ):
+        for pragma in (*PRAGMAS, "busy_timeout = 0", "wal_autocheckpoint = 0"):
             connection.execute(f"PRAGMA {pragma}")
     except BaseException:
         connection.close()
@@ -539,10 +532,13 @@ def _commit_units(
 
 
 def _settle(batch: list[tuple[Any, asyncio.Future[Any]]], error: BaseException) -> None:
-    """Fail every unit of a batch whose transaction failed."""
+    """Fail every unit of a batch whose transaction failed; what is not an Exception
+    (KeyboardInterrupt, SystemExit) then goes on up, to stop the process."""
     for _, future in batch:
         if not future.done():
             future.set_exception(error)
+    if not isinstance(error, Exception):
+        raise error
 
 
 def _resolve(
